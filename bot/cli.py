@@ -4,7 +4,7 @@ module that does the work."""
 from __future__ import annotations
 
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -24,16 +24,17 @@ console = Console()
 err_console = Console(stderr=True)
 
 DbOption = Annotated[
-    str | None, typer.Option("--db", help="Database URL (default: DATABASE_URL, else sqlite:///healthbot.db).")
+    str | None,
+    typer.Option("--db", help="Database URL (default: DATABASE_URL, else sqlite:///healthbot.db)."),
 ]
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     csv = "csv"
     xlsx = "xlsx"
 
 
-class GroupBy(str, Enum):
+class GroupBy(StrEnum):
     csm = "csm"
     segment = "segment"
     industry = "industry"

@@ -7,8 +7,19 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 
-CONTRACT_COMMANDS = ["demo", "import", "score", "ask", "digest", "alerts", "export", "backtest", "serve",
-                     "scheduler", "manifest"]
+CONTRACT_COMMANDS = [
+    "demo",
+    "import",
+    "score",
+    "ask",
+    "digest",
+    "alerts",
+    "export",
+    "backtest",
+    "serve",
+    "scheduler",
+    "manifest",
+]
 
 
 def test_help_lists_every_contract_command() -> None:

@@ -34,11 +34,27 @@ def test_account_metrics_and_scores_round_trip(engine: Engine) -> None:
             )
         )
         session.flush()
-        session.add(MetricSnapshot(account_id="ACCT-4521", as_of=date(2026, 11, 1), active_users=12,
-                                   seats_purchased=25, nps=6, exec_sponsor_engaged=True))
-        session.add(HealthScore(account_id="ACCT-4521", as_of=date(2026, 11, 1), score=68.0, band="Yellow",
-                                confidence=0.9, dimensions={"usage": 55.0, "support": None},
-                                signals=[{"key": "usage_drop", "severity": "High"}]))
+        session.add(
+            MetricSnapshot(
+                account_id="ACCT-4521",
+                as_of=date(2026, 11, 1),
+                active_users=12,
+                seats_purchased=25,
+                nps=6,
+                exec_sponsor_engaged=True,
+            )
+        )
+        session.add(
+            HealthScore(
+                account_id="ACCT-4521",
+                as_of=date(2026, 11, 1),
+                score=68.0,
+                band="Yellow",
+                confidence=0.9,
+                dimensions={"usage": 55.0, "support": None},
+                signals=[{"key": "usage_drop", "severity": "High"}],
+            )
+        )
 
     with read_session(engine) as session:
         account = session.get(Account, "ACCT-4521")
@@ -67,8 +83,9 @@ def test_duplicate_action_and_message_keys_are_refused(engine: Engine) -> None:
         alert = HealthAlert(account_id="A1", condition="turned_red", severity="High", opened_on=date(2026, 11, 24))
         session.add(alert)
         session.flush()
-        session.add(AlertAction(alert_id=alert.id, account_id="A1", user_id="U1", kind="acknowledge",
-                                dedupe_key="click-1"))
+        session.add(
+            AlertAction(alert_id=alert.id, account_id="A1", user_id="U1", kind="acknowledge", dedupe_key="click-1")
+        )
         session.add(SentMessage(dedupe_key="digest:2026-11-24:U1", kind="digest", channel="U1"))
     with pytest.raises(IntegrityError), write_session(engine) as session:
         session.add(AlertAction(account_id="A1", user_id="U1", kind="acknowledge", dedupe_key="click-1"))

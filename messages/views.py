@@ -1,0 +1,284 @@
+"""Plain view models: what a message says, with no Slack, terminal or Teams in it.
+
+Builders (bot/insights.py) fill these from the store and scoring; renderers (messages/blockkit.py,
+messages/terminal.py, later Adaptive Cards) draw them. Values are already in the user's words and units:
+scores 0–100, shares 0–1, money in dollars, dates as dates. A `None` means "no data", never zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+# Severity order, most urgent first; renderers sort and colour by it.
+SEVERITIES = ("Critical", "High", "Medium", "Low")
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """One account in a list: enough to name it, place it and link to its card."""
+
+    account_id: str
+    name: str
+    csm_owner: str
+    score: float | None
+    band: str | None
+    arr: float | None = None
+    renewal_date: date | None = None
+    delta: float | None = None  # points vs the comparison the list is about (e.g. last month)
+    previous_score: float | None = None
+    note: str | None = None  # a short reason: "renewal in 45 days", "usage −31%"
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Where the score is heading."""
+
+    vs_last_month: float | None  # points
+    vs_last_quarter: float | None
+    last_month_score: float | None
+    last_quarter_score: float | None
+    direction: str  # "improving", "declining", "stable", or "new" when there is no history
+    velocity: float | None = None  # points per month over the last quarter
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One dimension of the model (Product Usage, Support, …) with the facts behind its score."""
+
+    key: str
+    name: str
+    score: float | None  # None: no data for this dimension, left out of the overall score
+    band: str | None
+    weight: float  # share of the overall score, 0–1, after renormalising over dimensions with data
+    facts: list[str] = field(default_factory=list)  # "12 of 25 seats active (48%)"
+    trend: str | None = None  # "down 18 points vs last quarter"
+
+
+@dataclass(frozen=True)
+class Signal:
+    """An early-warning signal, an expansion signal, or an advisor's interpretation."""
+
+    key: str  # stable id, e.g. "usage_drop"
+    title: str  # "Usage decline"
+    severity: str  # one of SEVERITIES
+    kind: str  # "risk", "expansion" or "interpretation"
+    response_time: str | None = None  # "24 hours", "Immediate", "1 week"
+    facts: list[str] = field(default_factory=list)
+    impact: str | None = None  # "Low perceived value, renewal risk"
+
+
+@dataclass(frozen=True)
+class Action:
+    """A recommended action, most important first."""
+
+    priority: int
+    title: str  # "Address usage decline"
+    steps: list[str] = field(default_factory=list)
+    due: str | None = None  # "this week", "within 24 hours"
+
+
+@dataclass(frozen=True)
+class HealthGoal:
+    """A 30-day goal and the metric targets that would reach it."""
+
+    target_score: int
+    days: int
+    targets: list[str] = field(default_factory=list)  # "Increase seat utilisation to 60%"
+
+
+@dataclass(frozen=True)
+class RecentAction:
+    """Something a person did on the account, from the store."""
+
+    who: str
+    what: str
+    when: datetime
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class HealthCard:
+    """`/health Acme Corp`: the account health card."""
+
+    account_id: str
+    name: str
+    csm_owner: str
+    csm_slack_id: str | None
+    segment: str | None
+    arr: float | None
+    renewal_date: date | None
+    days_to_renewal: int | None
+    as_of: date
+    score: float
+    band: str
+    confidence: float  # share of the model's weight backed by data, 0–1
+    trend: Trend
+    dimensions: list[Dimension]
+    risks: list[Signal]  # most severe first
+    positives: list[str]
+    expansion: list[Signal]
+    interpretations: list[Signal]
+    actions: list[Action]
+    playbook: str | None  # the recommended playbook's name
+    goal: HealthGoal | None
+    recent_actions: list[RecentAction] = field(default_factory=list)
+    lifecycle_stage: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BandSummary:
+    """One band of a portfolio: how many accounts, how much ARR, which ones to look at."""
+
+    band: str
+    count: int
+    share: float  # of accounts, 0–1
+    arr: float
+    focus: str  # "Expansion opportunities, advocacy cultivation"
+    top: list[AccountRef] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RiskDriver:
+    """A reason accounts are at risk, counted across a portfolio."""
+
+    title: str
+    accounts: int
+    arr: float
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """Red accounts against the healthy span of control for one CSM (or per CSM for a team)."""
+
+    red_accounts: int
+    healthy_span: int
+    status: str  # "Healthy", "Stretched", "Overloaded"
+    note: str  # "6 red accounts exceeds the healthy span of 3"
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """`/health portfolio`: a CSM's book, a segment, or the whole customer base."""
+
+    title: str  # "Sarah Chen", "Enterprise segment", "All accounts"
+    as_of: date
+    total_accounts: int
+    total_arr: float
+    average_score: float | None
+    bands: list[BandSummary]
+    improving: list[AccountRef]
+    declining: list[AccountRef]
+    stable_count: int
+    renewals: list[AccountRef]  # renewing in the next 90 days, riskiest first
+    renewal_arr_at_risk: float  # ARR of the renewing accounts that are not in the top band
+    capacity: Capacity | None
+    risk_drivers: list[RiskDriver]
+    expansion_ready: list[AccountRef]
+    recommendations: list[str] = field(default_factory=list)
+    groups: list[GroupRow] = field(default_factory=list)  # per-CSM or per-segment rows for team views
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    """One row of a grouped summary (per CSM, segment, region, …)."""
+
+    group: str
+    accounts: int
+    arr: float
+    average_score: float | None
+    band_counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class TrendFinding:
+    """One pattern in a trend report, e.g. usage decline across Enterprise."""
+
+    title: str  # "Enterprise usage decline"
+    concern: str  # "High", "Medium", "Opportunity", "Positive"
+    pattern: str  # "18 of 45 Enterprise accounts show usage down more than 15%"
+    affected_accounts: int
+    total_accounts: int
+    arr_affected: float
+    indicators: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    accounts: list[AccountRef] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TrendReport:
+    """`/health trends`: which trends should worry us most, ranked by ARR at risk, and what is going well."""
+
+    title: str  # "Q4 2026 customer health trends"
+    as_of: date
+    concerns: list[TrendFinding]
+    positives: list[TrendFinding]
+    model_insights: list[str] = field(default_factory=list)  # from the backtest, when churn data exists
+    summary_actions: list[str] = field(default_factory=list)
+    playbook_results: list[str] = field(default_factory=list)  # intervention tracking
+
+
+@dataclass(frozen=True)
+class ExpansionCandidate:
+    """An account ready for an expansion conversation, and why."""
+
+    account: AccountRef
+    reasons: list[str]
+    opportunity: str  # "Seat expansion", "Tier upgrade", "Upsell conversation"
+
+
+@dataclass(frozen=True)
+class ExpansionList:
+    """`/health expansion`: accounts ready to grow."""
+
+    as_of: date
+    candidates: list[ExpansionCandidate]
+    total_arr: float
+
+
+@dataclass(frozen=True)
+class PlaybookStage:
+    """One stage of a playbook: "Immediate triage (hours 0–24)" and its steps."""
+
+    name: str
+    timing: str
+    steps: list[str]
+
+
+@dataclass(frozen=True)
+class RecoveryPlan:
+    """"Generate recovery plan for Acme Corp": diagnosis, the playbook's stages, and the goal."""
+
+    card: HealthCard
+    playbook: str
+    diagnosis: list[str]  # what caused the drop, in order of weight
+    stages: list[PlaybookStage]
+    goal: HealthGoal | None
+
+
+@dataclass(frozen=True)
+class Digest:
+    """The morning early-warning digest for one CSM or the team."""
+
+    recipient: str  # "Sarah Chen" or "Team"
+    day: date
+    new_reds: list[AccountRef]
+    biggest_drops: list[AccountRef]
+    due_today: list[tuple[AccountRef, Signal]]
+    renewals_at_risk: list[AccountRef]
+    expansion_ready: list[AccountRef]
+    by_group: list[GroupRow] = field(default_factory=list)  # team digest: per CSM
+    arr_at_risk: float = 0.0
+    risk_drivers: list[RiskDriver] = field(default_factory=list)
+    unreachable_csms: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A short answer: help, "no such account" with the closest names, a refusal, an apology."""
+
+    title: str
+    lines: list[str] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)  # account names offered as buttons
+    kind: str = "info"  # "info", "not_found", "error", "help", "refused"

@@ -41,6 +41,16 @@ def _bullets(title: str, lines: list[str], *, limit: int = 8) -> RenderableType:
     return Group(Text.from_markup(f"[bold]{title}[/bold]"), Text.from_markup(body or "[dim]none[/dim]"), Text(""))
 
 
+def _risk_drivers(drivers: list[views.RiskDriver]) -> RenderableType:
+    return _bullets(
+        "Top risk drivers",
+        [
+            f"{i}. {escape(d.title)} — {fmt.count(d.accounts, 'account')} · {fmt.money(d.arr)}"
+            for i, d in enumerate(drivers[:5], 1)
+        ],
+    )
+
+
 def health_card(card: views.HealthCard) -> RenderableType:
     """The account health card as a rich panel."""
     t = card.trend
@@ -183,15 +193,7 @@ def portfolio(p: views.Portfolio) -> RenderableType:
     if p.capacity:
         parts.append(Text.from_markup(f"[bold]Capacity:[/bold] {p.capacity.status} — {escape(p.capacity.note)}\n"))
     if p.risk_drivers:
-        parts.append(
-            _bullets(
-                "Top risk drivers",
-                [
-                    f"{i}. {escape(d.title)} — {fmt.count(d.accounts, 'account')} · {fmt.money(d.arr)}"
-                    for i, d in enumerate(p.risk_drivers[:5], 1)
-                ],
-            )
-        )
+        parts.append(_risk_drivers(p.risk_drivers))
     if p.expansion_ready:
         parts.append(_bullets("Expansion-ready", [f"📈 {_account_line(a)}" for a in p.expansion_ready], limit=5))
     if p.groups:
@@ -245,15 +247,7 @@ def digest(d: views.Digest) -> RenderableType:
     if d.expansion_ready:
         parts.append(_bullets("📈 Expansion-ready", [_account_line(a, owner=team) for a in d.expansion_ready], limit=5))
     if d.risk_drivers:
-        parts.append(
-            _bullets(
-                "Top risk drivers",
-                [
-                    f"{i}. {escape(r.title)} — {fmt.count(r.accounts, 'account')} · {fmt.money(r.arr)}"
-                    for i, r in enumerate(d.risk_drivers[:5], 1)
-                ],
-            )
-        )
+        parts.append(_risk_drivers(d.risk_drivers))
     if d.unreachable_csms:
         parts.append(Text(f"⚠️  Could not reach by DM: {', '.join(d.unreachable_csms)}"))
     if not parts:

@@ -282,3 +282,86 @@ class Notice:
     lines: list[str] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)  # account names offered as buttons
     kind: str = "info"  # "info", "not_found", "error", "help", "refused"
+
+
+# --- alerts, playbook runs and the CSM pulse (issue 5) ------------------------------------------------------------
+
+# The CSM pulse scale, 1–6: an even number of steps, so there is no non-committal middle.
+PULSE_LEVELS = ("Critical", "Poor", "Concerned", "Steady", "Good", "Thriving")
+
+
+@dataclass(frozen=True)
+class PulseReading:
+    """A CSM's own read of an account, shown beside the computed score (never in place of it)."""
+
+    level: int  # 1 … 6, see PULSE_LEVELS
+    label: str  # "Concerned"
+    author: str  # Slack user ID, or a name from the command line
+    set_at: datetime
+    expires_on: date
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A red-account / early-warning alert and its state, re-rendered in full after every click."""
+
+    alert_id: int
+    account: AccountRef
+    title: str  # "Acme Corp turned Red"
+    condition: str  # turned_red, band_drop, score_drop, signal:<key>
+    severity: str  # one of SEVERITIES
+    state: str  # open, acknowledged, snoozed, resolved
+    opened_on: date
+    reasons: list[Signal]  # the top 1–3, with their facts
+    playbook: str | None = None  # the recommended playbook's name
+    respond_within: str | None = None  # "24 hours"
+    respond_by: datetime | None = None
+    acknowledged_by: str | None = None  # Slack user IDs from here on
+    acknowledged_at: datetime | None = None
+    assigned_to: str | None = None
+    snoozed_by: str | None = None
+    snoozed_until: datetime | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    escalated: bool = False  # posted to the team channel because nobody acknowledged it in time
+    pulse: PulseReading | None = None
+    playbook_run: str | None = None  # "Red Account Recovery · 5 of 16 steps done"
+
+
+@dataclass(frozen=True)
+class ChecklistStep:
+    """One step of a playbook run, ticked or not."""
+
+    key: str  # "2.3": stage 2, step 3
+    text: str
+    done: bool
+    done_by: str | None = None
+    done_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ChecklistStage:
+    """One stage of a playbook run, with the day its steps are due."""
+
+    index: int
+    name: str
+    timing: str  # "Hours 0–24"
+    due: date
+    steps: list[ChecklistStep]
+
+
+@dataclass(frozen=True)
+class PlaybookChecklist:
+    """A playbook started on an account, as a checklist message the CSM ticks."""
+
+    run_id: int
+    playbook: str  # its name
+    situation: str
+    account: AccountRef  # score = now, previous_score = at the start, delta = the change since
+    started_by: str
+    started_at: datetime
+    status: str  # active, finished, stopped
+    stages: list[ChecklistStage]
+    done_steps: int
+    total_steps: int

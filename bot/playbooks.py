@@ -27,6 +27,7 @@ from bot.store import (
     write_session,
 )
 from bot.store.tables import as_utc
+from bot.tomlfile import read_toml
 from messages import views
 from messages.format import count, signed
 
@@ -76,12 +77,7 @@ def load_playbooks(path: str | Path | None = None) -> dict[str, Playbook]:
     """
     if path is None:
         return dict(_builtin_playbooks())
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise PlaybookFileError(f"HEALTHBOT_PLAYBOOKS points at {path}, which does not exist") from err
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-        raise PlaybookFileError(f"{path} is not a readable TOML file: {err}") from err
+    raw = read_toml(path, setting="HEALTHBOT_PLAYBOOKS", error=PlaybookFileError)
     return _parse(raw, source=str(path))
 
 

@@ -31,6 +31,9 @@ _TEMPLATES: dict[type, str] = {
     views.RecoveryPlan: "recovery_plan.json.j2",
     views.Digest: "digest.json.j2",
     views.Notice: "notice.json.j2",
+    views.Alert: "alert.json.j2",
+    views.AlertEvent: "alert_event.json.j2",
+    views.PlaybookChecklist: "playbook_run.json.j2",
 }
 
 
@@ -88,6 +91,8 @@ def render_message(view: object, *, page: int = 1, more_value: str | None = None
     rendered = _ENV.get_template(template_name).render(view=view, page=max(page, 1), more_value=more_value)
     message = json.loads(rendered)
     message["blocks"] = [block for block in message["blocks"] if block is not None]
+    for attachment in message.get("attachments", []):  # alerts carry their colour bar in an attachment
+        attachment["blocks"] = [block for block in attachment["blocks"] if block is not None]
     # The fallback is plain words, but Slack reads `text` as mrkdwn too, so its control characters are escaped.
     message["text"] = slack_escape(message["text"])
     return _within_limits(message, limit=MAX_BLOCKS)

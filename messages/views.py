@@ -365,3 +365,14 @@ class PlaybookChecklist:
     stages: list[ChecklistStage]
     done_steps: int
     total_steps: int
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """One thing someone did to an alert, posted as a reply in its thread: the audit trail lives where people look."""
+
+    kind: str  # acknowledge, unacknowledge, resolve, unresolve, snooze, unsnooze, assign, start_playbook, note, pulse
+    user: str  # Slack user ID
+    at: datetime
+    account: str  # the account's name, for the notification text
+    note: str | None = None  # "for 7 days", "to <@U…>", the playbook's name, the note itself

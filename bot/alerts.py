@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import pandas as pd
@@ -22,8 +22,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.actions import alert_state
-from bot.delivery import Delivery, Pacer, post_once
+from bot.actions import AlertGone, alert_state
+from bot.delivery import Delivery, Pacer, alert_messages, post_once, update_everywhere
 from bot.playbooks import Playbook, active_run_summary, recommended_playbook
 from bot.pulse import current_pulse
 from bot.routing import Routing, csm_routes, watchers
@@ -31,6 +31,8 @@ from bot.settings import Settings
 from bot.store import Account, HealthAlert, HealthScore, read_session, write_session
 from bot.store.tables import as_utc
 from messages import views
+from messages.blockkit import render_message
+from messages.format import count
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +192,11 @@ def _risks(signals: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
     return sorted(risks, key=lambda s: order.get(s["severity"], len(order)))
 
 
+def _playbook_reasons(d: Detected) -> list[str]:
+    # The condition first ("turned_red" → Red Account Recovery), then "signal" for any early warning.
+    return [d.condition.split(":")[0], *[r["key"] for r in d.reasons]]
+
+
 # --- opening alerts -------------------------------------------------------------------------------------------------
 
 
@@ -220,8 +227,7 @@ def open_alerts(
         if (d.account_id, d.condition) in unresolved or (d.account_id, d.condition, d.as_of) in same_day:
             continue
         delay = response_delay(d.respond_within)
-        reasons = [r["key"] for r in d.reasons] + [d.condition.split(":")[0]]
-        playbook = recommended_playbook(playbooks, reasons=reasons)
+        playbook = recommended_playbook(playbooks, reasons=_playbook_reasons(d))
         alert = HealthAlert(
             account_id=d.account_id,
             condition=d.condition,
@@ -248,30 +254,40 @@ def open_alerts(
 
 
 def alert_view(
-    engine: Engine, alert_id: int, *, now: datetime, playbooks: Mapping[str, Playbook], escalated: bool = False
+    engine: Engine, alert_id: int, *, now: datetime, playbooks: Mapping[str, Playbook], tz: tzinfo = UTC
 ) -> views.Alert:
-    """The alert as it stands in the store, for any message that shows it.
+    """The alert as it stands in the store, for any message that shows it; times in `tz` (the team's).
 
     Raises:
-        LookupError: no such alert.
+        AlertGone: no such alert.
     """
     with read_session(engine) as session:
         alert = session.get(HealthAlert, alert_id)
         if alert is None:
-            raise LookupError(alert_id)
-        account = session.get(Account, alert.account_id)
-        assert account is not None
-        latest = session.exec(
-            select(HealthScore)
-            .where(HealthScore.account_id == alert.account_id)
-            .order_by(col(HealthScore.as_of).desc())
-            .limit(1)
-        ).first()
-        pulse = current_pulse(session, alert.account_id, on=now.date())
-        run = active_run_summary(session, alert.account_id, playbooks)
+            raise AlertGone(alert_id)
+        return _view(session, alert, now=now, playbooks=playbooks, tz=tz)
+
+
+def _view(
+    session: Session, alert: HealthAlert, *, now: datetime, playbooks: Mapping[str, Playbook], tz: tzinfo
+) -> views.Alert:
+    account = session.get(Account, alert.account_id)
+    assert account is not None  # the foreign key guarantees it
+    latest = session.exec(
+        select(HealthScore)
+        .where(HealthScore.account_id == alert.account_id)
+        .order_by(col(HealthScore.as_of).desc())
+        .limit(1)
+    ).first()
     playbook = playbooks.get(alert.playbook or "")
+
+    def local(moment: datetime | None) -> datetime | None:
+        aware = as_utc(moment)
+        return aware.astimezone(tz) if aware else None
+
+    pulse = current_pulse(session, alert.account_id, on=now.date())
     return views.Alert(
-        alert_id=alert_id,
+        alert_id=alert.id or 0,
         account=views.AccountRef(
             account_id=account.account_id,
             name=account.name,
@@ -299,106 +315,23 @@ def alert_view(
         ],
         playbook=playbook.name if playbook else None,
         respond_within=_respond_within(alert),
-        respond_by=as_utc(alert.respond_by),
+        respond_by=local(alert.respond_by),
         acknowledged_by=alert.acknowledged_by,
-        acknowledged_at=as_utc(alert.acknowledged_at),
+        acknowledged_at=local(alert.acknowledged_at),
         assigned_to=alert.assigned_to,
         snoozed_by=alert.snoozed_by,
-        snoozed_until=as_utc(alert.snoozed_until),
+        snoozed_until=local(alert.snoozed_until),
         resolved_by=alert.resolved_by,
-        resolved_at=as_utc(alert.resolved_at),
-        escalated=escalated or alert.escalated_at is not None,
-        pulse=pulse,
-        playbook_run=run,
+        resolved_at=local(alert.resolved_at),
+        escalated=alert.escalated_at is not None,
+        pulse=replace(pulse, set_at=pulse.set_at.astimezone(tz)) if pulse else None,
+        playbook_run=active_run_summary(session, alert.account_id, playbooks),
     )
 
 
 def _respond_within(alert: HealthAlert) -> str | None:
     own = next((r.get("response_time") for r in alert.reasons if r.get("key") == alert.condition.split(":")[-1]), None)
     return own or CONDITION_RESPONSE.get(alert.condition)
-
-
-# --- posting and escalating -----------------------------------------------------------------------------------------
-
-
-@dataclass
-class AlertRun:
-    """What one `healthbot alerts` run (or scheduled scan) did."""
-
-    opened: list[int] = field(default_factory=list)
-    deliveries: list[Delivery] = field(default_factory=list)
-    escalated: list[int] = field(default_factory=list)
-
-    def summary(self) -> str:
-        sent = sum(d.outcome == "sent" for d in self.deliveries)
-        failed = sum(d.outcome == "failed" for d in self.deliveries)
-        text = f"{len(self.opened)} new alert(s), {sent} message(s) posted, {len(self.escalated)} escalated"
-        return text + (f", {failed} failed (the next run retries)" if failed else "")
-
-
-def destinations(
-    engine: Engine, client: WebClient | None, settings: Settings, routing: Routing, alert_id: int
-) -> list[str]:
-    """Where an alert goes: its CSM's DM (or their routing-file channel), watchers by their scope, the segment's
-    channel from the routing file, and HEALTHBOT_ALERT_CHANNEL — each once."""
-    with read_session(engine) as session:
-        alert = session.get(HealthAlert, alert_id)
-        assert alert is not None
-        account = session.get(Account, alert.account_id)
-        assert account is not None
-    route = csm_routes(engine, client, routing, csms=[account.csm_owner]).get(account.csm_owner)
-    csm_id = route.slack_id if route else None
-    people = watchers(engine, account=account, severity=alert.severity, csm_slack_id=csm_id)
-    places = [
-        (route.destination if route and csm_id in people else None),
-        *[p for p in people if p != csm_id],
-        routing.segment_channel(account.segment),
-        settings.alert_channel,
-    ]
-    seen: list[str] = []
-    for place in places:
-        if place and place not in seen:
-            seen.append(place)
-    return seen
-
-
-def post_alerts(
-    engine: Engine,
-    client: WebClient,
-    settings: Settings,
-    *,
-    alert_ids: Sequence[int],
-    render: Any,
-    now: datetime,
-    playbooks: Mapping[str, Playbook],
-    routing: Routing,
-    pacer: Pacer | None = None,
-) -> list[Delivery]:
-    """Post each alert once to each of its destinations (re-running posts only what failed before).
-
-    Args:
-        render: views.Alert → Slack message (messages.blockkit.render_message).
-    """
-    deliveries = []
-    for alert_id in alert_ids:
-        view = alert_view(engine, alert_id, now=now, playbooks=playbooks)
-        if view.state in ("snoozed", "resolved"):
-            continue
-        message = render(view)
-        for place in destinations(engine, client, settings, routing, alert_id):
-            deliveries.append(
-                post_once(
-                    engine,
-                    client,
-                    key=f"alert:{alert_id}:{place}",
-                    kind="alert",
-                    channel=place,
-                    message=message,
-                    pacer=pacer,
-                    alert_id=alert_id,
-                )
-            )
-    return deliveries
 
 
 def overdue(engine: Engine, *, now: datetime) -> list[int]:
@@ -420,39 +353,172 @@ def overdue(engine: Engine, *, now: datetime) -> list[int]:
     ]
 
 
-def escalate(
-    engine: Engine,
-    client: WebClient,
-    settings: Settings,
-    *,
-    alert_ids: Sequence[int],
-    render: Any,
-    now: datetime,
-    playbooks: Mapping[str, Playbook],
-    pacer: Pacer | None = None,
-) -> list[int]:
-    """Post each overdue alert once to the team channel (HEALTHBOT_DIGEST_CHANNEL, else the alert channel)."""
-    team = settings.healthbot_digest_channel or settings.alert_channel
-    if team is None:
-        return []
-    escalated = []
-    for alert_id in alert_ids:
-        view = alert_view(engine, alert_id, now=now, playbooks=playbooks, escalated=True)
-        delivery = post_once(
-            engine,
-            client,
-            key=f"escalation:{alert_id}",
-            kind="escalation",
-            channel=team,
-            message=render(view),
-            pacer=pacer,
-            alert_id=alert_id,
+# --- posting, escalating, re-rendering ----------------------------------------------------------------------------
+
+
+@dataclass
+class AlertRun:
+    """What one `healthbot alerts` run (or scheduled scan) did."""
+
+    opened: list[int] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    escalated: list[int] = field(default_factory=list)
+
+    def summary(self) -> str:
+        sent = sum(d.outcome == "sent" for d in self.deliveries)
+        failed = sum(d.outcome == "failed" for d in self.deliveries)
+        text = (
+            f"{count(len(self.opened), 'new alert')}, {count(sent, 'message')} posted, {len(self.escalated)} escalated"
         )
-        if delivery.outcome in ("sent", "already_sent"):
-            with write_session(engine) as session:
+        return text + (f", {failed} failed (the next run retries them)" if failed else "")
+
+
+@dataclass
+class AlertDesk:
+    """What posting and updating alerts needs, made once per process (CLI run, scheduler, Slack app).
+
+    Without a client (no SLACK_BOT_TOKEN) alerts are still detected and stored; nothing is posted.
+    """
+
+    engine: Engine
+    settings: Settings
+    playbooks: Mapping[str, Playbook]
+    routing: Routing = field(default_factory=Routing)
+    client: WebClient | None = None
+    pacer: Pacer = field(default_factory=Pacer)
+
+    def view(self, alert_id: int, *, now: datetime) -> views.Alert:
+        """The alert as it stands, times in the team's timezone."""
+        return alert_view(self.engine, alert_id, now=now, playbooks=self.playbooks, tz=self.settings.timezone)
+
+    def scan(self, *, bands: Sequence[str], now: datetime) -> AlertRun:
+        """Open alerts for what changed in the latest scores, post what is not posted yet, escalate the overdue."""
+        found = detect(self.engine, bands=bands, as_of=now.astimezone(self.settings.timezone).date())
+        run = AlertRun(opened=open_alerts(self.engine, found, now=now, playbooks=self.playbooks))
+        if self.client is None:
+            return run
+        run.deliveries = self.post(self._unposted(now), now=now)
+        run.escalated = self.escalate(overdue(self.engine, now=now), now=now)
+        return run
+
+    def preview(self, *, bands: Sequence[str], now: datetime) -> list[views.Alert]:
+        """The alerts a scan would open now, as they would look; nothing is stored or posted (`--dry-run`)."""
+        found = detect(self.engine, bands=bands, as_of=now.astimezone(self.settings.timezone).date())
+        previews = []
+        with read_session(self.engine) as session:
+            for d in found:
+                playbook = recommended_playbook(self.playbooks, reasons=_playbook_reasons(d))
+                draft = HealthAlert(
+                    account_id=d.account_id,
+                    condition=d.condition,
+                    severity=d.severity,
+                    opened_on=d.as_of,
+                    reasons=d.reasons,
+                    title=d.title,
+                    playbook=playbook.key if playbook else None,
+                )
+                previews.append(_view(session, draft, now=now, playbooks=self.playbooks, tz=self.settings.timezone))
+        return previews
+
+    def destinations(self, alert_id: int) -> list[str]:
+        """Where an alert goes, each place once: its CSM's DM (or their routing-file channel) unless they turned
+        its severity off, people whose alert scope covers it, the segment's channel, and HEALTHBOT_ALERT_CHANNEL."""
+        with read_session(self.engine) as session:
+            alert = session.get(HealthAlert, alert_id)
+            account = session.get(Account, alert.account_id) if alert else None
+        assert alert is not None and account is not None
+        route = csm_routes(self.engine, self.client, self.routing, csms=[account.csm_owner]).get(account.csm_owner)
+        csm_id = route.slack_id if route else None
+        people = watchers(self.engine, account=account, severity=alert.severity, csm_slack_id=csm_id)
+        places = [
+            route.destination if route and csm_id in people else None,
+            *[p for p in people if p != csm_id],
+            self.routing.segment_channel(account.segment),
+            self.settings.alert_channel,
+        ]
+        return list(dict.fromkeys(place for place in places if place))
+
+    def post(self, alert_ids: Sequence[int], *, now: datetime) -> list[Delivery]:
+        """Post each alert once to each of its destinations; a run after a failure posts only what failed."""
+        assert self.client is not None
+        deliveries = []
+        for alert_id in alert_ids:
+            view = self.view(alert_id, now=now)
+            if view.state in ("snoozed", "resolved"):
+                continue  # quiet until the snooze ends; a resolved alert has nothing to ask of anyone
+            message = render_message(view)
+            for place in self.destinations(alert_id):
+                key = f"alert:{alert_id}:{place}"
+                deliveries.append(self._post(key, "alert", place, message, alert_id))
+        return deliveries
+
+    def escalate(self, alert_ids: Sequence[int], *, now: datetime) -> list[int]:
+        """Post each overdue alert once to the team channel (HEALTHBOT_DIGEST_CHANNEL, else the alert channel)."""
+        team = self.settings.healthbot_digest_channel or self.settings.alert_channel
+        if team is None or self.client is None:
+            return []
+        escalated = []
+        for alert_id in alert_ids:
+            with write_session(self.engine) as session:
                 alert = session.get(HealthAlert, alert_id)
-                if alert is not None and alert.escalated_at is None:
-                    alert.escalated_at = now
-                    session.add(alert)
+                if alert is None or alert.escalated_at is not None:
+                    continue
+                alert.escalated_at = now  # written first, so every copy re-rendered from now on says so
+                session.add(alert)
+            delivery = self._post(
+                f"escalation:{alert_id}", "escalation", team, render_message(self.view(alert_id, now=now)), alert_id
+            )
+            if delivery.outcome == "failed":
+                with write_session(self.engine) as session:
+                    alert = session.get(HealthAlert, alert_id)
+                    if alert is not None:
+                        alert.escalated_at = None  # the next scan tries again
+                        session.add(alert)
+                continue
             escalated.append(alert_id)
-    return escalated
+        return escalated
+
+    def refresh(self, alert_id: int, *, now: datetime) -> int:
+        """Re-render every posted copy of the alert from the store (chat.update); returns how many were updated."""
+        if self.client is None:
+            return 0
+        message = render_message(self.view(alert_id, now=now))
+        return update_everywhere(self.engine, self.client, alert_id, lambda _sent: message)
+
+    def reply(self, alert_id: int, event: views.AlertEvent, *, action_id: int) -> list[Delivery]:
+        """Post what someone did as a reply in the thread of every copy of the alert, once per action and copy."""
+        if self.client is None:
+            return []
+        message = render_message(event)
+        return [
+            self._post(f"reply:{action_id}:{sent.channel}", "reply", sent.channel, message, alert_id, thread_ts=sent.ts)
+            for sent in alert_messages(self.engine, alert_id)
+        ]
+
+    def _unposted(self, now: datetime) -> list[int]:
+        # Alerts still open from the last week: post_once skips every copy already posted, so only new alerts and
+        # copies that failed during an outage go out.
+        since = now.date() - timedelta(days=7)
+        with read_session(self.engine) as session:
+            ids = session.exec(
+                select(HealthAlert.id)
+                .where(col(HealthAlert.resolved_at).is_(None), HealthAlert.opened_on >= since)
+                .order_by(col(HealthAlert.id))
+            ).all()
+        return [alert_id for alert_id in ids if alert_id is not None]
+
+    def _post(
+        self, key: str, kind: str, channel: str, message: dict[str, Any], alert_id: int, thread_ts: str | None = None
+    ) -> Delivery:
+        assert self.client is not None
+        return post_once(
+            self.engine,
+            self.client,
+            key=key,
+            kind=kind,
+            channel=channel,
+            message=message,
+            pacer=self.pacer,
+            alert_id=alert_id,
+            thread_ts=thread_ts,
+        )

@@ -192,9 +192,21 @@ def _risks(signals: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
     return sorted(risks, key=lambda s: order.get(s["severity"], len(order)))
 
 
-def _playbook_reasons(d: Detected) -> list[str]:
-    # The condition first ("turned_red" → Red Account Recovery), then "signal" for any early warning.
-    return [d.condition.split(":")[0], *[r["key"] for r in d.reasons]]
+def _new_alert(d: Detected, *, now: datetime, playbooks: Mapping[str, Playbook]) -> HealthAlert:
+    # The playbook follows the condition first ("turned_red" → Red Account Recovery, "signal" → Churn Risk Response).
+    playbook = recommended_playbook(playbooks, reasons=[d.condition.split(":")[0], *[r["key"] for r in d.reasons]])
+    delay = response_delay(d.respond_within)
+    return HealthAlert(
+        account_id=d.account_id,
+        condition=d.condition,
+        severity=d.severity,
+        opened_on=d.as_of,
+        reasons=d.reasons,
+        title=d.title,
+        playbook=playbook.key if playbook else None,
+        respond_by=now + delay if delay else None,
+        created_at=now,
+    )
 
 
 # --- opening alerts -------------------------------------------------------------------------------------------------
@@ -226,19 +238,7 @@ def open_alerts(
     for d in found:
         if (d.account_id, d.condition) in unresolved or (d.account_id, d.condition, d.as_of) in same_day:
             continue
-        delay = response_delay(d.respond_within)
-        playbook = recommended_playbook(playbooks, reasons=_playbook_reasons(d))
-        alert = HealthAlert(
-            account_id=d.account_id,
-            condition=d.condition,
-            severity=d.severity,
-            opened_on=d.as_of,
-            reasons=d.reasons,
-            title=d.title,
-            playbook=playbook.key if playbook else None,
-            respond_by=now + delay if delay else None,
-            created_at=now,
-        )
+        alert = _new_alert(d, now=now, playbooks=playbooks)
         try:
             with write_session(engine) as session:
                 session.add(alert)
@@ -407,16 +407,7 @@ class AlertDesk:
         previews = []
         with read_session(self.engine) as session:
             for d in found:
-                playbook = recommended_playbook(self.playbooks, reasons=_playbook_reasons(d))
-                draft = HealthAlert(
-                    account_id=d.account_id,
-                    condition=d.condition,
-                    severity=d.severity,
-                    opened_on=d.as_of,
-                    reasons=d.reasons,
-                    title=d.title,
-                    playbook=playbook.key if playbook else None,
-                )
+                draft = _new_alert(d, now=now, playbooks=self.playbooks)
                 previews.append(_view(session, draft, now=now, playbooks=self.playbooks, tz=self.settings.timezone))
         return previews
 

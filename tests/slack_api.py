@@ -1,0 +1,313 @@
+"""A local stand-in for Slack's Web API: a real HTTP server on an ephemeral port that answers like Slack.
+
+It records every call (method, params, whether Slack would have accepted it), serves `response_url` posts at
+`/response/<name>` and file uploads at `/upload/<file_id>`, and can be told to refuse the next calls to a method
+with a 429 + Retry-After or a 5xx — the way Slack behaves under load. Point a `WebClient(base_url=api.base_url)`
+(or `SLACK_API_URL`) at it.
+
+    with SlackApiStandIn() as api:
+        api.add_user("U0SARAH001", name="Sarah Chen", email="sarah@example.com")
+        api.fail("chat.postMessage", status=429, retry_after=1)
+        ...
+        [post] = api.wait_for("chat.postMessage")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+BOT_TOKEN = "xoxb-1111-2222-standin0bottoken"
+APP_TOKEN = "xapp-1-A0STANDIN-3333-standin0apptoken"
+TEAM_ID = "T0TEAM0001"
+BOT_USER_ID = "U0BOT00001"
+BOT_ID = "B0BOT00001"
+# Form fields that Slack's clients send as JSON strings; decoded so tests read them as data.
+_JSON_FIELDS = ("blocks", "attachments", "view", "files", "metadata")
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One request the stand-in received."""
+
+    method: str  # "chat.postMessage"; "response_url" for posts to a response URL; "upload" for file bytes
+    params: dict[str, Any]
+    status: int  # the HTTP status it was answered with
+    ok: bool  # whether Slack would have done it (200 and `"ok": true`)
+    path: str = ""
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Failure:
+    status: int
+    retry_after: int | None
+
+
+class SlackApiStandIn:
+    """Slack's Web API on loopback. Use as a context manager, or `start()` / `stop()`."""
+
+    def __init__(self, *, bot_token: str = BOT_TOKEN, app_token: str = APP_TOKEN) -> None:
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.users: dict[str, dict[str, Any]] = {}
+        self.usergroups: dict[str, list[str]] = {}
+        self._calls: list[ApiCall] = []
+        self._failures: dict[str, list[_Failure]] = {}
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------------------------------------
+
+    def start(self) -> SlackApiStandIn:
+        stand_in = self
+
+        class Handler(_Handler):
+            api = stand_in
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-api-stand-in", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> SlackApiStandIn:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def root(self) -> str:
+        assert self._server is not None, "start() the stand-in first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def base_url(self) -> str:
+        """What `SLACK_API_URL` should be set to."""
+        return f"{self.root}/api/"
+
+    def response_url(self, name: str = "1") -> str:
+        """A `response_url` whose posts are recorded as method "response_url" with `path` `/response/<name>`."""
+        return f"{self.root}/response/{name}"
+
+    # --- the workspace ------------------------------------------------------------------------------------------------
+
+    def add_user(self, user_id: str, *, name: str, email: str | None = None, is_bot: bool = False) -> None:
+        """A person in the workspace, for users.info and users.lookupByEmail."""
+        profile: dict[str, Any] = {"real_name": name, "display_name": name.split()[0]}
+        if email:
+            profile["email"] = email
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": name.lower().replace(" ", "."),
+            "real_name": name,
+            "is_bot": is_bot,
+            "profile": profile,
+        }
+
+    def fail(self, method: str, *, status: int = 429, times: int = 1, retry_after: int | None = 1) -> None:
+        """Refuse the next `times` calls to `method` with `status` (and Retry-After for a 429)."""
+        with self._lock:
+            self._failures.setdefault(method, []).extend(
+                _Failure(status, retry_after if status == 429 else None) for _ in range(times)
+            )
+
+    # --- what happened --------------------------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[ApiCall]:
+        """Every request so far, in arrival order, refused ones included."""
+        with self._lock:
+            return list(self._calls)
+
+    def attempts(self, method: str) -> list[ApiCall]:
+        """Every request to `method`, refused ones included."""
+        return [call for call in self.calls if call.method == method]
+
+    def sent(self, method: str) -> list[ApiCall]:
+        """The requests to `method` that Slack would have carried out."""
+        return [call for call in self.attempts(method) if call.ok]
+
+    def wait_for(self, method: str, count: int = 1, *, timeout: float = 5.0) -> list[ApiCall]:
+        """Wait until `count` requests to `method` have been carried out (listeners run on worker threads)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            done = self.sent(method)
+            if len(done) >= count:
+                return done
+            if time.monotonic() > deadline:
+                seen = ", ".join(sorted({call.method for call in self.calls})) or "nothing"
+                raise AssertionError(f"expected {count} {method} call(s), got {len(done)}; saw: {seen}")
+            time.sleep(0.01)
+
+    def assert_quiet(self, *, for_seconds: float = 0.3) -> None:
+        """Nothing reaches Slack for a while (the way to show that nothing ran)."""
+        time.sleep(for_seconds)
+        assert self.calls == [], f"expected no calls to Slack, got {[call.method for call in self.calls]}"
+
+    def clear(self) -> None:
+        with self._lock:
+            self._calls.clear()
+
+    # --- answering ----------------------------------------------------------------------------------------------------
+
+    def _record(self, call: ApiCall) -> None:
+        with self._lock:
+            self._calls.append(call)
+
+    def _take_failure(self, method: str) -> _Failure | None:
+        with self._lock:
+            queue = self._failures.get(method)
+            return queue.pop(0) if queue else None
+
+    def _next_ts(self) -> str:
+        n = next(self._ts)
+        return f"{1_700_000_000 + n}.{n:06d}"
+
+    def answer(self, method: str, params: dict[str, Any], token: str | None) -> dict[str, Any]:
+        """Slack's answer to one Web API call."""
+        expected = self.app_token if method == "apps.connections.open" else self.bot_token
+        if token != expected:
+            return {"ok": False, "error": "not_authed" if not token else "invalid_auth"}
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://standin.slack.com/",
+                "team": "Stand-in",
+                "user": "healthbot",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "is_enterprise_install": False,
+            }
+        if method == "chat.postMessage":
+            ts = self._next_ts()
+            message = {"type": "message", "text": params.get("text"), "ts": ts, "bot_id": BOT_ID}
+            return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": message}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method == "chat.update":
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts"), "text": params.get("text")}
+        if method in ("views.publish", "views.open", "views.update", "views.push"):
+            view = params.get("view") or {}
+            return {"ok": True, "view": {"id": f"V{next(self._ts):08d}", **(view if isinstance(view, dict) else {})}}
+        if method == "conversations.open":
+            users = str(params.get("users", ""))
+            return {"ok": True, "channel": {"id": "D" + users.replace(",", "")[-9:].upper().rjust(9, "0")}}
+        if method == "users.info":
+            user = self.users.get(str(params.get("user")))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "users.lookupByEmail":
+            email = str(params.get("email", "")).lower()
+            for user in self.users.values():
+                if str(user["profile"].get("email", "")).lower() == email:
+                    return {"ok": True, "user": user}
+            return {"ok": False, "error": "users_not_found"}
+        if method == "usergroups.users.list":
+            group = self.usergroups.get(str(params.get("usergroup")))
+            return {"ok": True, "users": group} if group is not None else {"ok": False, "error": "no_such_subteam"}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):08d}"
+            return {"ok": True, "upload_url": f"{self.root}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = params.get("files") or []
+            return {"ok": True, "files": [{"id": item.get("id"), "title": item.get("title")} for item in files]}
+        return {"ok": False, "error": "unknown_method"}
+
+
+def _decode(raw: bytes, content_type: str, query: str) -> dict[str, Any]:
+    params: dict[str, Any] = {key: values[-1] for key, values in parse_qs(query).items()}
+    if not raw:
+        return params
+    if "json" in content_type:
+        body = json.loads(raw)
+        if isinstance(body, dict):
+            params.update(body)
+        return params
+    if "x-www-form-urlencoded" in content_type:
+        params.update({key: values[-1] for key, values in parse_qs(raw.decode()).items()})
+        for name in _JSON_FIELDS:
+            if isinstance(params.get(name), str):
+                with contextlib.suppress(json.JSONDecodeError):
+                    params[name] = json.loads(params[name])
+        return params
+    params["bytes"] = len(raw)
+    return params
+
+
+class _Handler(BaseHTTPRequestHandler):
+    api: SlackApiStandIn
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # keep test output clean
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        params = _decode(raw, self.headers.get("Content-Type", ""), url.query)
+
+        if url.path.startswith("/response/"):
+            self.api._record(ApiCall("response_url", params, 200, True, path=url.path))
+            self._send(200, b"ok", "text/plain")
+            return
+        if url.path.startswith("/upload/"):
+            self.api._record(ApiCall("upload", params, 200, True, path=url.path))
+            self._send(200, f"OK - {len(raw)}".encode(), "text/plain")
+            return
+        if not url.path.startswith("/api/"):
+            self._send(404, b"not found", "text/plain")
+            return
+
+        method = url.path.removeprefix("/api/")
+        failure = self.api._take_failure(method)
+        if failure is not None:
+            self.api._record(ApiCall(method, params, failure.status, False, path=url.path))
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            body = {"ok": False, "error": "ratelimited" if failure.status == 429 else "internal_error"}
+            self._send(failure.status, json.dumps(body).encode(), "application/json", headers)
+            return
+
+        auth = self.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ").strip() or params.get("token")
+        answer = self.api.answer(method, params, token)
+        self.api._record(ApiCall(method, params, 200, bool(answer.get("ok")), path=url.path))
+        self._send(200, json.dumps(answer).encode(), "application/json; charset=utf-8")
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)

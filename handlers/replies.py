@@ -24,7 +24,6 @@ from messages.blockkit import MAX_BLOCKS, render_message
 logger = logging.getLogger(__name__)
 
 SHARE_ACTION_ID = "health_share"
-_MAX_ACTION_ELEMENTS = 25
 
 APOLOGY = views.Notice(
     title="Sorry — something went wrong on our side",
@@ -93,7 +92,8 @@ def notice_message(notice: views.Notice) -> dict[str, Any]:
 
 
 def with_share_button(message: dict[str, Any], intent: Intent) -> dict[str, Any]:
-    """Add "Share in channel" (action_id `health_share`, value = the intent) beside the message's last buttons."""
+    """Add "Share in channel" (action_id `health_share`, value = the intent) beside the message's closing buttons
+    (those followed by nothing but footnotes), else in a block of its own at the end."""
     button = {
         "type": "button",
         "text": {"type": "plain_text", "text": "Share in channel", "emoji": True},
@@ -101,9 +101,11 @@ def with_share_button(message: dict[str, Any], intent: Intent) -> dict[str, Any]
         "value": intent_to_value(intent),
     }
     blocks = list(message.get("blocks") or [])
-    last = blocks[-1] if blocks else None
-    if last is not None and last.get("type") == "actions" and len(last["elements"]) < _MAX_ACTION_ELEMENTS:
-        blocks[-1] = {**last, "elements": [*last["elements"], button]}
+    closing = len(blocks) - 1
+    while closing >= 0 and blocks[closing].get("type") == "context":
+        closing -= 1
+    if closing >= 0 and blocks[closing].get("type") == "actions" and len(blocks[closing]["elements"]) < 25:
+        blocks[closing] = {**blocks[closing], "elements": [*blocks[closing]["elements"], button]}
     elif len(blocks) < MAX_BLOCKS:
         blocks.append({"type": "actions", "block_id": "share", "elements": [button]})
     else:

@@ -129,7 +129,8 @@ class SlackApiStandIn:
         }
 
     def fail(self, method: str, *, status: int = 429, times: int = 1, retry_after: int | None = 1) -> None:
-        """Refuse the next `times` calls to `method` with `status` (and Retry-After for a 429)."""
+        """Refuse the next `times` calls to `method` with `status` (and Retry-After for a 429); status 0 hangs up
+        without answering, the way a dropped connection looks to the client."""
         with self._lock:
             self._failures.setdefault(method, []).extend(
                 _Failure(status, retry_after if status == 429 else None) for _ in range(times)
@@ -162,6 +163,14 @@ class SlackApiStandIn:
                 seen = ", ".join(sorted({call.method for call in self.calls})) or "nothing"
                 raise AssertionError(f"expected {count} {method} call(s), got {len(done)}; saw: {seen}")
             time.sleep(0.01)
+
+    def wait_for_exactly(self, method: str, count: int = 1, *, settle: float = 0.3) -> list[ApiCall]:
+        """Wait for `count` calls to `method`, then a while longer to show that no more follow."""
+        self.wait_for(method, count)
+        time.sleep(settle)
+        done = self.sent(method)
+        assert len(done) == count, f"expected exactly {count} {method} call(s), got {len(done)}"
+        return done
 
     def assert_quiet(self, *, for_seconds: float = 0.3) -> None:
         """Nothing reaches Slack for a while (the way to show that nothing ran)."""
@@ -292,6 +301,9 @@ class _Handler(BaseHTTPRequestHandler):
         failure = self.api._take_failure(method)
         if failure is not None:
             self.api._record(ApiCall(method, params, failure.status, False, path=url.path))
+            if failure.status == 0:
+                self.close_connection = True
+                return
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             body = {"ok": False, "error": "ratelimited" if failure.status == 429 else "internal_error"}
             self._send(failure.status, json.dumps(body).encode(), "application/json", headers)

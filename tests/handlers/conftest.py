@@ -28,17 +28,32 @@ from bot.store import Account, ProcessedEvent, create_db_engine, init_db, read_s
 from tests.handlers.requests import MIKE, SARAH, SIGNING_SECRET, SignedClient
 from tests.slack_api import BOT_TOKEN, SlackApiStandIn
 
-ACCOUNTS = [
-    Account(account_id="ACCT-4521", name="Acme Corp", csm_owner="Sarah Chen", csm_slack_id=SARAH,
-            csm_email="sarah.chen@example.com", segment="Mid-Market", arr=45_000, renewal_date=date(2027, 3, 31)),
-    Account(account_id="ACCT-1001", name="TechFlow", csm_owner="Sarah Chen", csm_slack_id=SARAH,
-            segment="Enterprise", arr=85_000),
-    Account(account_id="ACCT-1002", name="MegaCorp", csm_owner="Sarah Chen", csm_slack_id=SARAH,
-            segment="Enterprise", arr=82_000),
-    # Mike's accounts carry his email but not his Slack ID: App Home finds him through users.info.
-    Account(account_id="ACCT-2001", name="GlobalTech", csm_owner="Mike Ross", csm_email="Mike.Ross@example.com",
-            segment="SMB", arr=38_000),
-]  # fmt: skip
+
+def seed_accounts() -> list[Account]:
+    """Sarah Chen's accounts (with her Slack ID) and Mike Ross's (with only his email), fresh for each store."""
+    sarah = {"csm_owner": "Sarah Chen", "csm_slack_id": SARAH}
+    return [
+        Account(
+            account_id="ACCT-4521",
+            name="Acme Corp",
+            csm_email="sarah.chen@example.com",
+            segment="Mid-Market",
+            arr=45_000,
+            renewal_date=date(2027, 3, 31),
+            **sarah,
+        ),
+        Account(account_id="ACCT-1001", name="TechFlow", segment="Enterprise", arr=85_000, **sarah),
+        Account(account_id="ACCT-1002", name="MegaCorp", segment="Enterprise", arr=82_000, **sarah),
+        # Mike's accounts carry his email but not his Slack ID: App Home finds him through users.info.
+        Account(
+            account_id="ACCT-2001",
+            name="GlobalTech",
+            csm_owner="Mike Ross",
+            csm_email="Mike.Ross@example.com",
+            segment="SMB",
+            arr=38_000,
+        ),
+    ]
 
 
 @dataclass
@@ -71,7 +86,7 @@ def store(sqlite_url: str) -> Iterator[Engine]:
     engine = create_db_engine(sqlite_url)
     init_db(engine)
     with write_session(engine) as session:
-        session.add_all([account.model_copy() for account in ACCOUNTS])
+        session.add_all(seed_accounts())
     yield engine
     engine.dispose()
 

@@ -22,6 +22,8 @@ from tests.handlers.conftest import RunningBot
 from tests.handlers.requests import SIGNING_SECRET, SignedClient, app_mention, event_envelope, slash_command
 from tests.slack_api import APP_TOKEN, BOT_TOKEN, SlackApiStandIn
 
+ROOT = Path(__file__).resolve().parents[2]
+
 # --- the door -----------------------------------------------------------------------------------------------------
 
 
@@ -155,7 +157,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_serve_runs_http_mode_behind_gunicorn(slack_api: SlackApiStandIn, sqlite_url: str, tmp_path: Path) -> None:
+def procfile_web_line() -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith("web:"):
+            return line.removeprefix("web:").strip()
+    raise AssertionError("the Procfile has no web: line")
+
+
+@pytest.mark.parametrize("how", ["healthbot serve", "Procfile"])
+def test_http_mode_behind_gunicorn_answers_slack(
+    slack_api: SlackApiStandIn, sqlite_url: str, tmp_path: Path, how: str
+) -> None:
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HEALTHBOT_"))},
@@ -164,8 +176,13 @@ def test_serve_runs_http_mode_behind_gunicorn(slack_api: SlackApiStandIn, sqlite
         "SLACK_API_URL": slack_api.base_url,
         "DATABASE_URL": sqlite_url,
         "WEB_CONCURRENCY": "1",
+        "PORT": str(port),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    command = [sys.executable, "-c", "from bot.cli import main; main()", "serve", "--port", str(port)]
+    if how == "Procfile":
+        command = ["sh", "-c", f"exec {procfile_web_line()}"]
+    else:
+        command = [sys.executable, "-c", "from bot.cli import main; main()", "serve", "--port", str(port)]
     process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         client = SignedClient(f"http://127.0.0.1:{port}")

@@ -190,9 +190,9 @@ class SignedClient:
         self.base_url = base_url.rstrip("/")
         self.secret = secret
 
-    def command(self, form: dict[str, str], **signing: Any) -> Reply:
+    def command(self, form: dict[str, str], **options: Any) -> Reply:
         """Post a slash command (form-encoded)."""
-        return self.post(urlencode(form).encode(), "application/x-www-form-urlencoded", **signing)
+        return self.post(urlencode(form).encode(), "application/x-www-form-urlencoded", **options)
 
     def event(self, envelope: dict[str, Any], *, retry_num: int | None = None, **signing: Any) -> Reply:
         """Post an Events API envelope (JSON); `retry_num` marks it as Slack's retry."""

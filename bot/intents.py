@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
 from messages import views
@@ -127,6 +127,7 @@ _RISK_WORDS = frozenset({"risks", "risk", "at-risk", "red"})
 _EXPANSION_WORDS = frozenset({"expansion", "expand", "upsell", "growth"})
 _TREND_WORDS = frozenset({"trends", "trend"})
 _PORTFOLIO_WORDS = frozenset({"portfolio", "book"})
+_COMMAND_HEADS = _PORTFOLIO_WORDS | _RISK_WORDS | _EXPANSION_WORDS | _TREND_WORDS | {"segment", "export"}
 _ONLY_QUALIFIERS = re.compile(r"^(?:this|next|last)\s+(?:week|month|quarter|year)$|^$", re.IGNORECASE)
 _QUESTION_START = re.compile(
     r"^(?:what|what's|whats|why|how|how's|who|who's|which|where|when|can|could|should|would|is|are|do|does|show|"
@@ -171,7 +172,7 @@ def parse_command(text: str) -> Intent:
     if head == "account" and rest:
         return Intent("account", subject=_clean_subject(rest), text=original)
     if cleaned.endswith("?") or (len(words) > 2 and _QUESTION_START.match(cleaned)):
-        return parse_question(text)
+        return _place_question(cleaned, original)
     mentioned = _user_id(cleaned)
     if mentioned:
         return Intent("portfolio", subject=mentioned, text=original)
@@ -306,9 +307,19 @@ def parse_question(text: str) -> Intent:
     """
     original = text
     cleaned = _plain(_LEADING_MENTIONS.sub("", text))
-    if not cleaned:
-        return Intent("help", text=original)
-    if _HELP.search(cleaned):
+    # People type the command grammar in DMs too: "portfolio Sarah Chen", "/health risks".
+    head, _, rest = cleaned.partition(" ")
+    if head.lower() == "/health":
+        return replace(parse_command(rest), text=original)
+    if head.lower() in _COMMAND_HEADS and "?" not in cleaned:
+        intent = parse_command(cleaned)
+        if intent.kind not in ("account", "unknown"):
+            return replace(intent, text=original)
+    return _place_question(cleaned, original)
+
+
+def _place_question(cleaned: str, original: str) -> Intent:
+    if not cleaned or _HELP.search(cleaned):
         return Intent("help", text=original)
 
     for kind, patterns in (("recovery_plan", _RECOVERY), ("drop_cause", _DROP_CAUSE)):
@@ -346,7 +357,8 @@ def parse_question(text: str) -> Intent:
 
     # A DM that is just a name ("Acme Corp") asks for that account's card.
     bare = _clean_subject(cleaned)
-    if bare and len(bare.split()) <= _MAX_BARE_NAME_WORDS and not _QUESTION_START.match(bare):
+    asked = "?" in cleaned and len(cleaned.split()) > 3  # "Acme Corp?" names an account; a longer question does not
+    if bare and not asked and len(bare.split()) <= _MAX_BARE_NAME_WORDS and not _QUESTION_START.match(bare):
         return _about_account("account", bare, original)
     return Intent("unknown", text=original)
 

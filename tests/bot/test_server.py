@@ -40,6 +40,15 @@ def test_a_properly_signed_request_gets_in(bot: RunningBot) -> None:
     assert bot.processed_events() >= 1
 
 
+def test_the_request_url_check_slack_makes_during_setup_is_answered(bot: RunningBot) -> None:
+    challenge = {"token": "legacy", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmd", "type": "url_verification"}
+    reply = bot.client.event(challenge)
+    assert reply.status == 200
+    assert challenge["challenge"] in reply.body.decode()
+    unsigned = bot.client.post(json.dumps(challenge).encode(), "application/json", unsigned=True)
+    assert unsigned.status == 401
+
+
 def test_a_request_without_a_signature_is_refused(bot: RunningBot) -> None:
     body = json.dumps(event_envelope(app_mention("how is Acme Corp doing?"))).encode()
     reply = bot.client.post(body, "application/json", unsigned=True)

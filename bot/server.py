@@ -12,6 +12,8 @@ import hmac
 import logging
 import os
 import re
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -131,15 +133,26 @@ def prepare_store(engine: Engine) -> None:
 
 
 def run_socket_mode(settings: Settings) -> None:
-    """Connect to Slack over Socket Mode and answer until stopped; no public URL needed."""
+    """Connect to Slack over Socket Mode and answer until SIGTERM or Ctrl-C; no public URL needed. On the way out
+    it stops taking work and lets answers in progress finish."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     assert settings.slack_app_token is not None
     engine = create_db_engine(settings.database_url)
     prepare_store(engine)
     app = create_app(settings, engine=engine)
+    handler = SocketModeHandler(app, settings.slack_app_token)
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
     logger.info("Healthbot is connecting to Slack over Socket Mode")
-    SocketModeHandler(app, settings.slack_app_token).start()
+    handler.connect()
+    logger.info("Healthbot is connected over Socket Mode")
+    stopping.wait()
+    logger.info("Healthbot is stopping: finishing the answers in progress")
+    handler.close()
+    app.listener_runner.listener_executor.shutdown(wait=True)
+    engine.dispose()
 
 
 def run_http(settings: Settings, *, port: int) -> None:

@@ -14,9 +14,13 @@ with a 429 + Retry-After or a 5xx — the way Slack behaves under load. Point a 
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import itertools
 import json
+import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -66,6 +70,7 @@ class SlackApiStandIn:
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.socket_mode: SocketModeLink | None = None  # set one to let apps.connections.open succeed
 
     # --- lifecycle ----------------------------------------------------------------------------------------------------
 
@@ -84,6 +89,8 @@ class SlackApiStandIn:
         return self
 
     def stop(self) -> None:
+        if self.socket_mode is not None:
+            self.socket_mode.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -201,6 +208,10 @@ class SlackApiStandIn:
         expected = self.app_token if method == "apps.connections.open" else self.bot_token
         if token != expected:
             return {"ok": False, "error": "not_authed" if not token else "invalid_auth"}
+        if method == "apps.connections.open":
+            if self.socket_mode is None:
+                return {"ok": False, "error": "socket_mode_not_enabled"}
+            return {"ok": True, "url": self.socket_mode.url}
         if method == "auth.test":
             return {
                 "ok": True,
@@ -323,3 +334,113 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+
+class SocketModeLink:
+    """Slack's Socket Mode end of the line: a WebSocket server on loopback that says hello to the app, sends it
+    envelopes (a slash command, an event, a click) and records the app's acknowledgements."""
+
+    _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._connection: socket.socket | None = None
+        self._connected = threading.Event()
+        self._send_lock = threading.Lock()
+        self.acks: list[dict[str, Any]] = []
+        self._acks_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._serve, name="socket-mode-stand-in", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        port = self._listener.getsockname()[1]
+        return f"ws://127.0.0.1:{port}/link/?ticket=stand-in"
+
+    def send(self, envelope_type: str, payload: dict[str, Any], *, envelope_id: str) -> None:
+        """Deliver an envelope to the connected app, the way Slack pushes work over Socket Mode."""
+        assert self._connected.wait(10), "the app never connected over Socket Mode"
+        message = {"envelope_id": envelope_id, "type": envelope_type, "payload": payload}
+        if envelope_type != "events_api":
+            message["accepts_response_payload"] = True
+        self._send_frame(0x1, json.dumps(message).encode())
+
+    def wait_for_ack(self, envelope_id: str, *, timeout: float = 5.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._acks_lock:
+                for ack in self.acks:
+                    if ack.get("envelope_id") == envelope_id:
+                        return ack
+            time.sleep(0.01)
+        raise AssertionError(f"the app did not acknowledge envelope {envelope_id}")
+
+    def stop(self) -> None:
+        self._listener.close()
+        if self._connection is not None:
+            self._connection.close()
+
+    def _serve(self) -> None:
+        try:
+            connection, _ = self._listener.accept()
+        except OSError:
+            return
+        self._connection = connection
+        request = b""
+        while b"\r\n\r\n" not in request:
+            request += connection.recv(1024)
+        key = next(
+            line.split(b":", 1)[1].strip()
+            for line in request.split(b"\r\n")
+            if line.lower().startswith(b"sec-websocket-key:")
+        )
+        accept = base64.b64encode(hashlib.sha1(key + self._GUID).digest())
+        connection.sendall(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+        )
+        self._send_frame(0x1, json.dumps({"type": "hello", "num_connections": 1}).encode())
+        self._connected.set()
+        with contextlib.suppress(OSError, ConnectionError):
+            while True:
+                opcode, data = self._read_frame(connection)
+                if opcode == 0x8:  # close
+                    return
+                if opcode == 0x9:  # ping
+                    self._send_frame(0xA, data)
+                elif opcode == 0x1:
+                    with self._acks_lock:
+                        self.acks.append(json.loads(data))
+
+    def _send_frame(self, opcode: int, data: bytes) -> None:
+        length = len(data)
+        if length < 126:
+            header = struct.pack("!BB", 0x80 | opcode, length)
+        elif length < 65536:
+            header = struct.pack("!BBH", 0x80 | opcode, 126, length)
+        else:
+            header = struct.pack("!BBQ", 0x80 | opcode, 127, length)
+        assert self._connection is not None
+        with self._send_lock:
+            self._connection.sendall(header + data)
+
+    @staticmethod
+    def _read_frame(connection: socket.socket) -> tuple[int, bytes]:
+        def exactly(count: int) -> bytes:
+            data = b""
+            while len(data) < count:
+                chunk = connection.recv(count - len(data))
+                if not chunk:
+                    raise ConnectionError("the app hung up")
+                data += chunk
+            return data
+
+        first, second = exactly(2)
+        length = second & 0x7F
+        if length == 126:
+            length = struct.unpack("!H", exactly(2))[0]
+        elif length == 127:
+            length = struct.unpack("!Q", exactly(8))[0]
+        mask = exactly(4) if second & 0x80 else b"\0\0\0\0"
+        payload = bytes(byte ^ mask[i % 4] for i, byte in enumerate(exactly(length)))
+        return first & 0x0F, payload

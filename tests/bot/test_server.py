@@ -20,7 +20,7 @@ from bot.server import RedactSecrets, build_wsgi_app
 from bot.store import create_db_engine
 from tests.handlers.conftest import RunningBot
 from tests.handlers.requests import SIGNING_SECRET, SignedClient, app_mention, event_envelope, slash_command
-from tests.slack_api import APP_TOKEN, BOT_TOKEN, SlackApiStandIn
+from tests.slack_api import APP_TOKEN, BOT_TOKEN, SlackApiStandIn, SocketModeLink
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -173,26 +173,46 @@ def procfile_web_line() -> str:
     raise AssertionError("the Procfile has no web: line")
 
 
+def launch(command: list[str], *, api: SlackApiStandIn, cwd: Path, **env: str) -> subprocess.Popen[bytes]:
+    """Start the bot as its own process, configured through the environment like a deployment."""
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HEALTHBOT_", "DATABASE_"))},
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": api.base_url,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        **env,
+    }
+    return subprocess.Popen(command, env=environment, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def stop(process: subprocess.Popen[bytes]) -> str:
+    process.send_signal(signal.SIGTERM)
+    output = process.communicate(timeout=20)[0].decode()
+    assert BOT_TOKEN not in output and SIGNING_SECRET not in output and APP_TOKEN not in output
+    return output
+
+
+HEALTHBOT = [sys.executable, "-c", "from bot.cli import main; main()"]
+
+
 @pytest.mark.parametrize("how", ["healthbot serve", "Procfile"])
 def test_http_mode_behind_gunicorn_answers_slack(
     slack_api: SlackApiStandIn, sqlite_url: str, tmp_path: Path, how: str
 ) -> None:
     port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HEALTHBOT_"))},
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack_api.base_url,
-        "DATABASE_URL": sqlite_url,
-        "WEB_CONCURRENCY": "1",
-        "PORT": str(port),
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
     if how == "Procfile":
         command = ["sh", "-c", f"exec {procfile_web_line()}"]
     else:
-        command = [sys.executable, "-c", "from bot.cli import main; main()", "serve", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        command = [*HEALTHBOT, "serve", "--port", str(port)]
+    process = launch(
+        command,
+        api=slack_api,
+        cwd=tmp_path,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        DATABASE_URL=sqlite_url,
+        WEB_CONCURRENCY="1",
+        PORT=str(port),
+    )
     try:
         client = SignedClient(f"http://127.0.0.1:{port}")
         deadline = time.monotonic() + 20
@@ -210,10 +230,32 @@ def test_http_mode_behind_gunicorn_answers_slack(
         [answer] = slack_api.wait_for("response_url")
         assert "Here's what I can do" in answer.params["text"]
     finally:
-        process.send_signal(signal.SIGTERM)
-        output = process.communicate(timeout=20)[0].decode()
+        output = stop(process)
     assert process.returncode == 0, output
-    assert BOT_TOKEN not in output and SIGNING_SECRET not in output
+
+
+def test_socket_mode_answers_slack_with_no_public_url(
+    slack_api: SlackApiStandIn, sqlite_url: str, tmp_path: Path
+) -> None:
+    slack_api.socket_mode = link = SocketModeLink()
+    process = launch(
+        [*HEALTHBOT, "serve"], api=slack_api, cwd=tmp_path, SLACK_APP_TOKEN=APP_TOKEN, DATABASE_URL=sqlite_url
+    )
+    try:
+        link.send("slash_commands", slash_command("help", response_url=slack_api.response_url()), envelope_id="e1")
+        link.wait_for_ack("e1", timeout=20)
+        [answer] = slack_api.wait_for("response_url")
+        assert "Here's what I can do" in answer.params["text"]
+
+        mention = app_mention("how is Acme doing?")
+        link.send("events_api", event_envelope(mention), envelope_id="e2")
+        link.wait_for_ack("e2")
+        [reply] = slack_api.wait_for("chat.postMessage")
+        assert reply.params["thread_ts"] == mention["ts"]
+    finally:
+        output = stop(process)
+    assert process.returncode == 0, output
+    assert "finishing the answers in progress" in output
 
 
 def test_serve_in_http_mode_needs_the_signing_secret(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,9 +1,10 @@
 """A local stand-in for Slack's Web API: a real HTTP server on an ephemeral port that answers like Slack.
 
-It records every call (method, params, whether Slack would have accepted it), serves `response_url` posts at
-`/response/<name>` and file uploads at `/upload/<file_id>`, and can be told to refuse the next calls to a method
-with a 429 + Retry-After or a 5xx — the way Slack behaves under load. Point a `WebClient(base_url=api.base_url)`
-(or `SLACK_API_URL`) at it.
+It records every call (method, params, whether Slack would have accepted it); serves `response_url` posts at
+`/response/<name>` and file uploads at `/upload/<file_id>` (recorded as methods "response_url" and "upload"); can be
+told to refuse the next calls to a method with a 429 + Retry-After, a 5xx or a dropped connection, the way Slack
+behaves under load; and, with a `SocketModeLink`, plays Slack's end of Socket Mode. Point
+`WebClient(base_url=api.base_url)` (or `SLACK_API_URL`) at it.
 
     with SlackApiStandIn() as api:
         api.add_user("U0SARAH001", name="Sarah Chen", email="sarah@example.com")
@@ -301,7 +302,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b"ok", "text/plain")
             return
         if url.path.startswith("/upload/"):
-            self.api._record(ApiCall("upload", params, 200, True, path=url.path))
+            # The file's bytes, as they are: slack_sdk posts them with urllib's default form content type.
+            self.api._record(ApiCall("upload", {"bytes": len(raw), "content": raw}, 200, True, path=url.path))
             self._send(200, f"OK - {len(raw)}".encode(), "text/plain")
             return
         if not url.path.startswith("/api/"):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import delete
 
 from bot.intents import intent_from_value
@@ -68,8 +70,8 @@ def test_an_unknown_account_is_answered_privately(bot: RunningBot) -> None:
 def test_an_empty_store_still_answers(bot: RunningBot) -> None:
     with write_session(bot.engine) as session:
         session.exec(delete(Account))  # type: ignore[call-overload]
-    for n, text in enumerate(("portfolio", "risks", "Acme Corp")):
-        bot.client.command(slash_command(text, response_url=bot.api.response_url(str(n))))
+    for n, asked in enumerate(("portfolio", "risks", "Acme Corp")):
+        bot.client.command(slash_command(asked, response_url=bot.api.response_url(str(n))))
     for answer in bot.api.wait_for("response_url", 3):
         assert_valid_message(answer.params)
 
@@ -82,3 +84,17 @@ def test_the_answer_carries_the_request_for_sharing_and_paging(bot: RunningBot) 
             if element.get("action_id") in ("health_share", "health_show_more"):
                 intent = intent_from_value(element["value"])
                 assert intent.kind == "risks"
+
+
+def test_a_failure_of_ours_is_logged_and_answered_with_an_apology(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    with bot.engine.begin() as connection:
+        connection.execute(text("DROP TABLE account"))  # the store breaks under the bot
+    bot.client.command(slash_command("portfolio", response_url=bot.api.response_url()))
+    [answer] = bot.api.wait_for("response_url")
+    said = all_text(answer.params)
+    assert "Sorry — something went wrong on our side" in said
+    assert "Traceback" not in said and "account" not in said.lower()
+    [logged] = [record for record in caplog.records if record.exc_info]
+    assert logged.levelno == logging.ERROR and "could not answer" in logged.getMessage()

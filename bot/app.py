@@ -30,6 +30,17 @@ RATE_LIMIT_RETRIES = 3
 CONNECTION_RETRIES = 2
 
 
+class _SameTokenNotice(logging.Filter):
+    """Bolt warns that a given client's token wins over SLACK_BOT_TOKEN. Ours is made from that very token, so the
+    warning would only send operators looking for a configuration mistake that isn't there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.App").addFilter(_SameTokenNotice())
+
+
 def create_web_client(settings: Settings) -> WebClient:
     """A Web API client for the bot token at `SLACK_API_URL`, which waits out 429s (Retry-After) and retries a
     dropped connection."""

@@ -3,6 +3,8 @@ ways it refuses to start."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from slack_bolt.error import BoltError
 from sqlalchemy.engine import Engine
@@ -59,3 +61,11 @@ def test_no_bot_token_is_a_settings_error_that_says_where_to_find_it(store: Engi
 def test_a_token_slack_refuses_stops_the_start(slack_api: SlackApiStandIn, store: Engine) -> None:
     with pytest.raises(BoltError):
         create_app(settings_for(slack_api, slack_bot_token="xoxb-revoked-or-mistyped"), engine=store)
+
+
+def test_starting_logs_no_false_alarm_about_the_token(
+    slack_api: SlackApiStandIn, store: Engine, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)  # as in every deployment
+    create_app(settings_for(slack_api), engine=store)
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING] == []

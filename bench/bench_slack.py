@@ -122,12 +122,20 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def run(command_texts: list[str], *, label: str, client: SignedClient, api: SlackApiStandIn, timed: Timed) -> None:
+def run(
+    command_texts: list[str],
+    *,
+    label: str,
+    client: SignedClient,
+    api: SlackApiStandIn,
+    timed: Timed,
+    asker: Callable[[int], str] = lambda n: csm_slack_id(n % CSMS),
+) -> None:
     ack_ms, answer_ms = [], []
     slug = "".join(char for char in label if char.isalnum())
     for n, text in enumerate(command_texts):
         request_id = f"{slug}-{n}"
-        form = slash_command(text, response_url=api.response_url(request_id), user_id=csm_slack_id(n % CSMS))
+        form = slash_command(text, response_url=api.response_url(request_id), user_id=asker(n))
         reply = client.command(form, headers={"X-Bench-Id": request_id})
         assert reply.status == 200, reply
         answered = wait_for_response(api, f"/response/{request_id}")
@@ -180,6 +188,17 @@ def main() -> None:
             run(["help"] * 20, label="warm-up (help)", client=client, api=api, timed=timed)
             run(accounts, label="/health <account>", client=client, api=api, timed=timed)
             run(["portfolio"] * args.requests, label="/health portfolio", client=client, api=api, timed=timed)
+            # Someone with no accounts: the Slack ID misses, so their email is looked up and matched too.
+            for n in range(args.requests):
+                api.add_user(f"U0VP{n:06d}", name=f"Vice President {n}", email=f"vp{n}@example.com")
+            run(
+                ["portfolio"] * args.requests,
+                label="portfolio, no book",
+                client=client,
+                api=api,
+                timed=timed,
+                asker=lambda n: f"U0VP{n:06d}",
+            )
         finally:
             server.shutdown()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.cache import ExpiringCache
+from handlers.failures import slack_error
 from messages import views
 
 logger = logging.getLogger(__name__)
@@ -61,15 +62,9 @@ class AccessList:
             members = frozenset(self._client.usergroups_users_list(usergroup=group).get("users") or [])
         except (SlackApiError, OSError) as err:
             # Keep the last known members rather than locking a whole group out while Slack hiccups.
-            logger.warning("could not list the members of user group %s (%s)", group, _slack_error(err))
+            logger.warning("could not list the members of user group %s (%s)", group, slack_error(err))
             members = cached[0] if cached is not None else frozenset()
             self._members.store(group, members, ttl_seconds=_RETRY_FAILED_LOOKUP_SECONDS)
             return members
         self._members.store(group, members)
         return members
-
-
-def _slack_error(err: Exception) -> str:
-    if isinstance(err, SlackApiError):
-        return str(err.response.get("error"))
-    return type(err).__name__

@@ -15,6 +15,7 @@ from sqlmodel import select
 
 from bot.store import Account, read_session
 from handlers.cache import ExpiringCache
+from handlers.failures import slack_error
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class PeopleDirectory:
             profile = (self._client.users_info(user=user_id).get("user") or {}).get("profile") or {}
             email = profile.get("email") or None
         except (SlackApiError, OSError) as err:
-            logger.warning("could not look up Slack user %s (%s)", user_id, type(err).__name__)
+            logger.warning("could not look up Slack user %s (%s)", user_id, slack_error(err))
             email = None
         self._emails.store(user_id, email)
         return email

@@ -109,6 +109,8 @@ class AlertClick:
     snooze_for: timedelta | None = None
     assignee: str | None = None
     playbook: Playbook | None = None
+    touch_kind: str | None = None  # a note logged from the alert may record a customer touch too
+    touched_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -142,18 +144,6 @@ def act_on_alert(engine: Engine, click: AlertClick, *, settings: Settings) -> Al
             raise NotAllowed(refusal)
         if not _changes_something(alert, click):
             return AlertOutcome(alert, None)
-        action = record_action(
-            session=session,
-            account_id=alert.account_id,
-            user_id=click.user_id,
-            kind=click.kind,
-            at=click.at,
-            alert_id=alert.id,
-            note=_action_note(click),
-            dedupe_key=click.dedupe_key,
-        )
-        if action is None:
-            return AlertOutcome(alert, None)
         run = None
         if click.kind == "start_playbook":
             assert click.playbook is not None
@@ -165,10 +155,56 @@ def act_on_alert(engine: Engine, click: AlertClick, *, settings: Settings) -> Al
                 now=click.at,
                 alert_id=alert.id,
             )
+            if not run.created:  # already under way (or this is a repeat of the click that started it)
+                return AlertOutcome(alert, None, run)
+        action = record_action(
+            session=session,
+            account_id=alert.account_id,
+            user_id=click.user_id,
+            kind=click.kind,
+            at=click.at,
+            alert_id=alert.id,
+            note=_action_note(click),
+            dedupe_key=click.dedupe_key,
+        )
+        if action is None:
+            return AlertOutcome(alert, None, run)
+        if click.touch_kind in CUSTOMER_TOUCHES:
+            _add_touchpoint(
+                session,
+                account_id=alert.account_id,
+                user_id=click.user_id,
+                kind=click.touch_kind or "call",
+                note=click.note,
+                happened_on=click.touched_on or click.at.date(),
+                at=click.at,
+            )
         _apply(alert, click)
         session.add(alert)
         session.flush()
     return AlertOutcome(alert, action, run)
+
+
+def start_playbook(
+    engine: Engine, *, account_id: str, playbook: Playbook, user_id: str, at: datetime, dedupe_key: str | None = None
+) -> RunStart:
+    """Start a playbook on an account (from its health card, not an alert) and log it, in one transaction.
+
+    A playbook already under way on the account is not started twice: its run comes back with `created` False.
+    """
+    with write_session(engine) as session:
+        run = start_run(session, account_id=account_id, playbook=playbook, user_id=user_id, now=at)
+        if run.created:
+            record_action(
+                session=session,
+                account_id=account_id,
+                user_id=user_id,
+                kind="start_playbook",
+                at=at,
+                note=playbook.name,
+                dedupe_key=dedupe_key,
+            )
+    return run
 
 
 def who_may_act(session: Session, alert: HealthAlert) -> set[str]:
@@ -194,14 +230,14 @@ def _refusal(session: Session, alert: HealthAlert, click: AlertClick, settings: 
         return None
     if click.in_alert_channel and settings.healthbot_alert_channel_can_act:
         return None
-    allowed = who_may_act(session, alert)
-    if click.user_id in allowed:
+    if click.user_id in who_may_act(session, alert):
         return None
-    named = " or ".join(f"<@{user}>" for user in sorted(allowed))
-    who = f"the account's CSM or assignee ({named})" if named else "the account's CSM or assignee"
+    account = session.get(Account, alert.account_id)
+    csm = account.csm_owner if account else "the account's CSM"
+    assignee = " or the person it is assigned to" if alert.assigned_to else ""
     return (
-        f"Only {who} or a Healthbot admin can change this alert, so nothing was recorded. "
-        "Ask them to pick it up, or ask an admin to add you to HEALTHBOT_ADMINS."
+        f"Only {csm} (the account's CSM){assignee} or a Healthbot admin can change this alert, so nothing was "
+        "recorded. Ask them to pick it up, or ask an admin to add you to HEALTHBOT_ADMINS."
     )
 
 
@@ -296,17 +332,40 @@ def log_touch(
         )
         if action is None:
             return None
-        touch = Touchpoint(
+        return _add_touchpoint(
+            session,
             account_id=account_id,
             user_id=user_id,
             kind=kind,
             note=note,
             happened_on=happened_on,
+            at=at,
             dedupe_key=dedupe_key,
-            created_at=at,
         )
-        session.add(touch)
-        session.flush()
+
+
+def _add_touchpoint(
+    session: Session,
+    *,
+    account_id: str,
+    user_id: str,
+    kind: str,
+    note: str | None,
+    happened_on: date,
+    at: datetime,
+    dedupe_key: str | None = None,
+) -> Touchpoint:
+    touch = Touchpoint(
+        account_id=account_id,
+        user_id=user_id,
+        kind=kind,
+        note=note,
+        happened_on=happened_on,
+        dedupe_key=dedupe_key,
+        created_at=at,
+    )
+    session.add(touch)
+    session.flush()
     return touch
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -24,11 +25,11 @@ from sqlmodel import Session, col, select
 
 from bot.actions import AlertGone, alert_state
 from bot.delivery import Delivery, Pacer, alert_messages, post_once, update_everywhere
-from bot.playbooks import Playbook, active_run_summary, recommended_playbook
+from bot.playbooks import Playbook, active_run_summary, checklist, recommended_playbook
 from bot.pulse import current_pulse
 from bot.routing import Routing, csm_routes, watchers
 from bot.settings import Settings
-from bot.store import Account, HealthAlert, HealthScore, read_session, write_session
+from bot.store import Account, HealthAlert, HealthScore, PlaybookRun, read_session, write_session
 from bot.store.tables import as_utc
 from messages import views
 from messages.blockkit import render_message
@@ -476,15 +477,53 @@ class AlertDesk:
         message = render_message(self.view(alert_id, now=now))
         return update_everywhere(self.engine, self.client, alert_id, lambda _sent: message)
 
-    def reply(self, alert_id: int, event: views.AlertEvent, *, action_id: int) -> list[Delivery]:
-        """Post what someone did as a reply in the thread of every copy of the alert, once per action and copy."""
+    def reply(self, alert_id: int, event: views.AlertEvent, *, key: str) -> list[Delivery]:
+        """Post what someone did as a reply in the thread of every copy of the alert, once per `key` and copy."""
         if self.client is None:
             return []
         message = render_message(event)
         return [
-            self._post(f"reply:{action_id}:{sent.channel}", "reply", sent.channel, message, alert_id, thread_ts=sent.ts)
+            self._post(f"reply:{key}:{sent.channel}", "reply", sent.channel, message, alert_id, thread_ts=sent.ts)
             for sent in alert_messages(self.engine, alert_id)
         ]
+
+    def post_checklist(self, run_id: int, *, channel: str, thread_ts: str | None, now: datetime) -> Delivery:
+        """Post a playbook run's checklist once (in the alert's thread, or as a DM) and remember where it is."""
+        assert self.client is not None
+        view = checklist(self.engine, run_id, playbooks=self.playbooks, as_of=now.date())
+        delivery = post_once(
+            self.engine,
+            self.client,
+            key=f"checklist:{run_id}",
+            kind="checklist",
+            channel=channel,
+            message=render_message(view),
+            pacer=self.pacer,
+            thread_ts=thread_ts,
+        )
+        if delivery.outcome == "sent":
+            with write_session(self.engine) as session:
+                run = session.get(PlaybookRun, run_id)
+                if run is not None:
+                    run.channel, run.ts = delivery.channel, delivery.ts
+                    session.add(run)
+        return delivery
+
+    def refresh_checklist(self, run_id: int, *, now: datetime, clicked: tuple[str, str] | None = None) -> None:
+        """Re-render a run's checklist where it was posted and where it was clicked (chat.update)."""
+        if self.client is None:
+            return
+        with read_session(self.engine) as session:
+            run = session.get(PlaybookRun, run_id)
+        places = {clicked} if clicked else set()
+        if run is not None and run.channel and run.ts:
+            places.add((run.channel, run.ts))
+        message = render_message(checklist(self.engine, run_id, playbooks=self.playbooks, as_of=now.date()))
+        for channel, ts in places:
+            try:
+                self.client.chat_update(channel=channel, ts=ts, text=message["text"], blocks=message["blocks"])
+            except (SlackApiError, OSError):
+                logger.exception("could not update the checklist of playbook run %s", run_id)
 
     def _unposted(self, now: datetime) -> list[int]:
         # Alerts still open from the last week: post_once skips every copy already posted, so only new alerts and

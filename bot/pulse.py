@@ -50,6 +50,7 @@ def set_pulse(
     note: str | None = None,
     days: int = PULSE_DAYS,
     dedupe_key: str | None = None,
+    alert_id: int | None = None,
 ) -> Pulse | None:
     """Store a CSM's read of an account (and log it as an action) in one transaction; None for a repeat.
 
@@ -67,6 +68,7 @@ def set_pulse(
             at=at,
             note=f"{label}: {note}" if note else label,
             dedupe_key=dedupe_key,
+            alert_id=alert_id,
         )
         if action is None:
             return None

@@ -34,6 +34,7 @@ _TEMPLATES: dict[type, str] = {
     views.Alert: "alert.json.j2",
     views.AlertEvent: "alert_event.json.j2",
     views.PlaybookChecklist: "playbook_run.json.j2",
+    views.Form: "form.json.j2",
 }
 
 
@@ -96,6 +97,13 @@ def render_message(view: object, *, page: int = 1, more_value: str | None = None
     # The fallback is plain words, but Slack reads `text` as mrkdwn too, so its control characters are escaped.
     message["text"] = slack_escape(message["text"])
     return _within_limits(message, limit=MAX_BLOCKS)
+
+
+def render_modal(form: views.Form) -> dict[str, Any]:
+    """Render a Form as a modal view (`views.open`)."""
+    modal = render_message(form)
+    del modal["text"]  # a modal has no fallback text; the template carries one only so render_message accepts it
+    return modal
 
 
 def render_home(view: object) -> dict[str, Any]:

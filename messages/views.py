@@ -376,3 +376,30 @@ class AlertEvent:
     at: datetime
     account: str  # the account's name, for the notification text
     note: str | None = None  # "for 7 days", "to <@U…>", the playbook's name, the note itself
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One input of a modal form; its value comes back under `block_id` on submit."""
+
+    block_id: str
+    label: str
+    kind: str  # "select", "radio", "text", "date"
+    choices: list[tuple[str, str]] = field(default_factory=list)  # (value, label)
+    initial: str | None = None  # a choice's value, a date "2026-11-24", or text
+    optional: bool = False
+    multiline: bool = False
+    hint: str | None = None
+    placeholder: str | None = None
+
+
+@dataclass(frozen=True)
+class Form:
+    """A modal asking for a few things about an account (Log touch, Start playbook, Set pulse, Snooze)."""
+
+    callback_id: str
+    title: str  # at most 24 characters (Slack's limit)
+    submit: str
+    intro: str  # one line of context: which account, its score
+    fields: list[FormField]
+    metadata: str = ""  # carried back on submit (JSON: account, alert, where it was opened from)

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from bot.store import Account, AlertPreference, SlackUserCache, read_session, write_session
 from bot.store.tables import as_utc, utcnow
 from bot.tomlfile import read_toml
-from messages.views import SEVERITIES
+from messages.views import SEVERITIES, AlertScope
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +146,13 @@ def alert_preference(engine: Engine, user_id: str) -> AlertPreference:
     """The person's alert scope; someone who never chose gets their own accounts, every severity."""
     with read_session(engine) as session:
         return session.get(AlertPreference, user_id) or AlertPreference(user_id=user_id)
+
+
+def alert_scope_view(engine: Engine, user_id: str) -> AlertScope:
+    """The person's alert settings as App Home shows them."""
+    preference = alert_preference(engine, user_id)
+    chosen = [s for s in preference.severities.split(",") if s in SEVERITIES]
+    return AlertScope(scope=preference.scope, scopes=list(ALERT_SCOPES.items()), severities=chosen)
 
 
 def set_alert_preference(

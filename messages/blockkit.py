@@ -35,6 +35,7 @@ _TEMPLATES: dict[type, str] = {
     views.AlertEvent: "alert_event.json.j2",
     views.PlaybookChecklist: "playbook_run.json.j2",
     views.Form: "form.json.j2",
+    views.AlertScope: "alert_scope.json.j2",
 }
 
 

@@ -403,3 +403,12 @@ class Form:
     intro: str  # one line of context: which account, its score
     fields: list[FormField]
     metadata: str = ""  # carried back on submit (JSON: account, alert, where it was opened from)
+
+
+@dataclass(frozen=True)
+class AlertScope:
+    """App Home: which alerts a person gets by DM — whose accounts, and which severities."""
+
+    scope: str  # mine, segment, all
+    scopes: list[tuple[str, str]]  # (value, label)
+    severities: list[str]  # chosen, from SEVERITIES

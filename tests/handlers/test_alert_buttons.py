@@ -18,6 +18,7 @@ from bot.app import create_web_client
 from bot.playbooks import load_playbooks
 from bot.store import (
     AlertAction,
+    AlertPreference,
     HealthAlert,
     HealthScore,
     PlaybookRun,
@@ -29,7 +30,7 @@ from bot.store import (
     write_session,
 )
 from tests.handlers.conftest import RunningBot
-from tests.handlers.requests import API_APP_ID, MIKE, SARAH, block_action
+from tests.handlers.requests import API_APP_ID, MIKE, SARAH, app_home_opened, block_action, event_envelope
 from tests.slack_api import TEAM_ID, ApiCall
 
 ALERTS = "C0ALERTS01"
@@ -352,3 +353,30 @@ def test_snooze_from_a_health_card_without_open_alerts_says_so(alert_bot: Runnin
     [answer] = alert_bot.api.wait_for("response_url")
     assert "No open alerts on Acme Corp" in everything(answer)
     assert alert_bot.api.sent("views.open") == []
+
+
+def test_app_home_lets_a_csm_choose_their_alert_scope(alert_bot: RunningBot) -> None:
+    alert_bot.client.event(event_envelope(app_home_opened(SARAH)))
+    [home] = alert_bot.api.wait_for("views.publish")
+    scope = next(b for b in home.params["view"]["blocks"] if b.get("block_id") == "alert_scope")
+    assert scope["accessory"]["initial_option"]["value"] == "mine"
+
+    choice = block_action("alert_scope", "", response_url=alert_bot.api.response_url("home"))
+    choice["actions"][0].update(type="static_select", selected_option={"value": "segment"}, block_id="alert_scope")
+    send(alert_bot, choice)
+    republished = alert_bot.api.wait_for("views.publish", 2)[-1]
+    scope = next(b for b in republished.params["view"]["blocks"] if b.get("block_id") == "alert_scope")
+    assert scope["accessory"]["initial_option"]["value"] == "segment"
+
+    levels = block_action("alert_severities", "", response_url=alert_bot.api.response_url("home"))
+    levels["actions"][0].update(type="checkboxes", selected_options=[{"value": "Critical"}, {"value": "High"}])
+    send(alert_bot, levels)
+    alert_bot.api.wait_for("views.publish", 3)
+    preference = eventually(lambda: _preference_with_severities(alert_bot))
+    assert (preference.scope, preference.severities) == ("segment", "Critical,High")
+
+
+def _preference_with_severities(bot: RunningBot) -> AlertPreference | None:
+    with read_session(bot.engine) as session:
+        preference = session.get(AlertPreference, SARAH)
+    return preference if preference and preference.severities == "Critical,High" else None

@@ -10,9 +10,12 @@ from typing import Any
 import pytest
 from rich.console import Console
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
+from bot.forms import AccountGlance, playbook_form, snooze_form, touch_form
+from bot.playbooks import load_playbooks
 from messages import views
-from messages.blockkit import render_message
+from messages.blockkit import render_message, render_modal
 from messages.terminal import render_terminal
 from tests.messages.test_blockkit import assert_valid_slack_message
 
@@ -175,3 +178,29 @@ def test_terminal_shows_alerts_and_checklists() -> None:
     text = console.export_text()
     assert "Acme Corp turned Red" in text and f"acknowledged by {MIKE} at 10:32" in text
     assert "☑ Step 1.1" in text and "☐ Step 1.2" in text
+
+
+def test_forms_are_valid_modals_with_the_recommended_choice_preselected() -> None:
+    acme = AccountGlance("ACCT-4521", "Smith & Sons <EU>", 45, "Red", 45_000)
+    forms = [
+        touch_form(acme, today=date(2026, 11, 24), metadata='{"account_id":"ACCT-4521"}'),
+        playbook_form(acme, load_playbooks(), reasons=["turned_red"], metadata="{}"),
+        snooze_form(acme, open_alerts=2, metadata="{}"),
+    ]
+    for form in forms:
+        modal = render_modal(form)
+        View(**modal).validate_json()
+        assert modal["blocks"][0]["text"]["text"].startswith("*Smith &amp; Sons &lt;EU&gt;* · 🔴 45/100 Red")
+    touch, playbook, snooze = (render_modal(form) for form in forms)
+    assert touch["blocks"][2]["element"]["initial_date"] == "2026-11-24"
+    assert playbook["blocks"][1]["element"]["initial_option"]["value"] == "red_account_recovery"
+    assert snooze["blocks"][1]["element"]["initial_option"]["value"] == "1d"
+
+
+def test_alert_settings_for_app_home() -> None:
+    view = views.AlertScope("segment", [("mine", "My accounts"), ("segment", "My segments")], ["Critical", "High"])
+    message = render_message(view)
+    assert_valid_slack_message(message)
+    scope, severities = (b["accessory"] for b in message["blocks"] if "accessory" in b)
+    assert scope["initial_option"]["value"] == "segment"
+    assert [o["value"] for o in severities["initial_options"]] == ["Critical", "High"]

@@ -3,15 +3,20 @@ module that does the work."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy import func
+from sqlmodel import select
 
+from bot.scoring_runs import load_health_model, score_and_store
 from bot.settings import Settings, SettingsError, load_settings
+from bot.store import HealthScore, create_db_engine, init_db, read_session
+from scoring import ModelError
 
 app = typer.Typer(
     name="healthbot",
@@ -80,11 +85,37 @@ def import_(
 @app.command()
 def score(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Score as of this date (YYYY-MM-DD).")] = None,
+    history: Annotated[
+        bool, typer.Option("--history", help="Also store a score at every earlier snapshot date (trends from day one).")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Recompute and store health scores for every account (one row per account per day)."""
-    _settings(db)
-    not_built_yet("Scoring", 3)
+    settings = _settings(db)
+    day = parse_day(as_of, option="--as-of") or datetime.now(settings.timezone).date()
+    try:
+        model = load_health_model(settings)
+    except ModelError as err:
+        err_console.print(f"[red]Health model problem:[/red] {err}")
+        err_console.print("Fix the file HEALTHBOT_MODEL points at (or unset it for the built-in default).")
+        raise typer.Exit(2) from err
+    engine = create_db_engine(settings.database_url)
+    init_db(engine)
+    scored = score_and_store(engine, model, as_of=day, history=history)
+    if scored == 0:
+        err_console.print(
+            f"[yellow]No account has metrics on or before {day.isoformat()}[/yellow], so nothing was scored. "
+            "Load data first: healthbot import FILE… (or healthbot demo)."
+        )
+        raise typer.Exit(1)
+    with read_session(engine) as session:
+        counts = dict(
+            session.exec(
+                select(HealthScore.band, func.count()).where(HealthScore.as_of == day).group_by(HealthScore.band)
+            ).all()
+        )
+    bands = " · ".join(f"{counts.get(b.name, 0)} {b.name}" for b in model.bands)
+    console.print(f"Scored {scored} accounts as of {day.isoformat()} with the {model.name} model: {bands}")
 
 
 @app.command()

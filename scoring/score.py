@@ -260,17 +260,26 @@ def condition_holds(t: SnapshotTable, condition: Condition, rows: np.ndarray | N
     return result & ~np.isnan(values)
 
 
+def trend_move(vs_last_month: np.ndarray, vs_last_quarter: np.ndarray) -> np.ndarray:
+    """The move a trend is judged on: last month's, or last quarter's when there is no snapshot a month back."""
+    return np.where(np.isnan(vs_last_month), vs_last_quarter, vs_last_month)
+
+
+def directions(vs_last_month: np.ndarray, vs_last_quarter: np.ndarray, stable_points: float) -> pd.Categorical:
+    """improving / declining beyond ±`stable_points`, else stable; "new" without any earlier score."""
+    move = trend_move(np.asarray(vs_last_month, dtype="float64"), np.asarray(vs_last_quarter, dtype="float64"))
+    codes = np.full(len(move), DIRECTIONS.index("stable"), dtype="int8")
+    codes[move > stable_points] = DIRECTIONS.index("improving")
+    codes[move < -stable_points] = DIRECTIONS.index("declining")
+    codes[np.isnan(move)] = DIRECTIONS.index("new")
+    return pd.Categorical.from_codes(codes, categories=list(DIRECTIONS))
+
+
 def _trend(t: SnapshotTable, score: np.ndarray, stable_points: float) -> dict[str, np.ndarray | pd.Categorical]:
     last_month = t.value_then(score, MONTH_DAYS)
     last_quarter = t.value_then(score, QUARTER_DAYS)
     vs_month = np.round(score - last_month, 1)
     vs_quarter = np.round(score - last_quarter, 1)
-    # Direction reads last month's move; with no snapshot a month back, last quarter's.
-    move = np.where(np.isnan(vs_month), vs_quarter, vs_month)
-    direction = np.full(t.n, DIRECTIONS.index("stable"), dtype="int8")
-    direction[move > stable_points] = DIRECTIONS.index("improving")
-    direction[move < -stable_points] = DIRECTIONS.index("declining")
-    direction[np.isnan(move) | np.isnan(score)] = DIRECTIONS.index("new")
 
     previous = np.full(t.n, np.nan)
     previous[1:] = score[:-1]
@@ -285,7 +294,7 @@ def _trend(t: SnapshotTable, score: np.ndarray, stable_points: float) -> dict[st
         "last_quarter_score": last_quarter,
         "vs_last_month": vs_month,
         "vs_last_quarter": vs_quarter,
-        "direction": pd.Categorical.from_codes(direction, categories=list(DIRECTIONS)),
+        "direction": directions(vs_month, vs_quarter, stable_points),
         "velocity": np.round(vs_quarter / 3, 1),
         "declines_in_a_row": streak,
     }

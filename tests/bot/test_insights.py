@@ -182,3 +182,36 @@ def test_report_table_has_the_contract_columns_in_order(scored: Engine) -> None:
 def test_report_table_for_a_day_never_scored_says_so(scored: Engine) -> None:
     with pytest.raises(insights.NoScoresError, match="No scores for 2026-10-02"):
         insights.report_table(scored, MODEL, as_of=TODAY - timedelta(days=53))
+
+
+def test_trend_report_ranks_segment_patterns_and_tracks_playbooks(engine: Engine) -> None:
+    from tests.bot.test_scoring_runs import monthly
+    from tests.scoring.frames import account
+
+    accounts, metrics = sample_book()
+    accounts += [
+        account("E1", name="Initech", segment="Enterprise", arr=150_000.0),
+        account("E2", name="Umbrella", segment="Enterprise", arr=120_000.0),
+    ]
+    metrics += monthly("E1", active_users=15) + monthly("E2")
+    seed(engine, accounts, metrics)
+    score_and_store(engine, MODEL, as_of=TODAY, history=True)
+    with write_session(engine) as session:
+        started = datetime.combine(TODAY - timedelta(days=40), datetime.min.time(), tzinfo=UTC)
+        session.add(
+            AlertAction(account_id="ACCT-4521", user_id="U0SARAH001", kind="start_playbook", created_at=started)
+        )
+
+    report = insights.trend_report(engine, MODEL)
+    assert report.title == "Q4 2026 customer health trends"
+    top = report.concerns[0]
+    assert (top.title, top.concern, top.arr_affected) == ("Enterprise usage decline", "High", 232_000)
+    assert top.pattern == "2 of 3 Enterprise accounts show usage down more than 15% vs last quarter"
+    assert [a.name for a in top.accounts] == ["Initech", "MegaCorp"]
+    assert report.summary_actions[0].startswith("Enterprise usage decline: ")
+    assert report.playbook_results == ["1 playbook started in the last 90 days: 0 improved, 1 declined"]
+
+
+def test_portfolio_can_group_the_team_by_segment(scored: Engine) -> None:
+    team = insights.portfolio(scored, MODEL, group_by="segment")
+    assert [(g.group, g.accounts) for g in team.groups] == [("Mid-Market", 2), ("Enterprise", 1), ("SMB", 1)]

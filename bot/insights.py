@@ -18,12 +18,13 @@ from rapidfuzz import fuzz, process, utils
 from sqlalchemy import Table, and_, func, or_, select
 from sqlalchemy.engine import Engine
 
-from bot.scoring_runs import ACCOUNTS, METRICS, SCORES, score_history
+from bot.scoring_runs import ACCOUNTS, METRICS, SCORES, NothingToBacktest, backtest_store, score_history
 from bot.store import AlertAction
 from messages import views
 from scoring import Explanation, Finding, HealthModel, Recommendation, diagnose_drop, explain
 from scoring import portfolio as book_math
 from scoring.advice import Goal
+from scoring.backtest import model_insights
 from scoring.trends import TrendFinding, expansion_opportunities, latest_measures, trend_findings
 
 _ACTIONS: Table = AlertAction.__table__  # type: ignore[attr-defined]
@@ -583,9 +584,18 @@ def trend_report(engine: Engine, model: HealthModel, *, as_of: date | None = Non
         as_of=day,
         concerns=[view(f) for f in concerns[:6]],
         positives=[view(f) for f in positives[:4]],
+        model_insights=_model_insights(engine, model),
         summary_actions=[f"{f.title}: {f.actions[0]}" for f in concerns[:3] if f.actions],
         playbook_results=_playbook_results(engine, book, day),
     )
+
+
+def _model_insights(engine: Engine, model: HealthModel) -> list[str]:
+    """What the backtest says about the model, when the store has history and former customers."""
+    try:
+        return model_insights(backtest_store(engine, model), model)
+    except NothingToBacktest:
+        return []
 
 
 def _playbook_results(engine: Engine, book: pd.DataFrame, day: date) -> list[str]:

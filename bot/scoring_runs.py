@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.store import Account, HealthScore, MetricSnapshot, write_session
 from bot.store.tables import utcnow
 from scoring import HealthModel, Scored, findings_by_row, load_model, score_snapshots
+from scoring.backtest import BacktestResult, backtest
 
 # The tables as SQLAlchemy Core sees them: bulk reads into pandas and bulk writes go through Core.
 ACCOUNTS: Table = Account.__table__  # type: ignore[attr-defined]
@@ -55,6 +56,41 @@ def score_history(
     """Every stored snapshot up to `as_of`, scored with `model` (nothing is written)."""
     accounts, metrics = load_frames(engine, as_of=as_of, account_ids=account_ids)
     return score_snapshots(accounts, metrics, model)
+
+
+def load_score_history(engine: Engine) -> tuple[pd.DataFrame, pd.Series]:
+    """Every stored score (account_id, as_of, score, band, one column per dimension) and, indexed by account_id,
+    the day each former customer left — what `scoring.backtest` measures."""
+    with engine.connect() as connection:
+        scores = pd.read_sql(
+            select(SCORES.c.account_id, SCORES.c.as_of, SCORES.c.score, SCORES.c.band, SCORES.c.dimensions), connection
+        )
+        left = pd.read_sql(select(ACCOUNTS.c.account_id, ACCOUNTS.c.churned_on), connection)
+    dimensions = pd.DataFrame(scores.pop("dimensions").tolist(), index=scores.index, dtype="float64")
+    churned_on = pd.to_datetime(left.set_index("account_id")["churned_on"])
+    return scores.join(dimensions), churned_on.dropna()
+
+
+class NothingToBacktest(ValueError):
+    """The store cannot support a backtest yet; the message says what to do."""
+
+
+def backtest_store(engine: Engine, model: HealthModel, *, horizon_days: int = 90) -> BacktestResult:
+    """Backtest `model` over the stored score history against the accounts' churned_on dates.
+
+    Raises:
+        NothingToBacktest: fewer than two scored days, or no former customers.
+    """
+    history, left_on = load_score_history(engine)
+    if history["as_of"].nunique() < 2:
+        raise NothingToBacktest(
+            "The store holds scores for at most one day. Run `healthbot score --history` to score every past snapshot."
+        )
+    if left_on.empty:
+        raise NothingToBacktest(
+            "No former customers: give accounts a churned_on date in the accounts file, import it, and score again."
+        )
+    return backtest(history, left_on, model, horizon_days=horizon_days)
 
 
 def score_and_store(engine: Engine, model: HealthModel, *, as_of: date, history: bool = False) -> int:

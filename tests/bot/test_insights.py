@@ -210,6 +210,8 @@ def test_trend_report_ranks_segment_patterns_and_tracks_playbooks(engine: Engine
     assert [a.name for a in top.accounts] == ["Initech", "MegaCorp"]
     assert report.summary_actions[0].startswith("Enterprise usage decline: ")
     assert report.playbook_results == ["1 playbook started in the last 90 days: 0 improved, 1 declined"]
+    # OldTech left 20 days ago: the backtest has something to say about the model.
+    assert report.model_insights[0].startswith("Predictive power (ROC AUC for churn within 90 days): ")
 
 
 def test_portfolio_can_group_the_team_by_segment(scored: Engine) -> None:

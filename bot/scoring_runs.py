@@ -104,11 +104,12 @@ def score_and_store(engine: Engine, model: HealthModel, *, as_of: date, history:
     as_of_day = int(np.datetime64(as_of, "D").astype("int64"))
     latest = scored.latest_rows(as_of)
     today = _storable(scored, latest, np.full(len(latest), as_of_day))
-    records = _records(scored, latest[today], as_of)
+    records = _records(scored, latest[today], as_of, with_facts=True)
     if history:
         earlier = np.flatnonzero(scored.table.day < as_of_day)
         earlier = earlier[_storable(scored, earlier, scored.table.day[earlier])]
-        records += _records(scored, earlier, None)
+        # Past days keep which signals fired (digests compare with them) but not their facts: nobody reads them.
+        records += _records(scored, earlier, None, with_facts=False)
     days = sorted({r["as_of"] for r in records} | {as_of})
     with write_session(engine) as session:
         session.execute(delete(SCORES).where(SCORES.c.as_of.in_(days)))
@@ -124,11 +125,11 @@ def _storable(scored: Scored, positions: np.ndarray, days: np.ndarray) -> np.nda
     return still_customer & ~np.isnan(scored.frame["score"].to_numpy()[positions])
 
 
-def _records(scored: Scored, positions: np.ndarray, as_of: date | None) -> list[dict[str, Any]]:
+def _records(scored: Scored, positions: np.ndarray, as_of: date | None, *, with_facts: bool) -> list[dict[str, Any]]:
     frame = scored.frame.iloc[positions]
     dimensions = scored.dimensions.iloc[positions]
     keys = list(dimensions.columns)
-    found = findings_by_row(scored, positions)
+    found = findings_by_row(scored, positions, with_facts=with_facts)
     now = utcnow()
     out = []
     for i, (account_id, day, score, band, confidence, last_month, last_quarter) in enumerate(

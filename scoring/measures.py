@@ -15,6 +15,7 @@ snapshots on the 1st give last month's value for `_30d` although months differ i
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -132,6 +133,7 @@ class MeasureName:
         return self.info.history
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_measure(name: str) -> MeasureName:
     """Split `tickets_30d_vs_avg_90d` into base `tickets_30d` and look-back `vs_avg` over 90 days.
 

@@ -140,18 +140,23 @@ def capacity(red_accounts: int, healthy_span: int) -> tuple[str, str]:
     return status, f"{red_accounts} red accounts exceeds the healthy span of {healthy_span}"
 
 
-def expansion_ready(book: pd.DataFrame, model: HealthModel) -> pd.DataFrame:
+def expansion_ready(book: pd.DataFrame, model: HealthModel, *, reasons_for: int | None = None) -> pd.DataFrame:
     """Accounts with an expansion signal, healthy enough to have the conversation (never the lowest band),
-    biggest ARR first, with `opportunity` (the first signal's) and `reasons` (every expansion signal's title)."""
-    signals = signal_table(book, kind="expansion")
+    biggest ARR first, with `opportunity` (the first signal's) and `reasons` (every expansion signal's title).
+
+    `reasons_for` limits the reasons to the first N accounts (the rest get an empty list): a list shown in
+    Slack needs ten, and gathering them for 15,000 accounts costs a second.
+    """
+    eligible = book[(book["score"] >= model.expansion_min_score) & (book["band"] != model.lowest_band.name)]
+    signals = signal_table(eligible, kind="expansion")
     if signals.empty:
-        return book.iloc[0:0].assign(opportunity=[], reasons=[])
-    per_account = signals.groupby("account_id", sort=False).agg(
-        opportunity=("opportunity", "first"), reasons=("title", list)
-    )
-    ready = book.join(per_account, on="account_id", how="inner")
-    ready = ready[(ready["score"] >= model.expansion_min_score) & (ready["band"] != model.lowest_band.name)]
-    return ready.sort_values("arr", ascending=False)
+        return eligible.iloc[0:0].assign(opportunity=[], reasons=[])
+    first = signals.drop_duplicates("account_id")[["account_id", "opportunity"]]
+    ready = eligible.merge(first, on="account_id", how="inner").sort_values("arr", ascending=False)
+    shown = ready["account_id"] if reasons_for is None else ready["account_id"].head(reasons_for)
+    titles = signals[signals["account_id"].isin(shown)].groupby("account_id", sort=False)["title"].agg(list)
+    listed = ready["account_id"].map(titles)
+    return ready.assign(reasons=[r if isinstance(r, list) else [] for r in listed])
 
 
 def portfolio_recommendations(book: pd.DataFrame, model: HealthModel, *, as_of: date) -> list[str]:
@@ -177,7 +182,7 @@ def portfolio_recommendations(book: pd.DataFrame, model: HealthModel, *, as_of: 
         out.append(
             f"Review the {len(declining)} declining account{'s' * (len(declining) != 1)} before they slip: {names}"
         )
-    ready = expansion_ready(book, model)
+    ready = expansion_ready(book, model, reasons_for=0)
     if len(ready):
         out.append(f"Open expansion conversations with {len(ready)} expansion-ready account{'s' * (len(ready) != 1)}")
     return out

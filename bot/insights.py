@@ -63,8 +63,11 @@ class InsightError(LookupError):
 class NoScoresError(InsightError):
     """Nothing scored for the day asked."""
 
-    def __init__(self, day: date | None, what: str = "scores") -> None:
-        title = f"No {what} for {day.isoformat()}" if day else "No health scores yet"
+    def __init__(self, day: date | None, what: str = "scores", *, before: bool = False) -> None:
+        if day is None:
+            title = "No health scores yet"
+        else:
+            title = f"No {what} {'on or before' if before else 'for'} {day.isoformat()}"
         hint = f"healthbot score --as-of {day.isoformat()}" if day else "healthbot score"
         super().__init__(title, [f"Run `{hint}` first, then ask again."])
         self.day = day
@@ -140,22 +143,24 @@ def _account_or_error(engine: Engine, text: str) -> AccountMatch:
 
 
 # --- reading the store -------------------------------------------------------------------------------------------
-def scored_day(engine: Engine, as_of: date | None) -> date:
-    """`as_of` when scores are stored for it, else the latest scored day when `as_of` is None.
+def scored_day(engine: Engine, as_of: date | None, *, exact: bool = False) -> date:
+    """The scored day a view reads: the latest scored day on or before `as_of` (any day when None), or with
+    `exact` the day `as_of` itself (the export's `--as-of`, a digest).
+
+    A question asked before the morning's scoring run is answered from yesterday's scores, and the view's
+    `as_of` says so, rather than refused.
 
     Raises:
         NoScoresError: nothing is stored for the day asked (or at all).
     """
+    query = select(func.max(SCORES.c.as_of))
+    if as_of is not None:
+        query = query.where(SCORES.c.as_of == as_of) if exact else query.where(SCORES.c.as_of <= as_of)
     with engine.connect() as connection:
-        if as_of is None:
-            latest = connection.execute(select(func.max(SCORES.c.as_of))).scalar()
-            if latest is None:
-                raise NoScoresError(None)
-            return latest if isinstance(latest, date) else date.fromisoformat(str(latest))
-        found = connection.execute(select(SCORES.c.as_of).where(SCORES.c.as_of == as_of).limit(1)).first()
+        found = connection.execute(query).scalar()
     if found is None:
-        raise NoScoresError(as_of)
-    return as_of
+        raise NoScoresError(as_of, before=not exact)
+    return found if isinstance(found, date) else date.fromisoformat(str(found))
 
 
 def load_book(
@@ -678,7 +683,7 @@ def digest(engine: Engine, model: HealthModel, *, day: date, csm: str | None = N
     Raises:
         NoScoresError: `day` has not been scored; UnknownCsmError: no such CSM.
     """
-    scored_day(engine, day)
+    scored_day(engine, day, exact=True)
     owner = None if csm is None else csm_name(engine, csm)
     book = load_book(engine, model, day, csm_owner=owner)
     recipient = owner or "Team"
@@ -771,7 +776,7 @@ def report_table(
     Raises:
         NoScoresError: nothing scored for `as_of` ("run `healthbot score --as-of …` first").
     """
-    day = scored_day(engine, as_of)
+    day = scored_day(engine, as_of, exact=True)
     book = load_book(engine, model, day)
     last_touch = _last_touch(engine, day)
     actions, notes = _first_actions(book, model)

@@ -77,8 +77,17 @@ def test_health_card_errors_say_what_to_do(scored: Engine) -> None:
         insights.health_card(scored, MODEL, "Initech Corp")
     assert unknown.value.notice().kind == "not_found"
     assert "Acme Corp" in unknown.value.notice().suggestions
-    with pytest.raises(insights.NoScoresError, match=r"No scores for 2026-11-01.*healthbot score --as-of 2026-11-01"):
-        insights.health_card(scored, MODEL, "Acme Corp", as_of=TODAY.replace(day=1))
+    with pytest.raises(insights.NoScoresError, match=r"No scores on or before 2026-01-01.*healthbot score --as-of"):
+        insights.health_card(scored, MODEL, "Acme Corp", as_of=TODAY.replace(month=1, day=1))
+
+
+def test_a_question_before_the_days_scoring_run_reads_the_latest_scores(scored: Engine) -> None:
+    tomorrow = TODAY + timedelta(days=1)
+    assert insights.health_card(scored, MODEL, "Acme Corp", as_of=tomorrow).as_of == TODAY
+    week_ago = insights.health_card(scored, MODEL, "Acme Corp", as_of=TODAY - timedelta(days=7))
+    assert week_ago.as_of == TODAY - timedelta(days=30)  # the last snapshot stored by `score --history`
+    with pytest.raises(insights.NoScoresError, match="No scores for 2026-11-25"):
+        insights.digest(scored, MODEL, day=tomorrow)  # a digest is for the day it was scored
 
 
 def test_nothing_scored_yet_is_a_clear_error(engine: Engine) -> None:

@@ -79,7 +79,6 @@ CATALOGUE: dict[str, MeasureInfo] = {
     "declines_in_a_row": MeasureInfo("periods in a row the score fell", "count", history=True),
 }
 
-LOOKBACKS = ("change", "delta", "avg", "vs_avg", "ago")
 _SUFFIX = re.compile(r"^(?:(?P<kind>change|delta|avg|vs_avg)_(?P<days>\d+)d|(?P<ago>\d+)d_ago)$")
 MAX_LOOKBACK_DAYS = 730
 
@@ -109,7 +108,7 @@ class MeasureName:
 
     name: str
     base: str
-    lookback: str | None = None  # one of LOOKBACKS
+    lookback: str | None = None  # change, delta, avg, vs_avg or ago
     days: int = 0
 
     @property

@@ -156,15 +156,6 @@ class HealthModel:
         index = [b.name for b in self.bands].index(name)
         return 100.0 if index == 0 else self.bands[index - 1].min - 1
 
-    def rules_of(self, kind: RuleKind) -> tuple[Rule, ...]:
-        return tuple(r for r in self.rules if r.kind == kind)
-
-    def measures_used(self) -> set[str]:
-        """Every measure the model reads, for computing each once."""
-        used = {m.measure for d in self.dimensions for m in d.metrics}
-        used |= {c.measure for r in self.rules for c in r.when}
-        return used
-
 
 # --- the three band schemes a file can name ------------------------------------------------------------------
 _GREEN = Band(

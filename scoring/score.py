@@ -49,10 +49,6 @@ class Scored:
         nxt_same[:-1] = (t.code[1:] == t.code[:-1]) & valid[1:]
         return np.flatnonzero(valid & ~nxt_same)
 
-    def rows_of(self, account_id: str) -> np.ndarray:
-        """Positions of one account's snapshots, oldest first."""
-        return np.flatnonzero(self.frame["account_id"].to_numpy() == account_id)
-
 
 def _day_number(day: date) -> int:
     return int(np.datetime64(day, "D").astype("int64"))

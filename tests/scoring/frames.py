@@ -71,8 +71,3 @@ def snapshot(account_id: str = "A1", as_of: date = TODAY, **metrics: Any) -> dic
 def frames(accounts: list[dict[str, Any]], snapshots: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Frames from rows; metrics columns a row leaves out are no data (NaN)."""
     return pd.DataFrame(accounts), pd.DataFrame(snapshots)
-
-
-def months_back(n: int, *, day: date = TODAY) -> list[date]:
-    """n monthly dates ending at `day`, oldest first."""
-    return [day - timedelta(days=30 * k) for k in reversed(range(n))]

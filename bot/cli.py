@@ -3,15 +3,24 @@ module that does the work."""
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from dataclasses import asdict
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy import func
+from sqlmodel import select
 
+from bot.scoring_runs import NothingToBacktest, backtest_store, load_health_model, score_and_store
 from bot.settings import Settings, SettingsError, load_settings
+from bot.store import HealthScore, create_db_engine, init_db, read_session
+from scoring import HealthModel, ModelError, refined_model_text
+from scoring.backtest import describe as describe_backtest
+from scoring.backtest import refinement_notes
 
 app = typer.Typer(
     name="healthbot",
@@ -80,11 +89,32 @@ def import_(
 @app.command()
 def score(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Score as of this date (YYYY-MM-DD).")] = None,
+    history: Annotated[
+        bool, typer.Option("--history", help="Also store a score at every earlier snapshot date (trends from day one).")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Recompute and store health scores for every account (one row per account per day)."""
-    _settings(db)
-    not_built_yet("Scoring", 3)
+    settings = _settings(db)
+    day = parse_day(as_of, option="--as-of") or datetime.now(settings.timezone).date()
+    model = _health_model(settings)
+    engine = create_db_engine(settings.database_url)
+    init_db(engine)
+    scored = score_and_store(engine, model, as_of=day, history=history)
+    if scored == 0:
+        err_console.print(
+            f"[yellow]No account has metrics on or before {day.isoformat()}[/yellow], so nothing was scored. "
+            "Load data first: healthbot import FILE… (or healthbot demo)."
+        )
+        raise typer.Exit(1)
+    with read_session(engine) as session:
+        counts = dict(
+            session.exec(
+                select(HealthScore.band, func.count()).where(HealthScore.as_of == day).group_by(HealthScore.band)
+            ).all()
+        )
+    bands = " · ".join(f"{counts.get(b.name, 0)} {b.name}" for b in model.bands)
+    console.print(f"Scored {scored} accounts as of {day.isoformat()} with the {model.name} model: {bands}")
 
 
 @app.command()
@@ -135,14 +165,42 @@ def export(
 
 @app.command()
 def backtest(
-    horizon_days: Annotated[int, typer.Option("--horizon-days", help="Churn within this many days.")] = 90,
+    horizon_days: Annotated[
+        int, typer.Option("--horizon-days", min=1, max=730, help="Churn within this many days.")
+    ] = 90,
     json_: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
     write_model: Annotated[Path | None, typer.Option("--write-model", help="Save the refined model.")] = None,
     db: DbOption = None,
 ) -> None:
     """Measure how well the score predicted churn, and propose refined weights."""
-    _settings(db)
-    not_built_yet("Backtesting", 3)
+    settings = _settings(db)
+    model = _health_model(settings)
+    engine = create_db_engine(settings.database_url)
+    init_db(engine)
+    try:
+        result = backtest_store(engine, model, horizon_days=horizon_days)
+    except NothingToBacktest as err:
+        err_console.print(f"[yellow]Nothing to backtest yet.[/yellow] {err}")
+        raise typer.Exit(1) from err
+    if json_:
+        typer.echo(json.dumps(asdict(result), indent=2))
+    else:
+        for line in describe_backtest(result, model):
+            console.print(line, markup=False, highlight=False)
+    if write_model is not None:
+        notes = refinement_notes(result, day=datetime.now(settings.timezone).date())
+        write_model.write_text(refined_model_text(model, result.refined_weights, notes=notes), encoding="utf-8")
+        err_console.print(f"Saved the refined model to {write_model}. Set HEALTHBOT_MODEL={write_model} to use it.")
+
+
+def _health_model(settings: Settings) -> HealthModel:
+    """The configured health model, or exit 2 with the model file's problem in plain words."""
+    try:
+        return load_health_model(settings)
+    except ModelError as err:
+        err_console.print(f"[red]Health model problem:[/red] {err}")
+        err_console.print("Fix the file HEALTHBOT_MODEL points at (or unset it for the built-in default).")
+        raise typer.Exit(2) from err
 
 
 @app.command()

@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot.store import Account, AlertPreference, SlackUserCache, read_session, write_session
@@ -107,8 +108,11 @@ def slack_id_for_email(
     except OSError:
         logger.warning("could not reach Slack to look up a CSM's email")
         return None
-    with write_session(engine) as session:
-        session.merge(SlackUserCache(email=email, user_id=user_id, checked_at=now))
+    try:
+        with write_session(engine) as session:
+            session.merge(SlackUserCache(email=email, user_id=user_id, checked_at=now))
+    except IntegrityError:
+        pass  # another process cached the same person a moment ago; Slack told it the same thing
     return user_id
 
 

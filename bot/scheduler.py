@@ -10,16 +10,26 @@ digest missed during a restart go out when the process comes back that day — a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from slack_sdk import WebClient
+from sqlalchemy.engine import Engine
+from sqlmodel import select
 
+from bot.alerts import AlertDesk
+from bot.digests import send_digests
+from bot.playbooks import Playbook
+from bot.routing import Routing
+from bot.scoring_runs import score_and_store
 from bot.settings import Settings
+from bot.store import HealthScore, read_session
+from scoring import HealthModel
 
 logger = logging.getLogger(__name__)
 
@@ -116,3 +126,39 @@ def _with_clock(job: Job, clock: Clock, settings: Settings) -> Callable[[], None
 
     run.__name__ = getattr(job, "__name__", "job")
     return run
+
+
+def standard_jobs(
+    settings: Settings,
+    *,
+    engine: Engine,
+    client: WebClient,
+    model: HealthModel,
+    playbooks: Mapping[str, Playbook],
+    routing: Routing,
+) -> ScheduledJobs:
+    """The jobs `healthbot scheduler` runs: score and post the morning digest; scan for alerts and escalate.
+
+    The digest job scores the day first when nobody has (an unattended install has no one running
+    `healthbot score` each morning); scores already stored for the day are used as they are.
+    """
+    desk = AlertDesk(engine=engine, settings=settings, playbooks=playbooks, routing=routing, client=client)
+    bands = [band.name for band in model.bands]
+
+    def morning_digest(now: datetime) -> None:
+        day = now.date()
+        if not _scored(engine, day):
+            logger.info("no scores for %s yet: scoring before the digest", day)
+            score_and_store(engine, model, as_of=day)
+        run = send_digests(engine, client, settings, model, day=day, routing=routing, pacer=desk.pacer)
+        logger.info("morning digest: %s", run.summary())
+
+    def alert_scan(now: datetime) -> None:
+        logger.info("alert scan: %s", desk.scan(bands=bands, now=now).summary())
+
+    return ScheduledJobs(digest=morning_digest, alert_scan=alert_scan)
+
+
+def _scored(engine: Engine, day: date) -> bool:
+    with read_session(engine) as session:
+        return session.exec(select(HealthScore.account_id).where(HealthScore.as_of == day).limit(1)).first() is not None

@@ -8,6 +8,7 @@ signal. The first day an account is scored is its baseline: nothing "turned" yet
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -18,7 +19,8 @@ from typing import Any
 import pandas as pd
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import func
+from sqlalchemy import Text, cast, func
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -78,14 +80,16 @@ def response_delay(text: str | None) -> timedelta | None:
 
 
 def _scores_on(session: Session, day: date | None, *, with_signals: bool) -> pd.DataFrame:
-    columns = ["account_id", "score", "band"] + (["signals"] if with_signals else [])
-    if day is None:
-        return pd.DataFrame(columns=columns).set_index("account_id")
-    fields = [col(HealthScore.account_id), col(HealthScore.score), col(HealthScore.band)]
+    # Signals stay JSON text here: most accounts' signals are the same as the day before, and only the changed
+    # ones are decoded (decoding 100,000 lists would cost more than the whole scan).
+    table = HealthScore.__table__  # type: ignore[attr-defined]
+    fields = [table.c.account_id, table.c.score, table.c.band]
     if with_signals:
-        fields.append(col(HealthScore.signals))
-    rows = session.exec(select(*fields).where(HealthScore.as_of == day)).all()  # type: ignore[call-overload]
-    return pd.DataFrame(rows, columns=columns).set_index("account_id")
+        fields.append(cast(table.c.signals, Text).label("signals"))
+    if day is None:
+        return pd.DataFrame(columns=[f.name for f in fields]).set_index("account_id")
+    query = sa_select(*fields).where(table.c.as_of == day)
+    return pd.read_sql(query, session.connection()).set_index("account_id")
 
 
 def _last_day(session: Session, *, on_or_before: date) -> date | None:
@@ -118,13 +122,16 @@ def detect(engine: Engine, *, bands: Sequence[str], as_of: date | None = None) -
     frame["turned_red"] = seen_before & (now_rank == lowest) & (before_rank < lowest)
     frame["band_drop"] = seen_before & (now_rank > before_rank) & ~frame["turned_red"]
     frame["score_drop"] = (frame["score_week"] - frame["score"]) > DROP_POINTS
-    changed = (
-        frame["turned_red"] | frame["band_drop"] | frame["score_drop"] | (frame["signals"].map(bool) & seen_before)
-    )
+    new_signals = seen_before & (frame["signals"] != frame["signals_before"]) & (frame["signals"] != "[]")
+    changed = frame["turned_red"] | frame["band_drop"] | frame["score_drop"] | new_signals
 
     dates = {"since": f"{previous:%-d %b}" if previous else "", "week": f"{week_ago:%-d %b}" if week_ago else ""}
     found = []
-    for row in frame[changed].itertuples():  # Python only for the few accounts whose scores changed
+    frame = frame[changed].assign(  # Python only for the few accounts whose scores or signals changed
+        signals=lambda f: [json.loads(text or "[]") for text in f["signals"]],
+        signals_before=lambda f: [json.loads(text) if isinstance(text, str) else [] for text in f["signals_before"]],
+    )
+    for row in frame.itertuples():
         detected = _account_alert(
             row, red=bands[lowest], dates=dates, as_of=latest, seen_before=bool(seen_before[row.Index])
         )

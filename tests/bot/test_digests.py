@@ -10,8 +10,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
+from bot import insights
 from bot.app import create_web_client
-from bot.digests import send_digests
+from bot.digests import digests, send_digests
 from bot.settings import Settings
 from bot.store import Account, HealthScore, SlackUserCache, create_db_engine, read_session, write_session
 from scoring import HealthModel, load_model
@@ -105,3 +106,30 @@ def test_an_outage_is_repaired_by_the_next_run(book: Engine, api: SlackApiStandI
     assert send(book, api) == ["failed", "sent", "sent"]
     assert send(book, api) == ["already_sent", "already_sent", "sent"]
     assert len(api.sent("chat.postMessage")) == 3
+
+
+def test_building_every_digest_at_once_says_what_each_digest_alone_says(engine: Engine) -> None:
+    usage = {"key": "usage_drop", "kind": "risk", "title": "Usage decline", "severity": "High",
+             "response_time": "24 hours", "facts": ["48% seat utilisation"]}  # fmt: skip
+    seats = {"key": "seats", "kind": "expansion", "title": "Nearing seat limit", "severity": "Low",
+             "opportunity": "Seat expansion"}  # fmt: skip
+    with write_session(engine) as session:
+        for n in range(12):
+            csm = ("Sarah Chen", "Mike Ross", "Priya Patel")[n % 3]
+            renewal = DAY + timedelta(days=10 + 7 * n)
+            session.add(Account(account_id=f"A{n}", name=f"Customer {n}", csm_owner=csm, arr=10_000 + 1_000 * n,
+                                renewal_date=renewal, segment="SMB"))  # fmt: skip
+        session.flush()
+        for n in range(12):
+            before, now = 50 + 4 * n, 50 + 4 * n - (n % 4) * 6 - n / 10
+            for day, score, signals in ((DAY - timedelta(days=1), before, []),
+                                        (DAY, now, [usage] if n % 2 else [seats])):  # fmt: skip
+                band = "Green" if score >= 80 else "Yellow" if score >= 60 else "Red"
+                session.add(HealthScore(account_id=f"A{n}", as_of=day, score=score, band=band, confidence=1,
+                                        signals=signals, last_month_score=before + 5))  # fmt: skip
+
+    by_csm, team = digests(engine, MODEL, day=DAY, csms=["Sarah Chen", "Mike Ross", "Priya Patel"])
+    for csm, built in by_csm.items():
+        assert built == insights.digest(engine, MODEL, day=DAY, csm=csm)
+    assert team == insights.digest(engine, MODEL, day=DAY)
+    assert team.new_reds and team.due_today and team.biggest_drops and team.expansion_ready and team.risk_drivers

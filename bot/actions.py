@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import case, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -29,6 +29,7 @@ ALERT_ACTIONS = (
     "start_playbook",
     "note",
 )
+DAY = "datetime64[ns]"  # one resolution for every date merged by time (merge_asof refuses mixed ones)
 SNOOZE_CHOICES = {"1d": timedelta(days=1), "7d": timedelta(days=7)}
 
 # Kinds of touchpoint the Log touch modal offers; "note" is internal and does not count as a customer touch.
@@ -369,24 +370,51 @@ def _add_touchpoint(
     return touch
 
 
-def touch_metrics(engine: Engine, *, as_of: date) -> pd.DataFrame:
-    """Per account, from touchpoints logged in Slack up to `as_of`: `last_touch` and touches in the last 90 days.
+def with_logged_touches(engine: Engine, metrics: pd.DataFrame, *, as_of: date | None) -> pd.DataFrame:
+    """The metrics with the customer touches logged in Slack added, for scoring.
 
-    Indexed by account_id with columns `last_touch` (date) and `touches_90d` (int); accounts without customer
-    touches are absent. bot/scoring_runs merges these into the metrics before scoring.
+    Each snapshot's `last_touch` becomes the later of the imported one and the last logged touch on or before it,
+    and `csm_touches_90d` adds the logged touches in the 90 days before it. An account's latest snapshot counts
+    touches up to `as_of`, the day being scored: a call logged this morning counts in this morning's score, even
+    when the metrics were last imported weeks ago.
     """
-    since = as_of - timedelta(days=90)
-    touched_recently = case((col(Touchpoint.happened_on) > since, 1), else_=0)
+    query = select(col(Touchpoint.account_id), col(Touchpoint.happened_on)).where(
+        col(Touchpoint.kind).in_(CUSTOMER_TOUCHES)
+    )
+    if as_of is not None:
+        query = query.where(Touchpoint.happened_on <= as_of)
     with read_session(engine) as session:
-        rows = session.exec(
-            select(
-                col(Touchpoint.account_id),
-                func.max(Touchpoint.happened_on),
-                func.sum(touched_recently),
-            )
-            .where(col(Touchpoint.kind).in_(CUSTOMER_TOUCHES), Touchpoint.happened_on <= as_of)
-            .group_by(col(Touchpoint.account_id))
-        ).all()
-    frame = pd.DataFrame(rows, columns=["account_id", "last_touch", "touches_90d"]).set_index("account_id")
-    frame["touches_90d"] = frame["touches_90d"].fillna(0).astype(int)
-    return frame
+        touches = pd.DataFrame(session.exec(query).all(), columns=["account_id", "day"])
+    if touches.empty or metrics.empty:
+        return metrics
+    touches["day"] = pd.to_datetime(touches["day"]).astype(DAY)
+    touches = touches.sort_values(["day", "account_id"]).reset_index(drop=True)
+    touches["seen"] = touches.groupby("account_id").cumcount() + 1  # touches so far, per account
+    touches["touched"] = touches["day"]
+    rows = pd.DataFrame({"account_id": metrics["account_id"].astype(str), "day": effective_days(metrics, as_of)})
+
+    def touches_by(days: pd.Series) -> pd.DataFrame:
+        probe = rows.assign(day=days).reset_index().sort_values("day")
+        found = pd.merge_asof(probe, touches, on="day", by="account_id", direction="backward", suffixes=("", "_t"))
+        return found.set_index("index").sort_index()
+
+    upto_now = touches_by(rows["day"])
+    upto_then = touches_by(rows["day"] - pd.Timedelta(days=90))
+    logged = (upto_now["seen"].fillna(0) - upto_then["seen"].fillna(0)).astype(int).to_numpy()
+    last = pd.Series(upto_now["touched"].to_numpy(), index=metrics.index)
+    imported = pd.to_datetime(metrics["last_touch"])
+    latest = pd.concat([imported, last], axis=1).max(axis=1)
+    out = metrics.copy()
+    out["last_touch"] = latest  # datetime64: the scorer reads any date form
+    had = pd.to_numeric(metrics["csm_touches_90d"])
+    out["csm_touches_90d"] = np.where(logged > 0, had.fillna(0) + logged, had)
+    return out
+
+
+def effective_days(metrics: pd.DataFrame, as_of: date | None) -> pd.Series:
+    """Each snapshot's date, except an account's latest snapshot, which stands for `as_of` (the day scored)."""
+    days = pd.to_datetime(metrics["as_of"]).astype(DAY)
+    if as_of is None:
+        return days
+    latest = days.groupby(metrics["account_id"]).transform("max") == days
+    return days.where(~latest, pd.Timestamp(as_of)).astype(DAY)

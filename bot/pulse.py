@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.actions import record_action
+from bot.actions import DAY, effective_days, record_action
 from bot.store import Pulse, read_session, write_session
 from bot.store.tables import as_utc
 from messages.views import PULSE_LEVELS, PulseReading
@@ -113,17 +113,22 @@ def _reading(pulse: Pulse) -> PulseReading:
     )
 
 
-def pulse_metrics(engine: Engine, *, as_of: date) -> pd.DataFrame:
-    """Per account, the pulse in force on `as_of` for the model: `csm_pulse` 1–6, indexed by account_id.
-
-    Accounts without a reading in force are absent (no data, never a middle value).
-    """
+def with_pulse(engine: Engine, metrics: pd.DataFrame, *, as_of: date | None) -> pd.DataFrame:
+    """The metrics with `csm_pulse` (1–6) added: the newest CSM pulse in force at each snapshot (an account's
+    latest snapshot: at `as_of`, the day being scored). No reading in force is no data, never a middle value."""
     with read_session(engine) as session:
         rows = session.exec(
-            select(col(Pulse.account_id), col(Pulse.level), col(Pulse.set_at), col(Pulse.id)).where(
-                col(Pulse.set_at) < _day_end(as_of), Pulse.expires_on >= as_of
-            )
+            select(col(Pulse.account_id), col(Pulse.set_at), col(Pulse.expires_on), col(Pulse.level))
         ).all()
-    frame = pd.DataFrame(rows, columns=["account_id", "csm_pulse", "set_at", "id"])
-    newest = frame.sort_values(["set_at", "id"]).groupby("account_id").tail(1)
-    return newest.set_index("account_id")[["csm_pulse"]].astype({"csm_pulse": int})
+    pulses = pd.DataFrame(rows, columns=["account_id", "day", "expires_on", "csm_pulse"])
+    if pulses.empty or metrics.empty:
+        return metrics
+    pulses["day"] = pd.to_datetime(pulses["day"], utc=True).dt.tz_localize(None).dt.normalize().astype(DAY)
+    pulses["expires_on"] = pd.to_datetime(pulses["expires_on"]).astype(DAY)
+    pulses = pulses.sort_values("day", kind="stable")
+    probe = pd.DataFrame({"account_id": metrics["account_id"].astype(str), "day": effective_days(metrics, as_of)})
+    probe = probe.reset_index().sort_values("day")
+    found = pd.merge_asof(probe, pulses, on="day", by="account_id", direction="backward")
+    found = found.set_index("index").sort_index()
+    in_force = found["expires_on"] >= found["day"]
+    return metrics.assign(csm_pulse=found["csm_pulse"].where(in_force).to_numpy(dtype="float64"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pandas as pd
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -16,11 +17,20 @@ from bot.actions import (
     alert_actions,
     alert_state,
     log_touch,
-    touch_metrics,
 )
 from bot.playbooks import load_playbooks
+from bot.scoring_runs import load_frames
 from bot.settings import Settings
-from bot.store import Account, HealthAlert, HealthScore, PlaybookRun, SlackUserCache, read_session, write_session
+from bot.store import (
+    Account,
+    HealthAlert,
+    HealthScore,
+    MetricSnapshot,
+    PlaybookRun,
+    SlackUserCache,
+    read_session,
+    write_session,
+)
 
 SARAH, MIKE, BOSS, STRANGER = "U0SARAH001", "U0MIKE0002", "U0BOSS0003", "U0STRANGE4"
 NOW = datetime(2026, 11, 24, 10, 32, tzinfo=UTC)
@@ -145,7 +155,13 @@ def test_click_on_an_alert_that_no_longer_exists(engine: Engine, alert_id: int) 
         act_on_alert(engine, click(alert_id + 1000, "acknowledge"), settings=settings())
 
 
-def test_logged_touches_feed_last_touch_and_touches_in_90_days(engine: Engine, alert_id: int) -> None:
+def test_logged_touches_feed_engagement_at_the_next_scoring(engine: Engine, alert_id: int) -> None:
+    with write_session(engine) as session:  # metrics imported monthly; the last import was on 1 Nov
+        for day in (date(2026, 10, 1), date(2026, 11, 1)):
+            session.add(
+                MetricSnapshot(account_id="ACCT-4521", as_of=day, csm_touches_90d=2, last_touch=date(2026, 9, 20))
+            )
+
     def touch(kind: str, day: date, key: str) -> object:
         return log_touch(
             engine,
@@ -160,10 +176,12 @@ def test_logged_touches_feed_last_touch_and_touches_in_90_days(engine: Engine, a
 
     assert touch("call", date(2026, 11, 20), "view-1") is not None
     assert touch("call", date(2026, 11, 20), "view-1") is None  # the same modal submitted twice
-    touch("meeting", date(2026, 6, 1), "view-2")  # older than 90 days: still the history, not the count
-    touch("note", date(2026, 11, 23), "view-3")  # internal: not a customer touch
+    touch("meeting", date(2026, 6, 1), "view-2")  # older than 90 days: still history, not the count
+    touch("meeting", date(2026, 10, 15), "view-3")
+    touch("note", date(2026, 11, 23), "view-4")  # internal: not a customer touch
 
-    metrics = touch_metrics(engine, as_of=date(2026, 11, 24))
-    assert metrics.loc["ACCT-4521", "last_touch"] == date(2026, 11, 20)
-    assert metrics.loc["ACCT-4521", "touches_90d"] == 1
-    assert touch_metrics(engine, as_of=date(2026, 6, 2)).loc["ACCT-4521", "touches_90d"] == 1
+    _, metrics = load_frames(engine, as_of=date(2026, 11, 24))
+    october, november = metrics.sort_values("as_of").to_dict("records")
+    # The latest snapshot stands for today: the call logged on 20 Nov counts now, not at the next import.
+    assert (november["last_touch"], november["csm_touches_90d"]) == (pd.Timestamp(2026, 11, 20), 2 + 2)
+    assert (october["last_touch"], october["csm_touches_90d"]) == (pd.Timestamp(2026, 9, 20), 2)

@@ -91,7 +91,9 @@ def import_(
         raise typer.Exit(1) from err
     except Exception as err:
         logger.exception("import of %s failed", [str(file) for file in files])
-        err_console.print("Sorry, the import failed on our side and nothing was written. The log above has details.")
+        err_console.print(
+            "Sorry, the import failed on our side and nothing was written. The log above has details.", soft_wrap=True
+        )
         raise typer.Exit(1) from err
     for warning in report.warnings:
         err_console.print(f"Warning: {warning}", markup=False, highlight=False, soft_wrap=True)

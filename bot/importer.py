@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -50,6 +51,7 @@ MAX_ACCOUNT_ID = 64  # the store's key length
 KEPT_ERRORS = 1_000  # ImportFailed carries this many in full; beyond it only the count
 PRINTED_ERRORS = 50
 WRITE_BATCH_ROWS = 20_000
+PARAMETERS_PER_STATEMENT = 2_000  # well inside SQLite's 32,766 and PostgreSQL's 65,535
 PROGRESS_MIN_ROWS = 5_000  # below this a run is over before a bar would be read
 PROGRESS_MIN_BYTES = 512 * 1024
 
@@ -532,7 +534,10 @@ def _distinct(raw: pd.Series) -> tuple[np.ndarray, pd.Series]:
         uniques: Sequence[Any] = raw.cat.categories
     else:
         codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-    texts = pd.Series([_cell_text(value) for value in uniques], dtype=object)
+    if pd.api.types.infer_dtype(uniques, skipna=True) in ("string", "empty"):
+        texts = pd.Series(np.asarray(uniques, dtype=object)).str.strip()  # the usual CSV case, vectorised
+    else:
+        texts = pd.Series([_cell_text(value) for value in uniques], dtype=object)
     return np.asarray(codes), texts
 
 
@@ -697,6 +702,9 @@ def _combine(parts: list[_Part], kind: TableKind, problems: _Problems) -> list[t
         reported = np.concatenate([part.bad.get(column, np.zeros(len(part.clean), bool)) for part in parts])
         _record_conflicts(twice[has[twice["_part"].to_numpy(), i] & ~reported[where]], column, keys, parts, problems)
     merged = twice.groupby(keys, sort=False, dropna=False).first().reset_index()
+    for column in merged.columns:
+        if not is_numeric_dtype(merged[column].dtype):  # groupby leaves NaN where _python_values expects None
+            merged[column] = pd.Series(merged[column].to_numpy(dtype=object, na_value=None), dtype=object)
     present = pd.DataFrame(has[twice["_part"].to_numpy()], index=twice.index)
     present[keys] = twice[keys]
     merged_has = present.groupby(keys, sort=False, dropna=False).max().to_numpy(dtype=bool)
@@ -808,44 +816,95 @@ def _upsert(
     count = select(func.count()).select_from(table)
     before = connection.execute(count).scalar_one()
     task = bars.add(f"Writing {kind}", total) if total >= PROGRESS_MIN_ROWS else None
+    # SQLite turns a bound NaN into NULL, which spares converting every number to an object.
+    nan_is_null = connection.dialect.name == "sqlite"
     changed = done = 0
     for columns, frame in groups:
-        statement = _upsert_statement(connection, table, columns, KEYS[kind]).compile(dialect=connection.dialect)
-        sql, order = str(statement), statement.positiontup
-        for start in range(0, len(frame), WRITE_BATCH_ROWS):
-            batch = frame.iloc[start : start + WRITE_BATCH_ROWS]
-            values = [_python_values(batch[column]) for column in columns]
-            params: list[Any] = (
-                list(zip(*(values[columns.index(name)] for name in order), strict=True))
-                if order is not None
-                else [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
-            )
-            changed += connection.exec_driver_sql(sql, params).rowcount
-            done += len(batch)
+        per_statement = max(1, PARAMETERS_PER_STATEMENT // len(columns))
+        full = _Statement(connection, table, columns, KEYS[kind], per_statement)
+        for rows, chunks, rest in _prefetched(_batches(frame, columns, per_statement, nan_is_null)):
+            changed += full.execute(chunks) if chunks else 0
+            if rest:
+                partial = _Statement(connection, table, columns, KEYS[kind], len(rest) // len(columns))
+                changed += partial.execute([rest])
+            done += rows
             bars.update(task, done)
     inserted = connection.execute(count).scalar_one() - before
     return inserted, changed - inserted, total - changed
 
 
-def _upsert_statement(connection: Connection, table: Table, columns: list[str], keys: list[str]) -> Any:
-    dialect = connection.dialect.name
-    if dialect not in ("sqlite", "postgresql"):
-        raise NotImplementedError(f"importing needs SQLite or PostgreSQL, not {dialect}")
-    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-    statement = insert(table).values({column: bindparam(column) for column in columns})
-    updates = [column for column in columns if column not in keys]
-    if not updates:
-        return statement.on_conflict_do_nothing(index_elements=keys)
-    # Only rows whose values differ are touched, so the row count says how many changed.
-    differs = or_(*(table.c[column].is_distinct_from(statement.excluded[column]) for column in updates))
-    return statement.on_conflict_do_update(
-        index_elements=keys, set_={column: statement.excluded[column] for column in updates}, where=differs
-    )
+Batch = tuple[int, list[tuple[Any, ...]], tuple[Any, ...]]  # (rows, full statements' cells, the rest's cells)
 
 
-def _python_values(series: pd.Series) -> list[Any]:
-    """Plain Python values with None for no data: DBAPI drivers take neither numpy scalars nor NaN as NULL."""
-    return series.to_numpy(dtype=object, na_value=None).tolist()
+def _batches(frame: pd.DataFrame, columns: list[str], per_statement: int, nan_is_null: bool) -> Iterator[Batch]:
+    """The frame's cells, row after row, cut into one tuple per statement of `per_statement` rows."""
+    width = len(columns) * per_statement
+    batch_rows = per_statement * max(1, WRITE_BATCH_ROWS // per_statement)
+    for start in range(0, len(frame), batch_rows):
+        batch = frame.iloc[start : start + batch_rows]
+        cells = np.empty((len(batch), len(columns)), dtype=object)
+        for i, column in enumerate(columns):
+            cells[:, i] = _python_values(batch[column], nan_is_null)
+        whole = len(batch) // per_statement * per_statement
+        chunks = [tuple(chunk) for chunk in cells[:whole].reshape(-1, width).tolist()]
+        yield len(batch), chunks, tuple(cells[whole:].reshape(-1).tolist())
+
+
+def _prefetched(batches: Iterator[Batch]) -> Iterator[Batch]:
+    """Prepare the next batch on a second thread while the database writes this one (SQLite lets go of the GIL
+    while it works)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        upcoming = pool.submit(next, batches, None)
+        while (batch := upcoming.result()) is not None:
+            upcoming = pool.submit(next, batches, None)
+            yield batch
+
+
+class _Statement:
+    """An upsert of `rows` rows at once: several rows per statement cut the per-statement cost that dominates
+    executemany on SQLite. Only rows whose values differ are touched, so the row count says how many changed."""
+
+    def __init__(self, connection: Connection, table: Table, columns: list[str], keys: list[str], rows: int) -> None:
+        dialect = connection.dialect.name
+        if dialect not in ("sqlite", "postgresql"):
+            raise NotImplementedError(f"importing needs SQLite or PostgreSQL, not {dialect}")
+        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        self.names = [f"{column}_{row}" for row in range(rows) for column in columns]
+        values: list[dict[str, Any]] = [
+            {column: bindparam(f"{column}_{row}") for column in columns} for row in range(rows)
+        ]
+        statement = insert(table).values(values)
+        updates = [column for column in columns if column not in keys]
+        if updates:
+            differs = or_(*(table.c[column].is_distinct_from(statement.excluded[column]) for column in updates))
+            statement = statement.on_conflict_do_update(
+                index_elements=keys, set_={column: statement.excluded[column] for column in updates}, where=differs
+            )
+        else:
+            statement = statement.on_conflict_do_nothing(index_elements=keys)
+        compiled = statement.compile(dialect=connection.dialect)
+        self.sql = str(compiled)
+        self.positional = compiled.positiontup is not None
+        if self.positional and list(compiled.positiontup or ()) != self.names:
+            raise AssertionError("the compiled upsert binds its parameters in an unexpected order")
+        self.connection = connection
+
+    def execute(self, chunks: list[tuple[Any, ...]]) -> int:
+        """Run the statement once per chunk of cells (row after row); return how many rows it changed."""
+        params: list[Any] = chunks if self.positional else [dict(zip(self.names, c, strict=True)) for c in chunks]
+        return int(self.connection.exec_driver_sql(self.sql, params).rowcount)
+
+
+def _python_values(series: pd.Series, nan_is_null: bool) -> np.ndarray:
+    """Values a DBAPI driver takes, with None (or NaN, where the driver stores it as NULL) for no data.
+
+    Text, date and yes/no columns already hold None for no data (see _check_column and _combine).
+    """
+    if series.dtype == object:
+        return series.to_numpy()
+    if nan_is_null and is_numeric_dtype(series.dtype) and not is_bool_dtype(series.dtype):
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    return series.to_numpy(dtype=object, na_value=None)
 
 
 # --- progress ----------------------------------------------------------------------------------------------------

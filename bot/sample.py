@@ -117,7 +117,7 @@ def _draw_metrics(book: _Book, dates: list[date], rng: np.random.Generator) -> p
     base_mrr = book.accounts["arr"].to_numpy(dtype=float) / 12 / np.where(book.plan_month >= 0, book.plan_factor, 1)
     mrr = np.round(base_mrr[:, None] * factor, 2)
     late = rng.random((n, months)) < (0.01 + 0.3 * lack**3) * np.minimum(noise, 1)
-    overdue = np.where(late, rng.choice([10, 20, 30, 45], size=(n, months)), 0)
+    overdue = np.where(late, rng.choice([7, 14, 21, 30], size=(n, months)), 0)
     plan_change = np.full((n, months), None, dtype=object)
     event = month[None, :] == book.plan_month[:, None]
     plan_change[event] = np.where(book.plan_factor[:, None] > 1, "upgrade", "downgrade").repeat(months, 1)[event]

@@ -50,6 +50,7 @@ TABLES: dict[TableKind, Table] = {
 MAX_ACCOUNT_ID = 64  # the store's key length
 KEPT_ERRORS = 1_000  # ImportFailed carries this many in full; beyond it only the count
 PRINTED_ERRORS = 50
+READ_CHUNK_ROWS = 250_000  # a progress step while reading big CSV files
 WRITE_BATCH_ROWS = 20_000
 PARAMETERS_PER_STATEMENT = 2_000  # well inside SQLite's 32,766 and PostgreSQL's 65,535
 PROGRESS_MIN_ROWS = 5_000  # below this a run is over before a bar would be read
@@ -158,7 +159,7 @@ def import_files(engine: Engine, paths: Sequence[Path | str], *, progress: bool 
     parts: list[_Part] = []
     with _progress_bars(progress) as bars:
         for order, path in enumerate(Path(p) for p in paths):
-            for read in _read_file(path, order, problems, bars):
+            for read in _read_file(path, order, problems, warnings, bars):
                 parts += _split(read, order, problems, warnings)
         return _check_and_write(engine, parts, problems, warnings, bars)
 
@@ -216,7 +217,7 @@ class _Read:
     rows: np.ndarray  # the spreadsheet row number of each row
 
 
-def _read_file(path: Path, order: int, problems: _Problems, bars: _Bars) -> list[_Read]:
+def _read_file(path: Path, order: int, problems: _Problems, warnings: list[str], bars: _Bars) -> list[_Read]:
     source = path.name
     if not path.is_file():
         problems.file(source, order, f"does not exist (looked for {path.resolve()})", "a path to a CSV or XLSX file")
@@ -226,7 +227,7 @@ def _read_file(path: Path, order: int, problems: _Problems, bars: _Bars) -> list
         problems.file(source, order, "is an old-style .xls workbook", "a .xlsx workbook or a CSV (save it as one)")
         return []
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path, order, problems, bars)
+        return _read_xlsx(path, order, problems, warnings, bars)
     return _read_csv(path, order, problems, bars)
 
 
@@ -277,11 +278,13 @@ def _read_csv_as(path: Path, encoding: str, bars: _Bars) -> _Read:
             keep_default_na=False,
             na_values=[""],
             skip_blank_lines=False,  # so row numbers match what a spreadsheet shows
-            chunksize=250_000,
+            chunksize=READ_CHUNK_ROWS,
         )
         for chunk in reader:
             chunks.append(chunk)
             bars.update(task, handle.tell())
+    if not chunks:  # a header and no rows
+        return _Read(path.name, headers, pd.DataFrame(columns=sorted(recognised), dtype=object), np.empty(0, np.int64))
     frame = _concat_chunks(chunks)
     frame.columns = pd.Index(sorted(recognised))
     rows = frame.index.to_numpy() + 2
@@ -303,7 +306,7 @@ def _concat_chunks(chunks: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(merged)
 
 
-def _read_xlsx(path: Path, order: int, problems: _Problems, bars: _Bars) -> list[_Read]:
+def _read_xlsx(path: Path, order: int, problems: _Problems, warnings: list[str], bars: _Bars) -> list[_Read]:
     import zipfile
 
     from openpyxl import load_workbook
@@ -341,6 +344,8 @@ def _read_xlsx(path: Path, order: int, problems: _Problems, bars: _Bars) -> list
             reads.append(_Read(source, headers, frame, np.asarray(rows, dtype=np.int64)))
     finally:
         workbook.close()
+    if reads and skipped:
+        warnings.append(f"{path.name}: sheets without an account_id column were not read: {', '.join(skipped)}")
     if not reads:
         problems.file(
             path.name,
@@ -426,9 +431,13 @@ def _split(
         if missing:
             continue
         columns = [column for column in COLUMNS[kind] if column in names]  # schema order
-        raw = renamed[columns].reset_index(drop=True)
+        raw, rows = renamed[columns].reset_index(drop=True), read.rows
         blank = raw.isna().all(axis=1).to_numpy()  # blank lines between rows are not records
-        parts.append(_Part(source, order, kind, raw[~blank].reset_index(drop=True), read.rows[~blank]))
+        if blank.any():
+            raw, rows = raw[~blank].reset_index(drop=True), rows[~blank]
+        if not len(raw):
+            warnings.append(f"{source}: has no rows under its header, so nothing was read from it")
+        parts.append(_Part(source, order, kind, raw, rows))
     return parts
 
 
@@ -753,12 +762,9 @@ def _record_conflicts(
             other = parts[int(aligned["_part"].iloc[i])]
             position = int(aligned["_pos"].iloc[i])
             key = " on ".join(str(rows[k].iloc[i]) for k in keys)
-            shown = _cell_text(other.raw[column].iloc[position]) or "empty"
-            messages.append(
-                f'differs from {other.source} row {other.rows[position]} ("{shown}") for {key}'
-                if shown != "empty"
-                else f"differs from {other.source} row {other.rows[position]} (empty) for {key}"
-            )
+            text = _cell_text(other.raw[column].iloc[position])
+            shown = f'"{text}"' if text else "empty"
+            messages.append(f"differs from {other.source} row {other.rows[position]} ({shown}) for {key}")
         problems.cells(part, rows["_pos"].to_numpy()[at], column, messages, f"one value per {what}")
 
 

@@ -354,6 +354,12 @@ def test_blank_lines_do_not_shift_row_numbers(engine: Engine, tmp_path: Path) ->
     assert [(error.row, error.column) for error in failure.errors] == [(4, "nps")]
 
 
+def test_a_file_with_only_a_header_imports_nothing_and_says_so(engine: Engine, tmp_path: Path) -> None:
+    report = import_files(engine, [write(tmp_path, "metrics.csv", "account_id,as_of,nps\n")])
+
+    assert report == ImportReport(warnings=("metrics.csv: has no rows under its header, so nothing was read from it",))
+
+
 def test_semicolon_separated_csv_from_european_excel(engine: Engine, tmp_path: Path) -> None:
     accounts = "account_id;name;csm_owner;arr\nACCT-4521;Acme Corp;Sarah Chen;45000\n"
 
@@ -383,6 +389,7 @@ def test_xlsx_workbook_with_an_accounts_and_a_metrics_sheet(engine: Engine, tmp_
     report = import_files(engine, [path])
 
     assert (report.accounts_inserted, report.metrics_inserted) == (1, 2)
+    assert report.warnings == ("book.xlsx: sheets without an account_id column were not read: Notes",)
     with read_session(engine) as session:
         acme = session.get(Account, "ACCT-4521")
         row = session.get(MetricSnapshot, ("ACCT-4521", date(2026, 11, 24)))
@@ -461,3 +468,54 @@ def test_cli_prints_warnings_for_unknown_columns(tmp_path: Path, sqlite_url: str
 
     assert result.exit_code == 0
     assert "Warning: accounts.csv: columns Healthbot does not know were not stored: Shoe Size" in result.output
+
+
+def test_big_files_read_in_chunks_keep_values_and_row_numbers(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.importer.READ_CHUNK_ROWS", 7)  # the same path a 1.3M-row file takes, in 30 rows
+    days = [f"2026-{month:02d}-{day:02d}" for month in range(1, 4) for day in range(1, 11)]
+    rows = "".join(
+        f"ACCT-{4521 if i % 2 else 4324},{day},{i % 11},{'yes' if i % 3 else 'no'}\n" for i, day in enumerate(days)
+    )
+    metrics = write(tmp_path, "metrics.csv", "account_id,as_of,nps,exec_sponsor_engaged\n" + rows)
+
+    report = import_files(engine, [write(tmp_path, "accounts.csv", ACCOUNTS), metrics])
+
+    assert report.metrics_inserted == 30
+    with read_session(engine) as session:
+        last = session.get(MetricSnapshot, ("ACCT-4521", date(2026, 3, 10)))
+    assert last is not None and (last.nps, last.exec_sponsor_engaged) == (29 % 11, True)
+    broken = write(
+        tmp_path,
+        "metrics.csv",
+        "account_id,as_of,nps,exec_sponsor_engaged\n" + rows.replace(",2026-03-09,", ",2026-03-32,"),
+    )
+    failure = failure_of(engine, [broken])
+    assert [(error.row, error.column, error.value) for error in failure.errors] == [(30, "as_of", "2026-03-32")]
+
+
+def test_a_csv_saved_by_excel_on_windows(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "accounts.csv"
+    path.write_bytes("account_id,name,csm_owner\nACCT-7,Café Société,Zoë Müller\n".encode("cp1252"))
+
+    import_files(engine, [path])
+
+    with read_session(engine) as session:
+        account = session.get(Account, "ACCT-7")
+    assert account is not None and (account.name, account.csm_owner) == ("Café Société", "Zoë Müller")
+
+
+def test_cli_import_of_a_generated_book_with_progress(tmp_path: Path, sqlite_url: str) -> None:
+    from bot.sample import generate_portfolio
+
+    accounts, metrics = generate_portfolio(500, date(2026, 11, 24))
+    accounts.to_csv(tmp_path / "accounts.csv", index=False, date_format="%Y-%m-%d")
+    metrics.to_csv(tmp_path / "metrics.csv", index=False, date_format="%Y-%m-%d")
+
+    files = [str(tmp_path / "accounts.csv"), str(tmp_path / "metrics.csv")]
+    result = CliRunner().invoke(app, ["import", *files, "--db", sqlite_url])
+
+    assert result.exit_code == 0, result.output
+    assert f"Metric rows: {len(metrics):,} in the files — {len(metrics):,} new" in result.output
+    assert counts(create_db_engine(sqlite_url)) == (500, len(metrics))

@@ -248,7 +248,7 @@ class PlaybookStage:
 
 @dataclass(frozen=True)
 class RecoveryPlan:
-    """"Generate recovery plan for Acme Corp": diagnosis, the playbook's stages, and the goal."""
+    """ "Generate recovery plan for Acme Corp": diagnosis, the playbook's stages, and the goal."""
 
     card: HealthCard
     playbook: str

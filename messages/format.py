@@ -1,0 +1,102 @@
+"""Formatting shared by every renderer (Block Kit, terminal, later Teams): numbers and dates in a CSM's words."""
+
+from __future__ import annotations
+
+from datetime import date
+
+MINUS = "\u2212"  # a real minus sign reads better than a hyphen next to a number
+
+BAND_EMOJI = {"green": "🟢", "yellow": "🟡", "orange": "🟠", "red": "🔴"}
+SEVERITY_EMOJI = {"critical": "🚨", "high": "🔴", "medium": "🟠", "low": "🟡"}
+CONCERN_EMOJI = {"high": "🚨", "medium": "⚠️", "low": "🟡", "opportunity": "📈", "positive": "✅"}
+DIRECTION_ARROW = {"improving": "↗", "declining": "↘", "stable": "→", "new": "•"}
+
+
+def band_emoji(band: str | None) -> str:
+    """The coloured circle for a band name (the model's own names fall back to a neutral circle)."""
+    return BAND_EMOJI.get((band or "").lower(), "⚪")
+
+
+def severity_emoji(severity: str | None) -> str:
+    """The marker for a signal's severity."""
+    return SEVERITY_EMOJI.get((severity or "").lower(), "•")
+
+
+def concern_emoji(concern: str | None) -> str:
+    """The marker for a trend finding's level of concern."""
+    return CONCERN_EMOJI.get((concern or "").lower(), "•")
+
+
+def arrow(direction: str | None) -> str:
+    """↗ ↘ → for improving, declining, stable."""
+    return DIRECTION_ARROW.get((direction or "").lower(), "•")
+
+
+def money(value: float | None) -> str:
+    """$45K, $1.2M, $850: compact dollars for lists and summaries."""
+    if value is None:
+        return "—"
+    amount = abs(value)
+    sign = MINUS if value < 0 else ""
+    if amount >= 1_000_000:
+        text = f"{amount / 1_000_000:.1f}".removesuffix(".0") + "M"
+    elif amount >= 1_000:
+        text = f"{amount / 1_000:.1f}".removesuffix(".0") + "K"
+    else:
+        text = f"{amount:.0f}"
+    return f"{sign}${text}"
+
+
+def money_full(value: float | None) -> str:
+    """$45,000: exact dollars for an account's own ARR."""
+    if value is None:
+        return "—"
+    return f"{MINUS if value < 0 else ''}${abs(value):,.0f}"
+
+
+def score(value: float | None) -> str:
+    """A score as people say it: 68, or "no data"."""
+    return "no data" if value is None else f"{value:.0f}"
+
+
+def signed(value: float | None, *, unit: str = "") -> str:
+    """+3, −10, ±0 (with a real minus sign)."""
+    if value is None:
+        return "—"
+    rounded = round(value)
+    if rounded == 0:
+        return f"±0{unit}"
+    return f"{'+' if rounded > 0 else MINUS}{abs(rounded)}{unit}"
+
+
+def pct(share: float | None, *, digits: int = 0) -> str:
+    """0.48 → 48%."""
+    if share is None:
+        return "—"
+    return f"{share * 100:.{digits}f}%"
+
+
+def day(value: date | None) -> str:
+    """31 Mar 2027."""
+    return "—" if value is None else value.strftime("%-d %b %Y")
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """1 account, 6 accounts."""
+    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
+
+
+def days_phrase(days: int | None) -> str:
+    """'in 45 days', 'today', '3 days ago'."""
+    if days is None:
+        return "—"
+    if days == 0:
+        return "today"
+    if days > 0:
+        return f"in {count(days, 'day')}"
+    return f"{count(-days, 'day')} ago"
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut text to `limit` characters, ending with an ellipsis when it was cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

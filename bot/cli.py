@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from sqlalchemy import func
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
@@ -21,6 +22,7 @@ from bot.importer import ImportFailed, import_files
 from bot.scoring_runs import NothingToBacktest, backtest_store, load_health_model, score_and_store
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import HealthScore, create_db_engine, init_db, read_session
+from messages.views import Notice
 from scoring import HealthModel, ModelError, refined_model_text
 from scoring.backtest import describe as describe_backtest
 from scoring.backtest import refinement_notes
@@ -67,6 +69,17 @@ def _settings(db: str | None = None) -> Settings:
         raise typer.Exit(2) from err
 
 
+def _engine(settings: Settings) -> Engine:
+    engine = create_db_engine(settings.database_url)
+    init_db(engine)
+    return engine
+
+
+def _today(settings: Settings) -> date:
+    """Today in the team's timezone (HEALTHBOT_TIMEZONE), not the host's."""
+    return datetime.now(settings.timezone).date()
+
+
 def not_built_yet(what: str, issue: int) -> None:
     """Say plainly that a capability has not landed, and exit non-zero rather than pretend."""
     err_console.print(f"[yellow]{what} is not built yet[/yellow] (planned in issue #{issue}). Nothing was done.")
@@ -76,8 +89,31 @@ def not_built_yet(what: str, issue: int) -> None:
 @app.command()
 def demo(db: DbOption = None) -> None:
     """Load the built-in sample portfolio and print the Acme Corp card, Sarah Chen's portfolio and today's digest."""
-    _settings(db)
-    not_built_yet("The demo portfolio", 2)
+    from bot import insights
+    from bot.sample import load_sample
+    from bot.scoring_runs import score_and_store
+    from messages.terminal import render_terminal
+
+    settings = _settings(db)
+    engine = _engine(settings)
+    model = _health_model(settings)
+    today = _today(settings)
+    with console.status("Loading the sample portfolio and scoring 13 months of history…"):
+        report = load_sample(engine, today)
+        scored = score_and_store(engine, model, as_of=today, history=True)
+    console.print(
+        f"[green]✓[/green] Sample portfolio in {settings.database_url}: {report.summary()}; {scored} scores stored.\n"
+    )
+    console.rule("[bold]/health Acme Corp")
+    render_terminal(insights.health_card(engine, model, "ACCT-4521", as_of=today), console)
+    console.rule("[bold]Show me the health distribution across Sarah's portfolio")
+    render_terminal(insights.portfolio(engine, model, csm="Sarah Chen", as_of=today), console)
+    console.rule("[bold]This morning's early-warning digest for Sarah Chen")
+    render_terminal(insights.digest(engine, model, day=today, csm="Sarah Chen"), console)
+    console.print(
+        '\nNext: [bold]healthbot ask "Which health trends should worry us most this quarter?"[/bold] · '
+        "[bold]healthbot export --format xlsx -o report.xlsx[/bold] · [bold]healthbot manifest[/bold] to set up Slack."
+    )
 
 
 @app.command(name="import")
@@ -118,10 +154,9 @@ def score(
 ) -> None:
     """Recompute and store health scores for every account (one row per account per day)."""
     settings = _settings(db)
-    day = parse_day(as_of, option="--as-of") or datetime.now(settings.timezone).date()
+    day = parse_day(as_of, option="--as-of") or _today(settings)
     model = _health_model(settings)
-    engine = create_db_engine(settings.database_url)
-    init_db(engine)
+    engine = _engine(settings)
     scored = score_and_store(engine, model, as_of=day, history=history)
     if scored == 0:
         err_console.print(
@@ -147,8 +182,22 @@ def ask(
     db: DbOption = None,
 ) -> None:
     """Answer a question exactly as the bot would in Slack."""
-    _settings(db)
-    not_built_yet("Answering questions", 4)
+    import json
+
+    from bot.answers import AnswerContext, answer
+    from bot.intents import parse_question
+    from messages.blockkit import render_message
+    from messages.terminal import render_terminal
+
+    settings = _settings(db)
+    ctx = AnswerContext(engine=_engine(settings), settings=settings, user_name=user, today=_today(settings))
+    view = answer(parse_question(text), ctx=ctx)
+    if json_:
+        print(json.dumps(render_message(view), indent=2, ensure_ascii=False))
+    else:
+        render_terminal(view, console)
+    if isinstance(view, Notice) and view.kind in ("error", "not_found"):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -197,8 +246,7 @@ def backtest(
     """Measure how well the score predicted churn, and propose refined weights."""
     settings = _settings(db)
     model = _health_model(settings)
-    engine = create_db_engine(settings.database_url)
-    init_db(engine)
+    engine = _engine(settings)
     try:
         result = backtest_store(engine, model, horizon_days=horizon_days)
     except NothingToBacktest as err:
@@ -210,7 +258,7 @@ def backtest(
         for line in describe_backtest(result, model):
             console.print(line, markup=False, highlight=False)
     if write_model is not None:
-        notes = refinement_notes(result, day=datetime.now(settings.timezone).date())
+        notes = refinement_notes(result, day=_today(settings))
         write_model.write_text(refined_model_text(model, result.refined_weights, notes=notes), encoding="utf-8")
         err_console.print(f"Saved the refined model to {write_model}. Set HEALTHBOT_MODEL={write_model} to use it.")
 

@@ -80,25 +80,16 @@ def _account(intent: Intent, ctx: AnswerContext) -> str | views.Notice:
     return views.Notice(f"No account called “{text}”", lines, list(match.suggestions), kind="not_found")
 
 
-def _health_card(intent: Intent, ctx: AnswerContext) -> object:
-    account = _account(intent, ctx)
-    if isinstance(account, views.Notice):
-        return account
-    return insights.health_card(ctx.engine, ctx.model, account, as_of=ctx.as_of)
+def _about_account(builder: Callable[..., object]) -> Callable[[Intent, AnswerContext], object]:
+    """An answer about one account: find it (or offer the closest names), then build its view."""
 
+    def about(intent: Intent, ctx: AnswerContext) -> object:
+        account = _account(intent, ctx)
+        if isinstance(account, views.Notice):
+            return account
+        return builder(ctx.engine, ctx.model, account, as_of=ctx.as_of)
 
-def _drop_cause(intent: Intent, ctx: AnswerContext) -> object:
-    account = _account(intent, ctx)
-    if isinstance(account, views.Notice):
-        return account
-    return insights.drop_cause(ctx.engine, ctx.model, account, as_of=ctx.as_of)
-
-
-def _recovery_plan(intent: Intent, ctx: AnswerContext) -> object:
-    account = _account(intent, ctx)
-    if isinstance(account, views.Notice):
-        return account
-    return insights.recovery_plan(ctx.engine, ctx.model, account, as_of=ctx.as_of)
+    return about
 
 
 def _portfolio(intent: Intent, ctx: AnswerContext) -> object:
@@ -161,9 +152,9 @@ def _unknown(intent: Intent, ctx: AnswerContext) -> object:
 
 
 _ANSWERS: dict[str, Callable[[Intent, AnswerContext], object]] = {
-    "account": _health_card,
-    "drop_cause": _drop_cause,
-    "recovery_plan": _recovery_plan,
+    "account": _about_account(insights.health_card),
+    "drop_cause": _about_account(insights.drop_cause),
+    "recovery_plan": _about_account(insights.recovery_plan),
     "portfolio": _portfolio,
     "segment": _segment,
     "risks": _risks,

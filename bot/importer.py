@@ -422,8 +422,7 @@ def _split(
         other = "a metrics file (with as_of)" if "accounts" in kinds else "an accounts file (with name, csm_owner)"
         warnings.append(f"{source}: columns that belong in {other} were not stored: {', '.join(elsewhere)}")
 
-    renamed = read.frame[sorted(recognised)].copy()
-    renamed.columns = pd.Index([recognised[position] for position in sorted(recognised)])
+    renamed = read.frame[sorted(recognised)].set_axis([recognised[position] for position in sorted(recognised)], axis=1)
     parts = []
     for kind in kinds:
         missing = [column for column in REQUIRED[kind] if column not in names]
@@ -692,8 +691,10 @@ def _combine(parts: list[_Part], kind: TableKind, problems: _Problems) -> list[t
         return []
     frames = []
     for number, part in enumerate(parts):
-        frame = part.clean.assign(_part=number, _pos=np.arange(len(part.clean)))
-        frames.append(frame[frame[keys].notna().all(axis=1)])  # bad keys were reported already
+        frame = part.clean
+        frame["_part"], frame["_pos"] = number, np.arange(len(frame))
+        keyed = frame[keys].notna().all(axis=1).to_numpy()
+        frames.append(frame if keyed.all() else frame[keyed])  # bad keys were reported already
     rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
     columns = [column for column in COLUMNS[kind] if column in rows.columns]
     has = np.array([[column in part.clean.columns for column in columns] for part in parts])

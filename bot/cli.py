@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from dataclasses import asdict
 from datetime import date, datetime
 from enum import StrEnum
@@ -14,11 +15,15 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
+from bot.importer import ImportFailed, import_files
 from bot.scoring_runs import NothingToBacktest, backtest_store, load_health_model, score_and_store
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import HealthScore, create_db_engine, init_db, read_session
+from messages.views import Notice
 from scoring import HealthModel, ModelError, refined_model_text
 from scoring.backtest import describe as describe_backtest
 from scoring.backtest import refinement_notes
@@ -32,6 +37,7 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+logger = logging.getLogger(__name__)
 
 DbOption = Annotated[
     str | None,
@@ -64,6 +70,17 @@ def _settings(db: str | None = None) -> Settings:
         raise typer.Exit(2) from err
 
 
+def _engine(settings: Settings) -> Engine:
+    engine = create_db_engine(settings.database_url)
+    init_db(engine)
+    return engine
+
+
+def _today(settings: Settings) -> date:
+    """Today in the team's timezone (HEALTHBOT_TIMEZONE), not the host's."""
+    return datetime.now(settings.timezone).date()
+
+
 def not_built_yet(what: str, issue: int) -> None:
     """Say plainly that a capability has not landed, and exit non-zero rather than pretend."""
     err_console.print(f"[yellow]{what} is not built yet[/yellow] (planned in issue #{issue}). Nothing was done.")
@@ -73,8 +90,31 @@ def not_built_yet(what: str, issue: int) -> None:
 @app.command()
 def demo(db: DbOption = None) -> None:
     """Load the built-in sample portfolio and print the Acme Corp card, Sarah Chen's portfolio and today's digest."""
-    _settings(db)
-    not_built_yet("The demo portfolio", 2)
+    from bot import insights
+    from bot.sample import load_sample
+    from bot.scoring_runs import score_and_store
+    from messages.terminal import render_terminal
+
+    settings = _settings(db)
+    engine = _engine(settings)
+    model = _health_model(settings)
+    today = _today(settings)
+    with console.status("Loading the sample portfolio and scoring 13 months of history…"):
+        report = load_sample(engine, today)
+        scored = score_and_store(engine, model, as_of=today, history=True)
+    console.print(
+        f"[green]✓[/green] Sample portfolio in {settings.database_url}: {report.summary()}; {scored} scores stored.\n"
+    )
+    console.rule("[bold]/health Acme Corp")
+    render_terminal(insights.health_card(engine, model, "ACCT-4521", as_of=today), console)
+    console.rule("[bold]Show me the health distribution across Sarah's portfolio")
+    render_terminal(insights.portfolio(engine, model, csm="Sarah Chen", as_of=today), console)
+    console.rule("[bold]This morning's early-warning digest for Sarah Chen")
+    render_terminal(insights.digest(engine, model, day=today, csm="Sarah Chen"), console)
+    console.print(
+        '\nNext: [bold]healthbot ask "Which health trends should worry us most this quarter?"[/bold] · '
+        "[bold]healthbot export --format xlsx -o report.xlsx[/bold] · [bold]healthbot manifest[/bold] to set up Slack."
+    )
 
 
 @app.command(name="import")
@@ -83,8 +123,26 @@ def import_(
     db: DbOption = None,
 ) -> None:
     """Load accounts and metrics files; all-or-nothing per run, every bad row reported."""
-    _settings(db)
-    not_built_yet("Importing data files", 2)
+    settings = _settings(db)
+    try:
+        engine = create_db_engine(settings.database_url)
+        report = import_files(engine, files, progress=True)
+    except ImportFailed as failure:
+        err_console.print(failure.format(), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from failure
+    except OperationalError as err:
+        err_console.print(f"Could not open the database {settings.database_url}: {err.orig}", markup=False)
+        err_console.print("Check --db or DATABASE_URL. Nothing was imported.")
+        raise typer.Exit(1) from err
+    except Exception as err:
+        logger.exception("import of %s failed", [str(file) for file in files])
+        err_console.print(
+            "Sorry, the import failed on our side and nothing was written. The log above has details.", soft_wrap=True
+        )
+        raise typer.Exit(1) from err
+    for warning in report.warnings:
+        err_console.print(f"Warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+    console.print(report.summary(), markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -97,10 +155,9 @@ def score(
 ) -> None:
     """Recompute and store health scores for every account (one row per account per day)."""
     settings = _settings(db)
-    day = parse_day(as_of, option="--as-of") or datetime.now(settings.timezone).date()
+    day = parse_day(as_of, option="--as-of") or _today(settings)
     model = _health_model(settings)
-    engine = create_db_engine(settings.database_url)
-    init_db(engine)
+    engine = _engine(settings)
     scored = score_and_store(engine, model, as_of=day, history=history)
     if scored == 0:
         err_console.print(
@@ -126,8 +183,22 @@ def ask(
     db: DbOption = None,
 ) -> None:
     """Answer a question exactly as the bot would in Slack."""
-    _settings(db)
-    not_built_yet("Answering questions", 4)
+    import json
+
+    from bot.answers import AnswerContext, answer
+    from bot.intents import parse_question
+    from messages.blockkit import render_message
+    from messages.terminal import render_terminal
+
+    settings = _settings(db)
+    ctx = AnswerContext(engine=_engine(settings), settings=settings, user_name=user, today=_today(settings))
+    view = answer(parse_question(text), ctx=ctx)
+    if json_:
+        print(json.dumps(render_message(view), indent=2, ensure_ascii=False))
+    else:
+        render_terminal(view, console)
+    if isinstance(view, Notice) and view.kind in ("error", "not_found"):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -225,8 +296,7 @@ def backtest(
     """Measure how well the score predicted churn, and propose refined weights."""
     settings = _settings(db)
     model = _health_model(settings)
-    engine = create_db_engine(settings.database_url)
-    init_db(engine)
+    engine = _engine(settings)
     try:
         result = backtest_store(engine, model, horizon_days=horizon_days)
     except NothingToBacktest as err:
@@ -238,7 +308,7 @@ def backtest(
         for line in describe_backtest(result, model):
             console.print(line, markup=False, highlight=False)
     if write_model is not None:
-        notes = refinement_notes(result, day=datetime.now(settings.timezone).date())
+        notes = refinement_notes(result, day=_today(settings))
         write_model.write_text(refined_model_text(model, result.refined_weights, notes=notes), encoding="utf-8")
         err_console.print(f"Saved the refined model to {write_model}. Set HEALTHBOT_MODEL={write_model} to use it.")
 

@@ -691,7 +691,9 @@ def digest(engine: Engine, model: HealthModel, *, day: date, csm: str | None = N
     lowest = model.lowest_band.name
     was_band = book["account_id"].map(previous.set_index("account_id")["band"])
     new_reds = book[(book["band"] == lowest) & (was_band != lowest)].sort_values("arr", ascending=False)
-    drops = book[book["delta"] < -model.stable_points].sort_values("delta").head(5)
+    # What changed lately: the month's move (the portfolio's movers read the quarter).
+    drops = book[book["month_delta"] < -model.stable_points].sort_values("month_delta").head(5)
+    drops = drops.assign(delta=drops["month_delta"], previous_score=drops["score"] - drops["month_delta"])
     renewing = book_math.renewals(book, model, as_of=day)
     at_risk_renewals = renewing[renewing["band"] != model.top_band.name].head(_LIST_LIMIT)
     ready = book_math.expansion_ready(book, model, reasons_for=0)

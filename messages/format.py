@@ -100,3 +100,12 @@ def days_phrase(days: int | None) -> str:
 def clip(text: str, limit: int) -> str:
     """Cut text to `limit` characters, ending with an ellipsis when it was cut."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def respond_by(response_time: str | None) -> str:
+    """'respond within 24 hours', 'respond immediately' — the seeds' response-time column as an instruction."""
+    if not response_time:
+        return ""
+    if response_time.strip().lower() in ("immediate", "immediately", "now"):
+        return "respond immediately"
+    return f"respond within {response_time}"

@@ -20,6 +20,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from scoring.measures import signed_number
 from scoring.model import HealthModel
 
 _TRAIN_SHARE = 7  # of 10 hash buckets
@@ -267,7 +268,7 @@ def describe(result: BacktestResult, model: HealthModel) -> list[str]:
     if result.holdout_auc_current is not None and result.holdout_auc_refined is not None:
         lines.append(
             f"  Holdout ROC AUC {result.holdout_auc_current:.2f} with the current weights, "
-            f"{result.holdout_auc_refined:.2f} with the fitted ones ({result.gain:+.3f}"
+            f"{result.holdout_auc_refined:.2f} with the fitted ones ({signed_number(result.gain or 0.0, 3)}"
             + (", proposed)" if result.refinement_accepted else ", not enough to change)")
         )
     lines += [f"Note: {note}" for note in result.notes]
@@ -308,5 +309,5 @@ def model_insights(result: BacktestResult, model: HealthModel) -> list[str]:
             for k, w in result.refined_weights.items()
             if w != result.current_weights[k]
         ]
-        out.append(f"Model refinement: {', '.join(moves)} (holdout ROC AUC {result.gain:+.3f})")
+        out.append(f"Model refinement: {', '.join(moves)} (holdout ROC AUC {signed_number(result.gain, 3)})")
     return out

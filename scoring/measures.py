@@ -414,6 +414,11 @@ def _signed(value: float, unit: Unit) -> str:
     return f"{sign}{_num(abs(value))}"
 
 
+def signed_number(value: float, digits: int = 0) -> str:
+    """+0.5, −0.5: a signed number with a real minus sign."""
+    return f"{value:+.{digits}f}".replace("-", MINUS)
+
+
 def format_value(value: float | str | None, unit: Unit) -> str:
     """A measure's value in its unit: 48%, 3 days, $45,000, yes/no."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

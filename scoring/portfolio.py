@@ -26,14 +26,16 @@ GROUPINGS = {
 
 
 def with_trend(book: pd.DataFrame, model: HealthModel) -> pd.DataFrame:
-    """The book with delta (points vs last month, else last quarter), previous_score and direction."""
+    """The book with delta (points vs last quarter, else last month), previous_score and direction, plus
+    month_delta (vs last month, else last quarter) for what changed lately."""
     score = book["score"].to_numpy(dtype="float64")
     last_month = book["last_month_score"].to_numpy(dtype="float64", na_value=np.nan)
     last_quarter = book["last_quarter_score"].to_numpy(dtype="float64", na_value=np.nan)
     vs_month, vs_quarter = score - last_month, score - last_quarter
     return book.assign(
         delta=np.round(trend_move(vs_month, vs_quarter), 1),
-        previous_score=np.where(np.isnan(last_month), last_quarter, last_month),
+        previous_score=np.where(np.isnan(last_quarter), last_month, last_quarter),
+        month_delta=np.round(np.where(np.isnan(vs_month), vs_quarter, vs_month), 1),
         direction=np.asarray(directions(vs_month, vs_quarter, model.stable_points), dtype=object),
     )
 

@@ -257,8 +257,9 @@ def condition_holds(t: SnapshotTable, condition: Condition, rows: np.ndarray | N
 
 
 def trend_move(vs_last_month: np.ndarray, vs_last_quarter: np.ndarray) -> np.ndarray:
-    """The move a trend is judged on: last month's, or last quarter's when there is no snapshot a month back."""
-    return np.where(np.isnan(vs_last_month), vs_last_quarter, vs_last_month)
+    """The move a trend is judged on: the quarter's (as the seeds read a portfolio: "Acme Corp 78 → 68"), or the
+    month's while an account has less than a quarter of history."""
+    return np.where(np.isnan(vs_last_quarter), vs_last_month, vs_last_quarter)
 
 
 def directions(vs_last_month: np.ndarray, vs_last_quarter: np.ndarray, stable_points: float) -> pd.Categorical:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from scoring.measures import signed_number
 from scoring.score import Scored
 
 _MIN_ACCOUNTS = 2  # a pattern on one account is that account's story, not a trend
@@ -95,7 +96,7 @@ PATTERNS = (
         "{segment} engagement drop",
         "{n} of {total} {segment} accounts skipped their last QBR",
         lambda a: a["days_since_qbr"] > 100,
-        lambda a: [f"CSM touches {_mean(a['csm_touches_90d_delta_90d']):+.1f} a quarter on average"],
+        lambda a: [f"CSM touches {signed_number(_mean(a['csm_touches_90d_delta_90d']), 1)} a quarter on average"],
         (
             "Redesign the QBR around value delivered, not reporting",
             "Ask customers which engagement they prefer",
@@ -216,7 +217,7 @@ def _positives(book: pd.DataFrame) -> list[TrendFinding]:
                     f"{len(improving)} of {len(members)} {segment} accounts gained 5+ points vs last quarter",
                     improving,
                     len(members),
-                    [f"Average {_mean(improving['vs_last_quarter']):+.0f} points among them"],
+                    [f"Average {signed_number(_mean(improving['vs_last_quarter']), 0)} points among them"],
                 )
             )
     before, after = _mean(book["csat_90d_ago"]), _mean(book["csat"])

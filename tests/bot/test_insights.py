@@ -226,3 +226,43 @@ def test_trend_report_ranks_segment_patterns_and_tracks_playbooks(engine: Engine
 def test_portfolio_can_group_the_team_by_segment(scored: Engine) -> None:
     team = insights.portfolio(scored, MODEL, group_by="segment")
     assert [(g.group, g.accounts) for g in team.groups] == [("Mid-Market", 2), ("Enterprise", 1), ("SMB", 1)]
+
+
+@pytest.fixture
+def demo(engine: Engine) -> Engine:
+    """The built-in sample portfolio, imported and scored with history, as `healthbot demo` does."""
+    from bot.sample import load_sample
+
+    load_sample(engine, TODAY)
+    score_and_store(engine, MODEL, as_of=TODAY, history=True)
+    return engine
+
+
+def test_the_demo_story_acme_lands_yellow_around_68_with_usage_the_top_risk_driver(demo: Engine) -> None:
+    card = insights.health_card(demo, MODEL, "Acme Corp")
+    assert card.band == "Yellow" and 64 <= card.score <= 72
+    costs = {d.key: d.weight * (100 - d.score) for d in card.dimensions if d.score is not None}
+    assert max(costs, key=costs.__getitem__) == "usage"
+    assert card.trend.direction == "declining" and card.actions[0].title == "Address usage decline"
+    assert card.dimensions[0].facts[0] == "12 of 25 seats active (48%)"
+
+
+def test_the_demo_shows_sarahs_book_and_the_seeds_warning_signs(demo: Engine) -> None:
+    sarah = insights.portfolio(demo, MODEL, csm="Sarah Chen")
+    assert sarah.renewals[0].name == "MegaCorp" and sarah.renewals[0].band == "Red"
+    assert "Acme Corp" in [a.name for a in sarah.declining]
+    assert {"StartupXYZ", "InnovateCo"} <= {a.name for a in sarah.improving}
+    notes = " ".join(insights.report_table(demo, MODEL)["Risk Notes"])
+    for signal in ("Payment overdue", "Champion left", "Plan downgrade", "No login in 14+ days"):
+        assert signal in notes
+    digest = insights.digest(demo, MODEL, day=TODAY, csm="Sarah Chen")
+    assert digest.recipient == "Sarah Chen" and digest.renewals_at_risk[0].name == "MegaCorp"
+
+
+def test_the_score_ranks_the_samples_former_customers_as_risky(demo: Engine) -> None:
+    from bot.scoring_runs import backtest_store
+
+    result = backtest_store(demo, MODEL)
+    assert result.churned_accounts == 18
+    assert result.auc is not None and result.auc > 0.8
+    assert result.flagged_before_churn > result.churned_accounts / 2

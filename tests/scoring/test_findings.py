@@ -112,6 +112,29 @@ def test_usage_drop_says_how_far_usage_fell() -> None:
     assert found["usage_drop"].impact == "Low perceived value, renewal risk"
 
 
+def slow_slide(users: list[int]) -> list[Finding]:
+    """Findings today for an account whose active users were `users` 90, 60, 30 days ago and today."""
+    rows = [
+        snapshot(as_of=TODAY - timedelta(days=days), **{**HEALTHY, "active_users": n})
+        for days, n in zip((90, 60, 30, 0), users, strict=True)
+    ]
+    scored = score_snapshots(*frames([account()], rows), MODEL)
+    return findings_at(scored, int(scored.latest_rows()[0]))
+
+
+def test_a_slow_quarter_long_usage_slide_is_a_usage_decline_not_a_sudden_drop() -> None:
+    # The seed's Acme Corp: seats in use slide over a quarter, never 30% in one month.
+    found = {f.key: f for f in slow_slide([20, 18, 16, 14])}
+    assert "usage_decline" in found and "usage_drop" not in found
+    assert (found["usage_decline"].severity, found["usage_decline"].response_time) == ("High", "48 hours")
+    assert "usage_decline" not in keys(slow_slide([20, 19, 18, 17]))  # −15% over a quarter is not yet a decline
+
+
+def test_a_sudden_drop_is_reported_once_not_also_as_a_decline() -> None:
+    found = keys(slow_slide([20, 20, 20, 12]))
+    assert "usage_drop" in found and "usage_decline" not in found
+
+
 def test_more_than_five_tickets_with_usage_down_30_percent_forces_red() -> None:
     rows = [
         snapshot(as_of=MONTH_AGO, **HEALTHY),

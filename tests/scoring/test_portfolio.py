@@ -65,16 +65,17 @@ def test_group_summary_counts_accounts_arr_and_bands_per_group(by: str) -> None:
     ]
 
 
-def test_movers_split_improving_declining_and_stable_at_three_points() -> None:
+def test_movers_read_the_quarter_and_split_at_three_points() -> None:
     accounts = book(
-        row("Up", 73, "Yellow", last_month_score=58),
-        row("Down", 68, "Yellow", last_month_score=78),
-        row("Flat", 70, "Yellow", last_month_score=67),
-        row("Quarter", 60, "Yellow", last_month_score=None, last_quarter_score=71),
+        row("StartupXYZ", 73, "Yellow", last_quarter_score=58, last_month_score=70),
+        row("Acme Corp", 68, "Yellow", last_quarter_score=78, last_month_score=70),
+        row("Flat", 70, "Yellow", last_quarter_score=67, last_month_score=60),
+        row("New", 60, "Yellow", last_quarter_score=None, last_month_score=71),
     )
     improving, declining, stable = p.movers(accounts)
-    assert improving[["name", "delta", "previous_score"]].values.tolist() == [["Up", 15, 58]]
-    assert declining["name"].tolist() == ["Quarter", "Down"]  # biggest fall first; no month back reads the quarter
+    assert improving[["name", "delta", "previous_score"]].values.tolist() == [["StartupXYZ", 15, 58]]
+    # Biggest fall first; an account with less than a quarter of history is judged on its month.
+    assert declining[["name", "delta"]].values.tolist() == [["New", -11], ["Acme Corp", -10]]
     assert stable == 1
 
 

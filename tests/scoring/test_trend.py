@@ -39,7 +39,7 @@ def test_trend_compares_with_last_month_and_last_quarter() -> None:
     ("last_month", "direction"),
     [(65, "stable"), (71, "stable"), (64.9, "improving"), (71.1, "declining")],
 )
-def test_direction_is_stable_within_three_points(last_month: float, direction: str) -> None:
+def test_direction_is_stable_within_three_points_with_a_month_of_history(last_month: float, direction: str) -> None:
     assert scored_history(last_month, 68)["direction"] == direction
 
 
@@ -47,6 +47,11 @@ def test_an_account_without_history_is_new_with_no_comparison() -> None:
     today = scored_history(68)
     assert today["direction"] == "new"
     assert math.isnan(today["vs_last_month"]) and math.isnan(today["vs_last_quarter"])
+
+
+def test_direction_reads_the_quarter_when_there_is_one() -> None:
+    today = scored_history(78, 70, 66, 68)  # up 2 on the month, down 10 on the quarter
+    assert today["direction"] == "declining"
 
 
 def test_a_gap_in_the_history_reads_last_quarter_when_last_month_is_missing() -> None:

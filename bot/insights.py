@@ -19,8 +19,9 @@ from rapidfuzz import fuzz, process, utils
 from sqlalchemy import Table, Text, and_, cast, func, or_, select
 from sqlalchemy.engine import Engine
 
+from bot.pulse import current_pulse
 from bot.scoring_runs import ACCOUNTS, METRICS, SCORES, NothingToBacktest, backtest_store, score_history
-from bot.store import AlertAction
+from bot.store import AlertAction, read_session
 from messages import views
 from scoring import Explanation, Finding, HealthModel, Recommendation, diagnose_drop, explain
 from scoring import portfolio as book_math
@@ -40,6 +41,12 @@ _PAST_TENSE = {
     "note": "added a note",
     "touch": "logged a touch",
     "resolve": "resolved",
+    "unacknowledge": "unacknowledged",
+    "unresolve": "reopened",
+    "unsnooze": "unsnoozed",
+    "pulse": "set the CSM pulse",
+    "step_done": "ticked a step",
+    "step_undone": "unticked a step",
 }
 
 
@@ -439,7 +446,13 @@ def _card_view(
         recent_actions=_recent_actions(engine, account["account_id"]),
         lifecycle_stage=account["lifecycle_stage"] or None,
         tags=_tags(account["tags"]),
+        pulse=_pulse(engine, account["account_id"], day),
     )
+
+
+def _pulse(engine: Engine, account_id: str, day: date) -> views.PulseReading | None:
+    with read_session(engine) as session:
+        return current_pulse(session, account_id, on=day)
 
 
 def recovery_plan(

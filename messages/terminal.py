@@ -144,6 +144,8 @@ def health_card(card: views.HealthCard) -> RenderableType:
         meta.append(f"renews {fmt.day(card.renewal_date)} ({fmt.days_phrase(card.days_to_renewal)})")
     if card.confidence < 0.995:
         meta.append(f"confidence {fmt.pct(card.confidence)}")
+    if card.pulse:
+        meta.append(f"CSM pulse {card.pulse.label} ({card.pulse.level}/6)")
     return Panel(
         Group(*parts),
         title=f"{fmt.band_emoji(card.band)} [bold]{escape(card.name)}[/bold] · {card.account_id}",

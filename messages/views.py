@@ -125,6 +125,7 @@ class HealthCard:
     recent_actions: list[RecentAction] = field(default_factory=list)
     lifecycle_stage: str | None = None
     tags: list[str] = field(default_factory=list)
+    pulse: PulseReading | None = None  # the CSM's own read, shown beside the computed score
 
 
 @dataclass(frozen=True)

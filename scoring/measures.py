@@ -176,7 +176,8 @@ def _as_float(values: pd.Series) -> np.ndarray:
         # Booleans arrive as True/False/None or "true"/"false" depending on the reader.
         lowered = values.astype("string").str.strip().str.lower()
         mapped = lowered.map({"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0})
-        numeric = pd.to_numeric(lowered, errors="coerce")
+        # to_numeric gives a nullable array here; fillna with one will fail in pandas 4, so plain floats.
+        numeric = pd.to_numeric(lowered, errors="coerce").astype("float64")
         return mapped.fillna(numeric).to_numpy(dtype="float64", na_value=np.nan)
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 

@@ -8,10 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
+from bot import insights
 from bot.pulse import PulseError, current_pulse, pulse_level, set_pulse
-from bot.scoring_runs import load_frames, score_history
+from bot.scoring_runs import load_frames, score_and_store, score_history
 from bot.store import Account, MetricSnapshot, read_session, write_session
-from scoring import parse_model
+from messages.blockkit import render_message
+from scoring import load_model, parse_model
 
 SARAH = "U0SARAH001"
 MONDAY = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)
@@ -87,3 +89,16 @@ def test_a_model_file_can_weigh_the_pulse_in_a_dimension(engine: Engine, account
     engagement = dict(zip(scored.frame["account_id"].astype(str), scored.dimensions["engagement"], strict=True))
     assert engagement["ACCT-0002"] == 100  # fully trained, and the CSM reads it as thriving
     assert engagement["ACCT-4521"] == pytest.approx((100 + 2 * 20) / 3, abs=0.1)  # the CSM's worry pulls it down
+
+
+def test_the_health_card_shows_the_pulse_beside_the_score(engine: Engine, accounts: None) -> None:
+    model = load_model(None)
+    with write_session(engine) as session:
+        session.add(MetricSnapshot(account_id="ACCT-4521", as_of=date(2026, 11, 1), nps=6, training_completion=0.6))
+    score_and_store(engine, model, as_of=date(2026, 11, 24))
+    set_pulse(engine, account_id="ACCT-4521", level=3, author=SARAH, at=MONDAY, note="Champion left")
+
+    card = insights.health_card(engine, model, "ACCT-4521", as_of=date(2026, 11, 24))
+    assert card.pulse is not None and (card.pulse.label, card.pulse.note) == ("Concerned", "Champion left")
+    assert f"CSM pulse: *Concerned* (3/6) <@{SARAH}>" in str(render_message(card)["blocks"])
+    assert [(r.what, r.note) for r in card.recent_actions] == [("set the CSM pulse", "Concerned: Champion left")]

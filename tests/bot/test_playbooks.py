@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot import insights
 from bot.playbooks import (
     PlaybookFileError,
     RunGone,
@@ -22,6 +23,7 @@ from bot.playbooks import (
     start_run,
 )
 from bot.store import Account, AlertAction, HealthScore, read_session, write_session
+from scoring import load_model
 
 PLAYBOOKS = load_playbooks()
 SARAH = "U0SARAH001"
@@ -151,3 +153,13 @@ def test_intervention_tracking_counts_accounts_that_left_red_within_30_days(engi
         "Churn Risk Response: 1 run (1 ongoing, 0 finished) · \u22126 points on average since the start",
     ]
     assert playbook_results(engine, as_of=START.date() - timedelta(days=1)) == []
+
+
+def test_trend_report_shows_each_playbooks_results(engine: Engine, acme: str) -> None:
+    _scores(engine, acme, {20: (55, "Yellow"), 40: (60, "Yellow")})
+    _start(engine, acme)
+    report = insights.trend_report(engine, load_model(None), as_of=START.date() + timedelta(days=40))
+    assert (
+        "Red Account Recovery: 1 run (1 ongoing, 0 finished) · +22 points on average since the start · "
+        "1 of 1 account left Red within 30 days (100%)"
+    ) in report.playbook_results

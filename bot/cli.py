@@ -392,23 +392,24 @@ def scheduler() -> None:
 
 def _routing(settings: Settings) -> Any:
     """The routing file's channels, or exit 2 with the file's problem in plain words."""
-    from bot.routing import RoutingFileError, load_routing
+    from bot.routing import load_routing
 
-    try:
-        return load_routing(settings.healthbot_routing)
-    except RoutingFileError as err:
-        err_console.print(f"[red]Routing file problem:[/red] {err}")
-        raise typer.Exit(2) from err
+    return _operator_file(lambda: load_routing(settings.healthbot_routing), "Routing file")
 
 
 def _playbooks(settings: Settings) -> Any:
     """The playbooks in force, or exit 2 with the file's problem in plain words."""
-    from bot.playbooks import PlaybookFileError, load_playbooks
+    from bot.playbooks import load_playbooks
 
+    return _operator_file(lambda: load_playbooks(settings.healthbot_playbooks), "Playbooks file")
+
+
+def _operator_file(load: Any, what: str) -> Any:
+    # Both files' errors are ValueErrors whose message names the file, the entry and what to write instead.
     try:
-        return load_playbooks(settings.healthbot_playbooks)
-    except PlaybookFileError as err:
-        err_console.print(f"[red]Playbooks file problem:[/red] {err}")
+        return load()
+    except ValueError as err:
+        err_console.print(f"[red]{what} problem:[/red] {err}")
         raise typer.Exit(2) from err
 
 

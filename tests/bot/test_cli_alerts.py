@@ -89,3 +89,9 @@ def test_alerts_dry_run_then_a_real_run_posts_each_alert_once(
     code, output = run("alerts", "--db", store)
     assert code == 0 and "0 new alerts, 0 messages posted" in output
     assert {c.params["channel"] for c in slack.sent("chat.postMessage")} == {SARAH, TEAM}
+
+
+def test_a_broken_routing_file_is_named(store: str, slack: SlackApiStandIn, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEALTHBOT_ROUTING", "missing-routing.toml")
+    code, output = run("digest", "--date", DAY, "--db", store)
+    assert code == 2 and "Routing file problem" in output and "missing-routing.toml" in output

@@ -16,6 +16,7 @@ from bot.scoring_runs import load_health_model
 from bot.settings import Settings
 from messages import views
 from scoring import ModelError
+from scoring.playbooks import PlaybookFileError
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ def answer(intent: Intent, *, ctx: AnswerContext) -> object:
         return err.notice()
     except ModelError as err:
         return views.Notice("The health model file has a problem", [str(err)], kind="error")
+    except PlaybookFileError as err:
+        return views.Notice("The playbooks file has a problem", [str(err)], kind="error")
     except Exception:
         logger.exception("could not answer %s", intent)
         return views.Notice(

@@ -27,6 +27,7 @@ from messages.views import Notice
 from scoring import HealthModel, ModelError, refined_model_text
 from scoring.backtest import describe as describe_backtest
 from scoring.backtest import refinement_notes
+from scoring.playbooks import PlaybookFileError
 
 app = typer.Typer(
     name="healthbot",
@@ -314,12 +315,16 @@ def backtest(
 
 
 def _health_model(settings: Settings) -> HealthModel:
-    """The configured health model, or exit 2 with the model file's problem in plain words."""
+    """The configured health model, or exit 2 with the model file's (or the playbooks file's) problem in plain
+    words."""
     try:
         return load_health_model(settings)
     except ModelError as err:
         err_console.print(f"[red]Health model problem:[/red] {err}")
         err_console.print("Fix the file HEALTHBOT_MODEL points at (or unset it for the built-in default).")
+        raise typer.Exit(2) from err
+    except PlaybookFileError as err:
+        err_console.print(f"[red]Playbooks file problem:[/red] {err}")
         raise typer.Exit(2) from err
 
 

@@ -1,16 +1,11 @@
-"""Playbooks: their definitions (bot/data/playbooks.toml or HEALTHBOT_PLAYBOOKS), runs on accounts, checklist
-ticks, and intervention tracking — how accounts fared after a playbook started."""
+"""Playbooks in use: runs on accounts, checklist ticks, and intervention tracking — how accounts fared after a
+playbook started. The definitions (scoring/playbooks.toml or HEALTHBOT_PLAYBOOKS) are scoring.playbooks'."""
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
-from importlib import resources
-from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from sqlalchemy import delete, func
@@ -27,114 +22,30 @@ from bot.store import (
     write_session,
 )
 from bot.store.tables import as_utc
-from bot.tomlfile import read_toml
 from messages import views
 from messages.format import count, signed
+from scoring.playbooks import Playbook, PlaybookFileError, find_playbook, load_playbooks, recommended_playbook
+
+# The definitions' names stay importable from here, beside the runs: forms, alerts and handlers speak of both.
+__all__ = [
+    "Playbook",
+    "PlaybookFileError",
+    "PlaybookOutcome",
+    "RunGone",
+    "RunStart",
+    "TickResult",
+    "active_run_summary",
+    "checklist",
+    "find_playbook",
+    "load_playbooks",
+    "playbook_outcomes",
+    "playbook_results",
+    "recommended_playbook",
+    "set_stage_ticks",
+    "start_run",
+]
 
 RECOVERY_WINDOW_DAYS = 30  # "Red accounts recovered within 30 days have 76% renewal rate vs 23% if delayed"
-
-
-class PlaybookFileError(ValueError):
-    """The playbooks file is missing, unreadable or malformed; the message says where and how to fix it."""
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One stage of a playbook: its steps, and when they are due counted from the start."""
-
-    name: str
-    timing: str
-    ends_after_days: float
-    steps: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Playbook:
-    """A playbook definition from the playbooks file."""
-
-    key: str
-    name: str
-    situation: str
-    recommended_for: frozenset[str]
-    stages: tuple[Stage, ...]
-
-    @property
-    def step_keys(self) -> list[str]:
-        """Every step's key, "1.1" … in checklist order."""
-        return [f"{i}.{j}" for i, stage in enumerate(self.stages, 1) for j in range(1, len(stage.steps) + 1)]
-
-    def step_text(self, key: str) -> str:
-        """The words of step "2.3"."""
-        stage, step = (int(part) for part in key.split("."))
-        return self.stages[stage - 1].steps[step - 1]
-
-
-def load_playbooks(path: str | Path | None = None) -> dict[str, Playbook]:
-    """Read the playbooks file (the built-in one when `path` is None), keyed by playbook key, in file order.
-
-    Raises:
-        PlaybookFileError: the file is missing or malformed; the message names the file and the problem.
-    """
-    if path is None:
-        return dict(_builtin_playbooks())
-    raw = read_toml(path, setting="HEALTHBOT_PLAYBOOKS", error=PlaybookFileError)
-    return _parse(raw, source=str(path))
-
-
-@cache
-def _builtin_playbooks() -> tuple[tuple[str, Playbook], ...]:
-    text = resources.files("bot").joinpath("data/playbooks.toml").read_text(encoding="utf-8")
-    return tuple(_parse(tomllib.loads(text), source="the built-in playbooks file").items())
-
-
-def _parse(raw: Mapping[str, Any], *, source: str) -> dict[str, Playbook]:
-    entries = raw.get("playbook")
-    if not isinstance(entries, list) or not entries:
-        raise PlaybookFileError(f"{source} has no [[playbook]] entries")
-    playbooks: dict[str, Playbook] = {}
-    for number, entry in enumerate(entries, 1):
-        where = f"{source}, playbook {number}"
-        try:
-            key = str(entry["key"]).strip()
-            stages = tuple(
-                Stage(
-                    name=str(stage["name"]),
-                    timing=str(stage.get("timing", "")),
-                    ends_after_days=float(stage["ends_after_days"]),
-                    steps=tuple(str(step) for step in stage["steps"]),
-                )
-                for stage in entry["stage"]
-            )
-            playbook = Playbook(
-                key=key,
-                name=str(entry["name"]),
-                situation=str(entry.get("situation", "")),
-                recommended_for=frozenset(str(x).lower() for x in entry.get("recommended_for", [])),
-                stages=stages,
-            )
-        except KeyError as err:
-            raise PlaybookFileError(f"{where} is missing `{err.args[0]}`") from err
-        except (TypeError, ValueError) as err:
-            raise PlaybookFileError(f"{where} has a value of the wrong kind: {err}") from err
-        if not key or key in playbooks:
-            raise PlaybookFileError(f"{where}: every playbook needs its own `key` (got {key!r})")
-        # A Slack checkboxes element holds at most 10 options, and one stage is one element.
-        if not stages or any(not 1 <= len(s.steps) <= 10 for s in stages):
-            raise PlaybookFileError(f"{where} ({key}): each playbook needs stages, each with 1 to 10 steps")
-        playbooks[key] = playbook
-    return playbooks
-
-
-def recommended_playbook(playbooks: Mapping[str, Playbook], *, reasons: Iterable[str]) -> Playbook | None:
-    """The first playbook (in file order) recommended for any of `reasons`: alert conditions or band names."""
-    wanted = {reason.lower() for reason in reasons}
-    return next((p for p in playbooks.values() if p.recommended_for & wanted), None)
-
-
-def find_playbook(playbooks: Mapping[str, Playbook], text: str) -> Playbook | None:
-    """A playbook by key or by name, as a person might type it ("red account recovery")."""
-    wanted = text.strip().lower().replace("_", " ")
-    return next((p for p in playbooks.values() if wanted in (p.key.replace("_", " "), p.name.lower())), None)
 
 
 # --- runs ---------------------------------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ from sqlmodel import col, select
 
 from bot.store import Account, AlertPreference, SlackUserCache, read_session, write_session
 from bot.store.tables import as_utc, utcnow
-from bot.tomlfile import read_toml
 from messages.views import SEVERITIES, AlertScope
+from scoring.tomlfile import read_toml
 
 logger = logging.getLogger(__name__)
 

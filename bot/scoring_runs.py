@@ -19,6 +19,7 @@ from bot.store import Account, HealthScore, MetricSnapshot, write_session
 from bot.store.tables import utcnow
 from scoring import HealthModel, Scored, findings_by_row, load_model, score_snapshots
 from scoring.backtest import BacktestResult, backtest
+from scoring.playbooks import load_playbooks
 
 # The tables as SQLAlchemy Core sees them: bulk reads into pandas and bulk writes go through Core.
 ACCOUNTS: Table = Account.__table__  # type: ignore[attr-defined]
@@ -27,12 +28,14 @@ SCORES: Table = HealthScore.__table__  # type: ignore[attr-defined]
 
 
 def load_health_model(settings: Settings) -> HealthModel:
-    """The model HEALTHBOT_MODEL names (a file or a built-in name), else the built-in default.
+    """The model HEALTHBOT_MODEL names (a file or a built-in name), else the built-in default, with the playbooks
+    of HEALTHBOT_PLAYBOOKS (else the built-in file) — the ones CSMs start, so the plan shows what they will tick.
 
     Raises:
         scoring.ModelError: the model file is missing or wrong; the message names the key and what is allowed.
+        scoring.playbooks.PlaybookFileError: the playbooks file is missing or wrong, named the same way.
     """
-    return load_model(settings.healthbot_model)
+    return load_model(settings.healthbot_model, playbooks=load_playbooks(settings.healthbot_playbooks))
 
 
 def load_frames(

@@ -11,14 +11,15 @@ import itertools
 import json
 import math
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 from scoring.measures import CATALOGUE, parse_measure
-from scoring.playbooks import BUILT_IN_PLAYBOOKS, Playbook, Stage
+from scoring.playbooks import Playbook, load_playbooks
+from scoring.tomlfile import TomlTable
 
 SEVERITIES = ("Critical", "High", "Medium", "Low")
 OPERATORS = ("<", "<=", ">", ">=", "==", "!=", "has")
@@ -119,7 +120,7 @@ class HealthModel:
     rules: tuple[Rule, ...]
     segments: dict[str, Override] = field(default_factory=dict)  # keys lower-cased
     lifecycle: dict[str, Override] = field(default_factory=dict)  # keys lower-cased
-    playbooks: dict[str, Playbook] = field(default_factory=lambda: dict(BUILT_IN_PLAYBOOKS))
+    playbooks: dict[str, Playbook] = field(default_factory=load_playbooks)  # the playbooks file's, by key
     healthy_span: int = 3
     renewal_window_days: int = 90
     expansion_min_score: float = 70.0
@@ -223,24 +224,27 @@ def built_in_models() -> list[str]:
     return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
-def load_model(path_or_name: str | None) -> HealthModel:
+def load_model(path_or_name: str | None, *, playbooks: Mapping[str, Playbook] | None = None) -> HealthModel:
     """Load and validate a health model: None → the built-in default, a built-in name, or a TOML file path.
 
+    Its bands name their playbooks by key in `playbooks` (the playbooks file's; the built-in one when None).
+
     Raises:
-        ModelError: the file is missing or wrong; the message names the key and what is allowed.
+        ModelError: the file is missing or wrong, or a band names a playbook `playbooks` lacks; the message names
+            the key and what is allowed.
     """
     raw, source = _read_resolved(path_or_name or "default", base=None, seen=())
-    return _build(raw, source=source, where=f"health model '{path_or_name or 'default'}'")
+    return _build(raw, source=source, where=f"health model '{path_or_name or 'default'}'", playbooks=playbooks)
 
 
-def parse_model(text: str, *, source: str = "inline") -> HealthModel:
+def parse_model(text: str, *, source: str = "inline", playbooks: Mapping[str, Playbook] | None = None) -> HealthModel:
     """Validate a model given as TOML text (tests, the backtest's refined model)."""
     where = f"health model '{source}'"
     raw = _parse_toml(text, where)
     if "extends" in raw:
         parent, _ = _read_resolved(_text(raw.pop("extends"), "extends", where), base=None, seen=(source,))
         raw = _merge(parent, raw)
-    return _build(raw, source=source, where=where)
+    return _build(raw, source=source, where=where, playbooks=playbooks)
 
 
 def _parse_toml(text: str, where: str) -> dict[str, Any]:
@@ -295,64 +299,8 @@ def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- validation --------------------------------------------------------------------------------------------
-class _Table:
-    """Reads one TOML table, refusing wrong types and unknown keys with the key's full path."""
-
-    def __init__(self, data: object, path: str, where: str) -> None:
-        if not isinstance(data, dict):
-            raise ModelError(f"{where}: {path} must be a table")
-        self.data = data
-        self.path = path
-        self.where = where
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def fail(self, name: str, problem: str) -> ModelError:
-        return ModelError(f"{self.where}: {self.key(name)} {problem}")
-
-    def get(self, name: str) -> Any:
-        return self.data.get(name)
-
-    def text(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
-        value = self.get(name)
-        if value is None:
-            if required:
-                raise self.fail(name, "is missing; it must be text")
-            return default
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(name, f"must be non-empty text (got {value!r})")
-        return value.strip()
-
-    def number(self, name: str, default: float, *, low: float, high: float) -> float:
-        value = self.get(name)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-            raise self.fail(name, f"must be a number from {low:g} to {high:g} (got {value!r})")
-        return float(value)
-
-    def strings(self, name: str) -> tuple[str, ...]:
-        value = self.get(name)
-        if value is None:
-            return ()
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise self.fail(name, f"must be a list of text (got {value!r})")
-        return tuple(v.strip() for v in value)
-
-    def tables(self, name: str) -> Iterator[tuple[str, _Table]]:
-        value = self.get(name)
-        if value is None:
-            return
-        if not isinstance(value, dict):
-            raise self.fail(name, "must be a table of named entries")
-        for key, entry in value.items():
-            yield key, _Table(entry, f"{self.key(name)}.{key}", self.where)
-
-    def allow(self, *allowed: str) -> None:
-        unknown = sorted(set(self.data) - set(allowed))
-        if unknown:
-            raise ModelError(f"{self.where}: unknown key '{self.key(unknown[0])}'; allowed here: {', '.join(allowed)}")
+class _Table(TomlTable):
+    error = ModelError
 
 
 _TOP_KEYS = (
@@ -365,7 +313,6 @@ _TOP_KEYS = (
     "signals",
     "interpretations",
     "expansion",
-    "playbooks",
     "portfolio",
     "trend",
     "goal",
@@ -378,8 +325,15 @@ def _text(value: object, key: str, where: str) -> str:
     return value.strip()
 
 
-def _build(raw: dict[str, Any], *, source: str, where: str) -> HealthModel:
+def _build(raw: dict[str, Any], *, source: str, where: str, playbooks: Mapping[str, Playbook] | None) -> HealthModel:
     top = _Table(raw, "", where)
+    if "playbooks" in raw:
+        # Playbooks once lived in model files too; one file now feeds the health card, the plan and the checklists.
+        raise top.fail(
+            "playbooks",
+            "cannot be set in a health model; put playbooks in a playbooks file (a copy of the built-in "
+            "scoring/playbooks.toml) and point HEALTHBOT_PLAYBOOKS at it",
+        )
     top.allow(*_TOP_KEYS)
     name = top.text("name", default=source) or source
     top.text("description")
@@ -399,14 +353,12 @@ def _build(raw: dict[str, Any], *, source: str, where: str) -> HealthModel:
                 # A signal about a dimension switched off (weight 0) still fires; it just has no dimension.
                 inactive = rule.dimension is not None and rule.dimension not in {d.key for d in active}
                 rules.append(replace(rule, dimension=None) if inactive else rule)
-    playbooks = dict(BUILT_IN_PLAYBOOKS)
-    for key, t in top.tables("playbooks"):
-        playbooks[key] = _playbook(key, t)
+    playbooks = dict(load_playbooks() if playbooks is None else playbooks)
     for i, band in enumerate(bands):
         if band.playbook not in playbooks:
             raise ModelError(
-                f"{where}: bands[{i}].playbook '{band.playbook}' is not a playbook; "
-                f"allowed: {', '.join(sorted(playbooks))}"
+                f"{where}: bands[{i}].playbook '{band.playbook}' is not in the playbooks file "
+                f"(HEALTHBOT_PLAYBOOKS, else the built-in one); allowed: {', '.join(sorted(playbooks))}"
             )
     portfolio = _Table(top.get("portfolio") or {}, "portfolio", where)
     trend = _Table(top.get("trend") or {}, "trend", where)
@@ -658,22 +610,6 @@ def _rule(key: str, kind: RuleKind, t: _Table, dimension_keys: set[str], band_na
     if kind == "expansion" and rule.opportunity is None:
         raise t.fail("opportunity", 'is missing; say what to offer, e.g. "Seat expansion"')
     return None if enabled is False else rule
-
-
-def _playbook(key: str, t: _Table) -> Playbook:
-    t.allow("name", "stages")
-    raw = t.get("stages")
-    if not isinstance(raw, list) or not raw:
-        raise t.fail("stages", "must be a list of { name = ..., timing = ..., steps = [...] }")
-    stages = []
-    for i, entry in enumerate(raw):
-        s = _Table(entry, f"{t.key('stages')}[{i}]", t.where)
-        s.allow("name", "timing", "steps")
-        stages.append(
-            Stage(s.text("name", required=True) or "", s.text("timing", default="") or "", s.strings("steps"))
-        )
-    playbook = Playbook(key, t.text("name", default=key.replace("_", " ").title()) or key, tuple(stages))
-    return playbook
 
 
 def refined_model_text(model: HealthModel, weights: dict[str, float], *, notes: list[str]) -> str:

@@ -165,7 +165,7 @@ def test_expansion_list_names_the_opportunity(scored: Engine) -> None:
 def test_recovery_plan_and_drop_cause(scored: Engine) -> None:
     plan = insights.recovery_plan(scored, MODEL, "MegaCorp")
     assert plan.playbook == "Red Account Recovery"
-    assert [s.timing for s in plan.stages] == ["hours 0–24", "hours 24–48", "days 3–30", "days 31–90"]
+    assert [s.timing for s in plan.stages] == ["Hours 0–24", "Hours 24–48", "Days 3–30", "Days 31–90"]
     assert plan.diagnosis[0].startswith("Health fell") and plan.goal is not None
     acme = insights.recovery_plan(scored, MODEL, "Acme Corp")
     assert acme.playbook == "Churn Risk Response"

@@ -1,8 +1,10 @@
-"""Playbooks: the file, starting runs, ticking checklist steps, and how accounts fared afterwards."""
+"""Playbooks in use: the plan and the checklist from one file, starting runs, ticking checklist steps, and how
+accounts fared afterwards."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -10,68 +12,64 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot import insights
+from bot.answers import AnswerContext, answer
+from bot.intents import Intent
 from bot.playbooks import (
-    PlaybookFileError,
     RunGone,
     checklist,
     find_playbook,
     load_playbooks,
     playbook_outcomes,
     playbook_results,
-    recommended_playbook,
     set_stage_ticks,
     start_run,
 )
+from bot.scoring_runs import score_and_store
+from bot.settings import Settings
 from bot.store import Account, AlertAction, HealthScore, read_session, write_session
+from messages import views
 from scoring import load_model
+from tests.bot.test_scoring_runs import sample_book, seed
+from tests.scoring.frames import TODAY
 
 PLAYBOOKS = load_playbooks()
 SARAH = "U0SARAH001"
 START = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
 
 
-def test_builtin_file_has_the_seed_playbooks_with_stages_and_timings() -> None:
-    assert [p.name for p in PLAYBOOKS.values()] == [
-        "Red Account Recovery",
-        "Churn Risk Response",
-        "Expansion Acceleration",
-        "Proactive Success",
-    ]
-    recovery = PLAYBOOKS["red_account_recovery"]
-    assert [(s.name, s.timing) for s in recovery.stages] == [
-        ("Immediate triage", "Hours 0–24"),
-        ("Executive alignment", "Hours 24–48"),
-        ("Recovery execution", "Days 3–30"),
-        ("Stabilisation", "Days 31–90"),
-    ]
-    assert recovery.step_text("2.1") == "Schedule an executive-to-executive call"
-
-
-def test_recommendation_follows_the_alert_condition_or_band() -> None:
-    assert recommended_playbook(PLAYBOOKS, reasons=["turned_red"]).name == "Red Account Recovery"  # type: ignore[union-attr]
-    assert recommended_playbook(PLAYBOOKS, reasons=["score_drop"]).name == "Churn Risk Response"  # type: ignore[union-attr]
-    assert recommended_playbook(PLAYBOOKS, reasons=["Green"]).name == "Proactive Success"  # type: ignore[union-attr]
-    assert recommended_playbook(PLAYBOOKS, reasons=["nothing"]) is None
-    assert find_playbook(PLAYBOOKS, "red account recovery") is PLAYBOOKS["red_account_recovery"]
-
-
-def test_own_playbooks_file_and_its_mistakes_are_named(tmp_path: Path) -> None:
+def test_the_playbooks_file_feeds_both_the_recovery_plan_and_the_checklist(engine: Engine, tmp_path: Path) -> None:
+    """HEALTHBOT_PLAYBOOKS: what a CSM starts is what the plan showed."""
+    built_in = resources.files("scoring").joinpath("playbooks.toml").read_text(encoding="utf-8")
     own = tmp_path / "playbooks.toml"
-    own.write_text(
-        '[[playbook]]\nkey = "onboarding"\nname = "Onboarding rescue"\nrecommended_for = ["yellow"]\n'
-        '[[playbook.stage]]\nname = "Week 1"\nends_after_days = 7\nsteps = ["Call the admin"]\n',
-        encoding="utf-8",
-    )
-    assert list(load_playbooks(own)) == ["onboarding"]
+    own.write_text(built_in.replace("Hours 0–24", "Within the hour"), encoding="utf-8")
+    settings = Settings(healthbot_playbooks=str(own))
+    seed(engine, *sample_book())
+    score_and_store(engine, load_model(None), as_of=TODAY, history=True)
 
+    ctx = AnswerContext(engine=engine, settings=settings, today=TODAY)
+    plan = answer(Intent("recovery_plan", "MegaCorp"), ctx=ctx)
+    assert isinstance(plan, views.RecoveryPlan) and plan.playbook == "Red Account Recovery"
+    assert plan.stages[0].timing == "Within the hour"
+
+    playbook = find_playbook(load_playbooks(settings.healthbot_playbooks), plan.playbook)
+    assert playbook is not None
+    with write_session(engine) as session:
+        started = start_run(session, account_id="MEGA", playbook=playbook, user_id=SARAH, now=START)
+    assert started.run.id is not None
+    run = checklist(engine, started.run.id, playbooks=load_playbooks(settings.healthbot_playbooks))
+    assert [(s.name, s.timing, [step.text for step in s.steps]) for s in run.stages] == [
+        (s.name, s.timing, s.steps) for s in plan.stages
+    ]
+
+
+def test_a_broken_playbooks_file_is_answered_in_words_not_an_apology(engine: Engine, tmp_path: Path) -> None:
+    own = tmp_path / "playbooks.toml"
     own.write_text('[[playbook]]\nkey = "x"\nname = "X"\n', encoding="utf-8")
-    with pytest.raises(PlaybookFileError, match="playbook 1 is missing `stage`"):
-        load_playbooks(own)
-    with pytest.raises(PlaybookFileError, match="does not exist"):
-        load_playbooks(tmp_path / "missing.toml")
-    own.write_text("[[playbook]\n", encoding="utf-8")
-    with pytest.raises(PlaybookFileError, match="not a readable TOML file"):
-        load_playbooks(own)
+    seed(engine, *sample_book())
+    ctx = AnswerContext(engine=engine, settings=Settings(healthbot_playbooks=str(own)), today=TODAY)
+    notice = answer(Intent("recovery_plan", "MegaCorp"), ctx=ctx)
+    assert isinstance(notice, views.Notice) and notice.title == "The playbooks file has a problem"
+    assert "playbook 1 (x): stage is missing" in notice.lines[0]
 
 
 @pytest.fixture

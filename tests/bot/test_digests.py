@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 
 from bot import insights
 from bot.app import create_web_client
-from bot.digests import digests, send_digests
+from bot.digests import build_digests, send_digests
+from bot.routing import Routing, csm_routes
 from bot.settings import Settings
 from bot.store import Account, HealthScore, SlackUserCache, create_db_engine, read_session, write_session
 from scoring import HealthModel, load_model
@@ -128,8 +129,24 @@ def test_building_every_digest_at_once_says_what_each_digest_alone_says(engine: 
                 session.add(HealthScore(account_id=f"A{n}", as_of=day, score=score, band=band, confidence=1,
                                         signals=signals, last_month_score=before + 5))  # fmt: skip
 
-    by_csm, team = digests(engine, MODEL, day=DAY, csms=["Sarah Chen", "Mike Ross", "Priya Patel"])
+    by_csm, team = insights.digests(engine, MODEL, day=DAY, csms=["Sarah Chen", "Mike Ross", "Priya Patel"])
     for csm, built in by_csm.items():
         assert built == insights.digest(engine, MODEL, day=DAY, csm=csm)
     assert team == insights.digest(engine, MODEL, day=DAY)
     assert team.new_reds and team.due_today and team.biggest_drops and team.expansion_ready and team.risk_drivers
+
+
+def test_the_posted_digests_biggest_drops_are_this_months(engine: Engine) -> None:
+    """What changed lately: a fall over the quarter that has since levelled off is not news this morning."""
+    with write_session(engine) as session:
+        for account_id, name in (("A1", "Acme Corp"), ("A2", "GlobalTech")):
+            session.add(Account(account_id=account_id, name=name, csm_owner="Sarah Chen", csm_slack_id=SARAH))
+        session.flush()
+        for account_id, quarter, month, now in (("A1", 90, 62, 60), ("A2", 60, 75, 62)):
+            session.add(HealthScore(account_id=account_id, as_of=DAY, score=now, band="Yellow", confidence=1,
+                                    last_month_score=month, last_quarter_score=quarter))  # fmt: skip
+
+    routes = csm_routes(engine, None, Routing())
+    sarah, team = (a.digest for a in build_digests(engine, MODEL, day=DAY, routes=routes, team_channel=TEAM))
+    for digest in (sarah, team):
+        assert [(d.name, d.delta, d.previous_score) for d in digest.biggest_drops] == [("GlobalTech", -13, 75)]

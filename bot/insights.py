@@ -109,7 +109,8 @@ class AccountMatch:
     found: bool
     account_id: str | None = None
     name: str | None = None
-    suggestions: list[str] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)  # names, with the ID added where two share a name
+    suggestion_ids: list[str] = field(default_factory=list)  # the same accounts' IDs, which always find them
 
 
 def _clean_query(text: str) -> str:
@@ -133,6 +134,11 @@ def find_account(engine: Engine, text: str) -> AccountMatch:
             ).all()
             if len(hits) == 1:
                 return AccountMatch(found=True, account_id=hits[0].account_id, name=hits[0].name)
+            if len(hits) > 1:  # two customers with one name: ask which, by ID
+                hits = connection.execute(
+                    select(ACCOUNTS.c.account_id, ACCOUNTS.c.name).where(exact, current).limit(5)
+                ).all()
+                return _suggest(hits)
         rows = connection.execute(select(ACCOUNTS.c.account_id, ACCOUNTS.c.name).where(current)).all()
     names = [r.name for r in rows]
     ranked = process.extract(
@@ -141,7 +147,13 @@ def find_account(engine: Engine, text: str) -> AccountMatch:
     if ranked and ranked[0][1] >= _FUZZY_FOUND and (len(ranked) == 1 or ranked[1][1] < ranked[0][1] - 3):
         best = rows[ranked[0][2]]
         return AccountMatch(found=True, account_id=best.account_id, name=best.name)
-    return AccountMatch(found=False, suggestions=[name for name, score, _ in ranked[:5] if score >= _FUZZY_SUGGEST])
+    return _suggest([rows[index] for _, score, index in ranked[:5] if score >= _FUZZY_SUGGEST])
+
+
+def _suggest(rows: Sequence[Any]) -> AccountMatch:
+    names = [r.name for r in rows]
+    labels = [f"{r.name} ({r.account_id})" if names.count(r.name) > 1 else r.name for r in rows]
+    return AccountMatch(found=False, suggestions=labels, suggestion_ids=[r.account_id for r in rows])
 
 
 def _account_or_error(engine: Engine, text: str) -> AccountMatch:

@@ -283,6 +283,7 @@ class Notice:
     lines: list[str] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)  # account names offered as buttons
     kind: str = "info"  # "info", "not_found", "error", "help", "refused"
+    suggestion_values: list[str] = field(default_factory=list)  # what each button asks for (IDs); else the names
 
 
 # --- alerts, playbook runs and the CSM pulse (issue 5) ------------------------------------------------------------

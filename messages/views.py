@@ -240,7 +240,7 @@ class ExpansionList:
 
 @dataclass(frozen=True)
 class PlaybookStage:
-    """One stage of a playbook: "Immediate triage (hours 0–24)" and its steps."""
+    """One stage of a playbook: "Immediate triage" · "Hours 0–24" and its steps."""
 
     name: str
     timing: str

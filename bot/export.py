@@ -24,6 +24,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from rapidfuzz import process
 
+from messages import format as fmt
 from messages import views
 
 ExportFormat = Literal["csv", "xlsx"]
@@ -62,13 +63,12 @@ TOP_RISK_DRIVERS = 5
 SUMMARY_UPSELL_LIMIT = 50  # the Summary sheet lists the biggest; the count covers them all
 
 # Excel's own "Good / Neutral / Bad" cell styles, so the colours look familiar to spreadsheet people.
-BAND_COLOURS: dict[str, tuple[str, str]] = {  # band → (fill, font)
+BAND_COLOURS: dict[str, tuple[str, str]] = {  # band tone → (fill, font)
     "green": ("C6EFCE", "006100"),
     "yellow": ("FFEB9C", "9C5700"),
     "orange": ("FFD8B0", "9C4A00"),
     "red": ("FFC7CE", "9C0006"),
 }
-_BAND_SYNONYMS = {"healthy": "green", "at risk": "yellow", "critical": "red"}
 _OTHER_BAND_COLOUR = ("E7E6E6", "3A3838")
 
 HEADER_FILL = PatternFill("solid", fgColor="1F3864")
@@ -458,14 +458,8 @@ class SheetNames:
 
 def band_colours(band: str, order: Sequence[str] = ()) -> tuple[str, str]:
     """The (fill, font) colours of a band: by its name, else by its rank among the model's bands."""
-    name = band.strip().casefold()
-    name = _BAND_SYNONYMS.get(name, name)
-    if name in BAND_COLOURS:
-        return BAND_COLOURS[name]
-    if band in order and len(order) > 1:
-        palette = list(BAND_COLOURS.values())
-        return palette[round(order.index(band) * (len(palette) - 1) / (len(order) - 1))]
-    return _OTHER_BAND_COLOUR
+    tone = fmt.band_tone(band, order)
+    return BAND_COLOURS[tone] if tone else _OTHER_BAND_COLOUR
 
 
 class _Styles:

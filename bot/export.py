@@ -245,8 +245,8 @@ def _risk_drivers(notes: pd.Series, arr: pd.Series) -> list[views.RiskDriver]:
         return []
     # A note may carry its figures ("Usage decline: −31%"); the driver is the part before them.
     titles = risks.str.split(r"\s*[:(—]", n=1, regex=True).str[0].str.strip()
-    counted = pd.DataFrame({"title": titles, "arr": arr.reindex(titles.index).to_numpy()})
-    counted = counted.drop_duplicates().reset_index(drop=True)  # an account counts once per driver
+    counted = pd.DataFrame({"row": titles.index, "title": titles.to_numpy(), "arr": arr.reindex(titles.index)})
+    counted = counted.drop_duplicates(["row", "title"])  # an account counts once per driver
     top = (
         counted.groupby("title")
         .agg(accounts=("arr", "size"), arr=("arr", "sum"))

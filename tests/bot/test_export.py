@@ -320,6 +320,13 @@ def test_summary_top_risk_drivers_count_each_account_once_biggest_first(table: p
     ]
 
 
+def test_accounts_with_the_same_arr_and_driver_each_count(table: pd.DataFrame) -> None:
+    table.loc[[0, 1, 2], "ARR"] = 50_000
+    table.loc[[0, 1, 2], "Risk Notes"] = "Usage decline: 40% seats; Usage decline (repeated)"
+    drivers = {d.title: (d.accounts, d.arr) for d in summarise_report(table).risk_drivers}
+    assert drivers["Usage decline"] == (3, 150_000)
+
+
 def test_summary_lists_upsell_ready_accounts_biggest_first(table: pd.DataFrame) -> None:
     summary = summarise_report(table)
     assert [ref.name for ref in summary.upsell_ready] == ["TechFlow", "TinyCo"]

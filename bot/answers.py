@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from bot.intents import Intent
+from bot.intents import Intent, help_notice
 from bot.settings import Settings
 from messages import views
 
@@ -23,6 +23,8 @@ class AnswerContext:
 
 def answer(intent: Intent, *, ctx: AnswerContext) -> object:
     """Answer `intent` with a view model from messages.views (a HealthCard, Portfolio, Notice, …)."""
+    if intent.kind in ("help", "unknown"):
+        return help_notice(intent.text if intent.kind == "unknown" else None)
     return views.Notice(
         title="Not built yet",
         lines=[f"Answering '{intent.kind}' questions lands with the scoring and Slack issues."],

@@ -148,8 +148,34 @@ def backtest(
 @app.command()
 def serve(port: Annotated[int, typer.Option("--port", help="HTTP port (HTTP mode).")] = 3000) -> None:
     """Run the Slack app: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on --port."""
-    _settings()
-    not_built_yet("The Slack app", 4)
+    from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError
+
+    from bot import server
+
+    settings = _settings()
+    server.configure_logging(settings)
+    try:
+        if settings.slack_app_token:
+            server.run_socket_mode(settings)
+        else:
+            server.run_http(settings, port=port)
+    except SettingsError as err:
+        err_console.print(f"[red]Configuration problem:[/red] {err}")
+        raise typer.Exit(2) from err
+    except BoltError as err:
+        err_console.print(
+            "[red]Slack refused the bot token.[/red] Check SLACK_BOT_TOKEN (OAuth & Permissions page, xoxb-…) "
+            "and that the app is installed in your workspace."
+        )
+        raise typer.Exit(2) from err
+    except SlackApiError as err:
+        error = err.response.get("error") if err.response is not None else "no answer"
+        err_console.print(
+            f"[red]Slack refused the app-level token ({error}).[/red] Check SLACK_APP_TOKEN (Basic Information → "
+            "App-Level Tokens, xapp-…, with the connections:write scope) and that Socket Mode is enabled."
+        )
+        raise typer.Exit(2) from err
 
 
 @app.command()
@@ -160,9 +186,20 @@ def scheduler() -> None:
 
 
 @app.command()
-def manifest() -> None:
+def manifest(
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="Public HTTPS URL for HTTP mode (else the manifest uses Socket Mode)."),
+    ] = None,
+    name: Annotated[str, typer.Option("--name", help="The app's name in your workspace.")] = "Healthbot",
+) -> None:
     """Print the Slack app manifest (YAML) that creates this app."""
-    not_built_yet("The Slack app manifest", 4)
+    from bot.manifest import manifest_yaml
+
+    if url is not None and not url.startswith("https://"):
+        err_console.print(f"[red]--url '{url}' must start with https://[/red] (Slack only calls HTTPS URLs).")
+        raise typer.Exit(2)
+    typer.echo(manifest_yaml(public_url=url, name=name), nl=False)
 
 
 def parse_day(value: str | None, *, option: str) -> date | None:

@@ -1,9 +1,18 @@
-"""What a person asked for, whether by `/health …`, a mention, a DM or `healthbot ask`."""
+"""What a person asked for, whether by `/health …`, a mention, a DM or `healthbot ask`.
+
+`parse_command` reads the `/health` grammar of CONTRACT.md; `parse_question` places plain questions ("how is Acme
+doing?", "show Sarah's book") with a small set of rules — no network services, nothing to train. Both return an
+`Intent`; `intent_to_value` / `intent_from_value` carry one through a button's value.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+import json
+import re
+from dataclasses import dataclass, replace
+from typing import Literal, get_args
+
+from messages import views
 
 IntentKind = Literal[
     "account",  # "/health Acme Corp", "What's the health score for Acme Corp?", "how is Acme doing?"
@@ -18,6 +27,10 @@ IntentKind = Literal[
     "help",
     "unknown",
 ]
+INTENT_KINDS: frozenset[str] = frozenset(get_args(IntentKind))
+EXPORT_FORMATS = ("csv", "xlsx")
+MAX_VALUE_CHARS = 2000  # Slack's limit on a button's value
+_MAX_SUBJECT_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -28,3 +41,392 @@ class Intent:
     subject: str | None = None
     page: int = 1  # for "Show more" on long lists
     text: str = ""  # what the person typed, for "here's what I can do"
+
+
+# --- Slack's markup --------------------------------------------------------------------------------------------------
+
+_USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_LEADING_MENTIONS = re.compile(r"^\s*(?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>[\s,:;]*)+")
+_LINK = re.compile(r"<(?:#[A-Z0-9]+|!subteam\^[A-Z0-9]+|[a-z]+://[^|>]*|mailto:[^|>]*)\|([^>]*)>")
+_BARE_LINK = re.compile(r"<((?:[a-z]+://|mailto:)[^|>]*)>")
+
+
+def _plain(text: str) -> str:
+    """Slack's escaped text as the person typed it: links and channels by their label, `&amp;` as `&`."""
+    text = _LINK.sub(r"\1", text)
+    text = _BARE_LINK.sub(r"\1", text)
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return " ".join(text.split())
+
+
+def _user_id(text: str) -> str | None:
+    """The Slack user ID when `text` is exactly one user mention (`<@U123>` or `<@U123|sarah>`)."""
+    match = _USER_MENTION.fullmatch(text.strip())
+    return match.group(1) if match else None
+
+
+# --- Subjects ---------------------------------------------------------------------------------------------------------
+
+_TRAILING_FILLER = re.compile(
+    r"(?:(?:^|[\s,]+)(?:doing|going|looking|performing|tracking|these days|lately|right now|now|today|currently|"
+    r"at the moment|this (?:week|month|quarter|year)|please|pls|thanks|thank you|overall|again)"
+    r"|\s+(?:account|customer)|'s|s'|[\s?!.,:;\"*_`]+)$",
+    re.IGNORECASE,
+)
+_LEADING_FILLER = re.compile(r"^(?:(?:the|our|my|account|customer|about|for|on|of)\s+|[\"*_`]+)", re.IGNORECASE)
+
+
+def _clean_subject(raw: str) -> str | None:
+    subject = raw.strip()
+    while True:
+        trimmed = _LEADING_FILLER.sub("", _TRAILING_FILLER.sub("", subject)).strip()
+        if trimmed == subject:
+            break
+        subject = trimmed
+    return subject[:_MAX_SUBJECT_CHARS] or None
+
+
+# Words that end a name when reading backwards from "'s book": "the health distribution across | Sarah Chen".
+_NOT_A_NAME_WORDS = (
+    "a about across all an and any are at between breakdown by can could distribution do does for from get give "
+    "health how i in is look me of on over overview please pull see show state status summary tell the to up view "
+    "what what's whats which who with within would"
+)
+_NOT_A_NAME = frozenset(_NOT_A_NAME_WORDS.split())
+
+
+def _name_before(text: str) -> str | None:
+    """The name just before a possessive: up to three words, stopping at the first word that is not a name."""
+    mention = re.search(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>$", text)
+    if mention:
+        return _user_id(mention.group(0))
+    words: list[str] = []
+    for word in reversed(text.split()):
+        if word.lower() in _NOT_A_NAME or len(words) == 3:
+            break
+        words.insert(0, word)
+    return _clean_subject(" ".join(words))
+
+
+def _book_owner(raw: str) -> str | None:
+    """Whose book: None for the asker's own, a Slack user ID for a mention, else a CSM's name."""
+    raw = raw.strip()
+    if raw.lower() in ("", "me", "mine", "my", "my book", "my portfolio", "myself"):
+        return None
+    mentioned = _user_id(raw)
+    if mentioned:
+        return mentioned
+    return _clean_subject(raw.lstrip("@"))
+
+
+# --- /health ----------------------------------------------------------------------------------------------------------
+
+_HELP_WORDS = frozenset({"help", "?", "-h", "--help", "commands", "usage"})
+_RISK_WORDS = frozenset({"risks", "risk", "at-risk", "red"})
+_EXPANSION_WORDS = frozenset({"expansion", "expand", "upsell", "growth"})
+_TREND_WORDS = frozenset({"trends", "trend"})
+_PORTFOLIO_WORDS = frozenset({"portfolio", "book"})
+_COMMAND_HEADS = _PORTFOLIO_WORDS | _RISK_WORDS | _EXPANSION_WORDS | _TREND_WORDS | {"segment", "export"}
+_ONLY_QUALIFIERS = re.compile(r"^(?:this|next|last)\s+(?:week|month|quarter|year)$|^$", re.IGNORECASE)
+_QUESTION_START = re.compile(
+    r"^(?:what|what's|whats|why|how|how's|who|who's|which|where|when|can|could|should|would|is|are|do|does|show|"
+    r"tell|give|generate|create|build)\b",
+    re.IGNORECASE,
+)
+
+
+def parse_command(text: str) -> Intent:
+    """Read the text after `/health`: `<account>`, `portfolio [@user | CSM name | me]`, `risks`, `expansion`,
+    `trends`, `segment <name>`, `export [csv|xlsx]` or `help`. Anything phrased as a question is read as one.
+
+    Args:
+        text: the command's text as Slack sends it (user mentions escaped as `<@U123|name>`).
+
+    Returns:
+        The intent; an empty command is `help`.
+    """
+    original = text
+    cleaned = _plain(text)
+    words = cleaned.split()
+    if not words:
+        return Intent("help", text=original)
+    head, rest = words[0].lower(), " ".join(words[1:])
+
+    if head in _HELP_WORDS and not rest:
+        return Intent("help", text=original)
+    if head in _PORTFOLIO_WORDS:
+        return Intent("portfolio", subject=_book_owner(rest), text=original)
+    if head in _RISK_WORDS and _ONLY_QUALIFIERS.match(rest):
+        return Intent("risks", text=original)
+    if head in _EXPANSION_WORDS and _ONLY_QUALIFIERS.match(rest):
+        return Intent("expansion", text=original)
+    if head in _TREND_WORDS and _ONLY_QUALIFIERS.match(rest):
+        return Intent("trends", text=original)
+    if head == "segment":
+        subject = _clean_subject(rest)
+        return Intent("segment", subject=subject, text=original) if subject else Intent("unknown", text=original)
+    if head == "export" and len(words) <= 2:
+        wanted = rest.lower().lstrip(".") or "csv"
+        return Intent("export", subject="xlsx" if wanted in ("excel", "xls") else wanted, text=original)
+    if head == "account" and rest:
+        return Intent("account", subject=_clean_subject(rest), text=original)
+    if cleaned.endswith("?") or (len(words) > 2 and _QUESTION_START.match(cleaned)):
+        return _place_question(cleaned, original)
+    mentioned = _user_id(cleaned)
+    if mentioned:
+        return Intent("portfolio", subject=mentioned, text=original)
+    return Intent("account", subject=_clean_subject(cleaned), text=original)
+
+
+# --- Questions --------------------------------------------------------------------------------------------------------
+
+_I = re.IGNORECASE
+_SUBJECT = r"(?P<s>.+?)"
+_END = r"\s*[?!.]*\s*$"
+
+_HELP = re.compile(
+    r"^(?:help|\?|commands|usage|hi|hello|hey|yo|hiya|howdy|thanks|thank you|thx|ty|cheers|ok|okay|cool|great|nice|"
+    r"good (?:morning|afternoon|evening))(?:\s+(?:there|healthbot|bot|again|so much))?[\s!.?]*$"
+    r"|\bwhat (?:can|do) you do\b|\bhow (?:do|can|should) i use\b|\bwhat (?:can|should) i ask\b|\bhelp me\b",
+    _I,
+)
+_RECOVERY = [
+    re.compile(
+        r"\b(?:recovery|rescue|save|turnaround|get[- ]well|success)\s+plan\s+(?:for|on|to\s+save)\s+" + _SUBJECT + _END,
+        _I,
+    ),
+    re.compile(r"\bplan\s+to\s+(?:recover|save|rescue|turn\s+around)\s+" + _SUBJECT + _END, _I),
+    re.compile(
+        r"\bhow\s+(?:do|can|should|could)\s+(?:we|i)\s+(?:save|recover|rescue|turn\s+around)\s+" + _SUBJECT + _END, _I
+    ),
+    re.compile(
+        r"^(?:generate|create|build|make|draft|give\s+me)?\s*(?:an?\s+|the\s+)?"
+        + _SUBJECT
+        + r"\s+(?:recovery|rescue|save)\s+plan"
+        + _END,
+        _I,
+    ),
+]
+_DROP_CAUSE = [
+    re.compile(
+        r"\bwhat\s+(?:caused|is\s+causing|causes|drove|is\s+driving|made)\s+"
+        + _SUBJECT
+        + r"(?:'s)?(?:\s+(?:health\s+score|health|score))?\s+(?:to\s+)?(?:drop|fall|decline|go\s+down|dip|slip)",
+        _I,
+    ),
+    re.compile(
+        r"\b(?:caused|behind|explains?|reason\s+for)\s+the\s+(?:drop|decline|fall|dip)\s+(?:in|of|for)\s+"
+        + _SUBJECT
+        + r"(?:'s)?(?:\s+(?:health\s+score|health|score))?"
+        + _END,
+        _I,
+    ),
+    re.compile(
+        r"\bwhy\s+(?:did|has|is|was|does|have|are)\s+"
+        + _SUBJECT
+        + r"(?:'s)?(?:\s+(?:health\s+score|health|score))?\s+(?:drop|dropped|dropping|fall|fallen|fell|falling|"
+        r"decline|declined|declining|go\s+down|gone\s+down|going\s+down|down|so\s+low|low|red|yellow|orange|"
+        r"at\s+risk|in\s+the\s+red|slipping|slipped)\b",
+        _I,
+    ),
+    re.compile(r"\bwhat(?:'s|\s+is)\s+(?:wrong|going\s+on)\s+with\s+" + _SUBJECT + _END, _I),
+    re.compile(r"\bwhat\s+happened\s+(?:to|with)\s+" + _SUBJECT + _END, _I),
+]
+_MY_BOOK = re.compile(r"\b(?:my|mine)\s+(?:own\s+)?(?:portfolio|book|accounts|customers)\b", _I)
+_POSSESSIVE_BOOK = re.compile(
+    r"(?P<before>.*?)(?:'s|s')\s+(?:portfolio|book(?:\s+of\s+business)?|accounts|customers|renewals)\b", _I
+)
+_BOOK_OF = re.compile(
+    r"\b(?:portfolio|book(?:\s+of\s+business)?|accounts)\s+(?:of|for|owned\s+by|managed\s+by)\s+" + _SUBJECT + _END, _I
+)
+_SEGMENT = [
+    re.compile(r"\bsegment\s+(?P<s>[\w&/ -]+?)" + _END, _I),
+    re.compile(r"(?P<before>.*?)\s+segment\b", _I),
+]
+_TRENDS = re.compile(r"\btrend|\bworr(?:y|ied|ying)\b|\bpatterns?\b|\bwhat(?:'s|\s+is)\s+changing\b", _I)
+_EXPANSION = re.compile(
+    r"\bexpan(?:sion|d|ding)\b|\bup-?sell|\bcross-?sell|\bready\s+to\s+(?:grow|buy\s+more)\b|\bgrowth\s+opportunit", _I
+)
+_RISKS = re.compile(
+    r"\bat[- ]risk\b|\brisk(?:s|y|iest)?\b|\bred\s+accounts\b|\bchurn|\bin\s+trouble\b|\bon\s+fire\b"
+    r"|\bneeds?\s+(?:attention|help)\b|\bin\s+the\s+red\b",
+    _I,
+)
+_ACCOUNT = [
+    re.compile(r"\bhealth(?:\s+score)?\s+(?:for|of|on)\s+" + _SUBJECT + _END, _I),
+    re.compile(r"\bscore\s+(?:for|of|on)\s+" + _SUBJECT + _END, _I),
+    re.compile(
+        r"\bhow(?:'s|\s+is|\s+are|\s+was)\s+"
+        + _SUBJECT
+        + r"\s+(?:doing|going|looking|performing|tracking|holding\s+up|trending)\b",
+        _I,
+    ),
+    re.compile(
+        r"\b(?:status|health\s+card|card|details|update|info|information|summary|overview|snapshot)\s+"
+        r"(?:for|of|on)\s+" + _SUBJECT + _END,
+        _I,
+    ),
+    re.compile(r"\bwhat(?:'s|\s+is)\s+up\s+with\s+" + _SUBJECT + _END, _I),
+    re.compile(r"\btell\s+me\s+about\s+" + _SUBJECT + _END, _I),
+    re.compile(r"\bhow(?:'s|\s+is|\s+are)\s+" + _SUBJECT + _END, _I),
+    re.compile(r"^(?:show|check|look\s+up|lookup|pull\s+up|open|get)\s+(?:me\s+)?" + _SUBJECT + _END, _I),
+    re.compile(r"^(?:what(?:'s|\s+is)\s+)?" + _SUBJECT + r"(?:'s)?\s+(?:health\s+score|health|score)" + _END, _I),
+]
+_MAX_BARE_NAME_WORDS = 5
+
+
+def _first_subject(patterns: list[re.Pattern[str]], text: str) -> str | None:
+    for pattern in patterns:
+        match = pattern.search(text)
+        if match:
+            subject = _clean_subject(match.group("s"))
+            if subject:
+                return subject
+    return None
+
+
+def _about_account(kind: IntentKind, subject: str, text: str) -> Intent:
+    # "how is @mike doing?" asks about a person, so it is their book that answers.
+    mentioned = _user_id(subject)
+    if mentioned:
+        return Intent("portfolio", subject=mentioned, text=text)
+    if subject.lower() in ("me", "my book", "my portfolio", "i"):
+        return Intent("portfolio", text=text)
+    return Intent(kind, subject=subject, text=text)
+
+
+def parse_question(text: str) -> Intent:
+    """Place a plain question from a mention, a DM or `healthbot ask`.
+
+    Args:
+        text: the message text; a leading mention of the bot is ignored.
+
+    Returns:
+        The intent, or kind `unknown` (with the text kept) when the question can't be placed.
+    """
+    original = text
+    cleaned = _plain(_LEADING_MENTIONS.sub("", text))
+    # People type the command grammar in DMs too: "portfolio Sarah Chen", "/health risks".
+    head, _, rest = cleaned.partition(" ")
+    if head.lower() == "/health":
+        return replace(parse_command(rest), text=original)
+    if head.lower() in _COMMAND_HEADS and "?" not in cleaned:
+        intent = parse_command(cleaned)
+        if intent.kind not in ("account", "unknown"):
+            return replace(intent, text=original)
+    return _place_question(cleaned, original)
+
+
+def _place_question(cleaned: str, original: str) -> Intent:
+    if not cleaned or _HELP.search(cleaned):
+        return Intent("help", text=original)
+
+    for kind, patterns in (("recovery_plan", _RECOVERY), ("drop_cause", _DROP_CAUSE)):
+        subject = _first_subject(patterns, cleaned)
+        if subject:
+            return _about_account(kind, subject, original)  # type: ignore[arg-type]
+
+    if _MY_BOOK.search(cleaned):
+        return Intent("portfolio", text=original)
+    possessive = _POSSESSIVE_BOOK.search(cleaned)
+    if possessive:
+        owner = _name_before(possessive.group("before"))
+        if owner and owner.lower() not in ("my", "our", "everyone", "team", "all"):
+            return Intent("portfolio", subject=_book_owner(owner), text=original)
+    subject = _first_subject([_BOOK_OF], cleaned)
+    if subject:
+        return Intent("portfolio", subject=_book_owner(subject), text=original)
+    for pattern in _SEGMENT:
+        match = pattern.search(cleaned)
+        if match:
+            name = _clean_subject(match.group("s")) if "s" in match.groupdict() else _name_before(match.group("before"))
+            if name:
+                return Intent("segment", subject=name, text=original)
+
+    if _TRENDS.search(cleaned):
+        return Intent("trends", text=original)
+    if _EXPANSION.search(cleaned):
+        return Intent("expansion", text=original)
+    if _RISKS.search(cleaned):
+        return Intent("risks", text=original)
+
+    subject = _first_subject(_ACCOUNT, cleaned)
+    if subject:
+        return _about_account("account", subject, original)
+
+    # A DM that is just a name ("Acme Corp") asks for that account's card.
+    bare = _clean_subject(cleaned)
+    asked = "?" in cleaned and len(cleaned.split()) > 3  # "Acme Corp?" names an account; a longer question does not
+    if bare and not asked and len(bare.split()) <= _MAX_BARE_NAME_WORDS and not _QUESTION_START.match(bare):
+        return _about_account("account", bare, original)
+    return Intent("unknown", text=original)
+
+
+# --- Help -------------------------------------------------------------------------------------------------------------
+
+HELP_EXAMPLES: tuple[tuple[str, str], ...] = (
+    ("/health Acme Corp", "an account's health card: score, trend, dimensions, risks and next actions"),
+    ("/health portfolio", "your own book: bands, ARR per band, renewals in 90 days, who is declining"),
+    ("/health portfolio @sarah", "a CSM's book (also `/health portfolio Sarah Chen`)"),
+    ("/health risks", "accounts at risk, riskiest first"),
+    ("/health expansion", "accounts ready for an expansion conversation"),
+    ("/health trends", "the health trends that should worry us most, ranked by ARR"),
+    ("/health segment Enterprise", "one segment's portfolio"),
+    ("/health export xlsx", "the portfolio report as a file (or `csv`)"),
+)
+HELP_QUESTIONS: tuple[str, ...] = (
+    "What's the health score for Acme Corp?",
+    "What caused Acme Corp health to drop?",
+    "Generate recovery plan for Acme Corp",
+    "Show me the health distribution across Sarah's portfolio",
+    "Which health trends should worry us most this quarter?",
+    "Which accounts are expansion ready?",
+)
+
+
+def help_notice(unplaced: str | None = None) -> views.Notice:
+    """Everything the bot answers, with examples; `unplaced` is a question it could not place, said back first."""
+    lines: list[str] = []
+    if unplaced and unplaced.strip():
+        said = _plain(_LEADING_MENTIONS.sub("", unplaced))
+        if len(said) > 150:
+            said = said[:149] + "…"
+        lines += [f"I couldn't place “{said}”. Here's what I can answer:", ""]
+    lines += [f"• `{command}` — {what}" for command, what in HELP_EXAMPLES]
+    lines += ["", "Or mention me in a channel, or DM me, in plain words:"]
+    lines += [f"• “{question}”" for question in HELP_QUESTIONS]
+    lines += ["", "Answers to `/health` are visible only to you until you press *Share in channel*."]
+    return views.Notice(title="Here's what I can do", lines=lines, kind="help")
+
+
+# --- Button values ----------------------------------------------------------------------------------------------------
+
+
+def intent_to_value(intent: Intent) -> str:
+    """The intent as compact JSON for a button's value (always under Slack's 2,000 characters)."""
+    data: dict[str, object] = {"k": intent.kind}
+    if intent.subject is not None:
+        data["s"] = intent.subject[:_MAX_SUBJECT_CHARS]
+    if intent.page != 1:
+        data["p"] = intent.page
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def intent_from_value(value: str) -> Intent:
+    """Read back a value written by `intent_to_value`.
+
+    Raises:
+        ValueError: the value is not one we wrote (a stale or hand-made button).
+    """
+    try:
+        data = json.loads(value)
+    except json.JSONDecodeError as err:
+        raise ValueError("not an intent value") from err
+    if not isinstance(data, dict) or data.get("k") not in INTENT_KINDS:
+        raise ValueError("not an intent value")
+    subject = data.get("s")
+    page = data.get("p", 1)
+    if (subject is not None and not isinstance(subject, str)) or not isinstance(page, int) or page < 1:
+        raise ValueError("not an intent value")
+    return Intent(data["k"], subject=subject, page=page)

@@ -1,0 +1,176 @@
+"""The intent router: `/health` grammar, plain questions and close paraphrases, help, and button values."""
+
+from __future__ import annotations
+
+import pytest
+from slack_sdk.models.blocks import Block
+
+from bot.intents import Intent, help_notice, intent_from_value, intent_to_value, parse_command, parse_question
+from messages.blockkit import render_message
+
+
+def kind_and_subject(intent: Intent) -> tuple[str, str | None]:
+    return intent.kind, intent.subject
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Acme Corp", ("account", "Acme Corp")),
+        ("  Acme   Corp  ", ("account", "Acme Corp")),
+        ("ACCT-4521", ("account", "ACCT-4521")),
+        ("AT&amp;T Wireless", ("account", "AT&T Wireless")),
+        ("account Trends Inc", ("account", "Trends Inc")),
+        ("Trends Inc", ("account", "Trends Inc")),
+        ("Export Logistics Ltd", ("account", "Export Logistics Ltd")),
+        ("portfolio", ("portfolio", None)),
+        ("portfolio me", ("portfolio", None)),
+        ("Portfolio Sarah Chen", ("portfolio", "Sarah Chen")),
+        ("portfolio <@U0SARAH001|sarah>", ("portfolio", "U0SARAH001")),
+        ("portfolio <@U0SARAH001>", ("portfolio", "U0SARAH001")),
+        ("portfolio @sarah", ("portfolio", "sarah")),
+        ("book Mike Ross", ("portfolio", "Mike Ross")),
+        ("<@U0MIKE0001|mike>", ("portfolio", "U0MIKE0001")),
+        ("risks", ("risks", None)),
+        ("risks this quarter", ("risks", None)),
+        ("expansion", ("expansion", None)),
+        ("trends", ("trends", None)),
+        ("segment Enterprise", ("segment", "Enterprise")),
+        ("segment Mid-Market", ("segment", "Mid-Market")),
+        ("segment", ("unknown", None)),
+        ("export", ("export", "csv")),
+        ("export csv", ("export", "csv")),
+        ("export xlsx", ("export", "xlsx")),
+        ("export excel", ("export", "xlsx")),
+        ("export pdf", ("export", "pdf")),
+        ("help", ("help", None)),
+        ("", ("help", None)),
+        ("   ", ("help", None)),
+        ("how is Acme doing?", ("account", "Acme")),
+        ("what caused Acme Corp health to drop?", ("drop_cause", "Acme Corp")),
+    ],
+)
+def test_health_command_grammar(text: str, expected: tuple[str, str | None]) -> None:
+    assert kind_and_subject(parse_command(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The questions of CONTRACT.md
+        ("What's the health score for Acme Corp?", ("account", "Acme Corp")),
+        ("Show me the health distribution across Sarah's portfolio", ("portfolio", "Sarah")),
+        ("Which health trends should worry us most this quarter?", ("trends", None)),
+        ("Which accounts are expansion ready?", ("expansion", None)),
+        ("What caused Acme Corp health to drop?", ("drop_cause", "Acme Corp")),
+        ("Generate recovery plan for Acme Corp", ("recovery_plan", "Acme Corp")),
+        # Close paraphrases from the issue
+        ("how is Acme doing?", ("account", "Acme")),
+        ("show Sarah's book", ("portfolio", "Sarah")),
+        ("who's at risk this quarter?", ("risks", None)),
+        ("who’s at risk this quarter?", ("risks", None)),
+        ("recovery plan for Acme", ("recovery_plan", "Acme")),
+        ("which accounts are expansion ready?", ("expansion", None)),
+        # More ways people ask the same things
+        ("What is the health score of Acme Corp", ("account", "Acme Corp")),
+        ("how's Acme Corp looking", ("account", "Acme Corp")),
+        ("how is the Acme account doing lately?", ("account", "Acme")),
+        ("Acme health?", ("account", "Acme")),
+        ("tell me about Initech", ("account", "Initech")),
+        ("status of Globex", ("account", "Globex")),
+        ("Acme Corp", ("account", "Acme Corp")),
+        ("how's AT&amp;T?", ("account", "AT&T")),
+        ("Why did Acme drop?", ("drop_cause", "Acme")),
+        ("why is Acme Corp's score declining?", ("drop_cause", "Acme Corp")),
+        ("what's wrong with MegaCorp?", ("drop_cause", "MegaCorp")),
+        ("What happened to Globex?", ("drop_cause", "Globex")),
+        ("Acme Corp recovery plan", ("recovery_plan", "Acme Corp")),
+        ("how do we save MegaCorp?", ("recovery_plan", "MegaCorp")),
+        ("Show Sarah Chen's accounts", ("portfolio", "Sarah Chen")),
+        ("how is Sarah Chen's portfolio looking?", ("portfolio", "Sarah Chen")),
+        ("portfolio for Mike Ross", ("portfolio", "Mike Ross")),
+        ("show my book", ("portfolio", None)),
+        ("how are my accounts doing?", ("portfolio", None)),
+        ("show <@U0MIKE0001|mike>'s book", ("portfolio", "U0MIKE0001")),
+        ("how is <@U0MIKE0001> doing?", ("portfolio", "U0MIKE0001")),
+        ("how is the Enterprise segment doing?", ("segment", "Enterprise")),
+        ("Which accounts need attention?", ("risks", None)),
+        ("any churn risks?", ("risks", None)),
+        ("who are our upsell candidates?", ("expansion", None)),
+        ("what patterns are you seeing?", ("trends", None)),
+        ("what can you do?", ("help", None)),
+        # The command grammar, typed in a DM
+        ("portfolio", ("portfolio", None)),
+        ("portfolio Sarah Chen", ("portfolio", "Sarah Chen")),
+        ("segment Enterprise", ("segment", "Enterprise")),
+        ("risks", ("risks", None)),
+        ("export xlsx", ("export", "xlsx")),
+        ("/health Acme Corp", ("account", "Acme Corp")),
+        ("/health trends", ("trends", None)),
+        ("risks are growing in Enterprise?", ("risks", None)),
+        ("portfolio reviews, what are they?", ("unknown", None)),
+        ("hi", ("help", None)),
+        ("thanks!", ("help", None)),
+        ("", ("help", None)),
+        ("what is the meaning of life and everything else", ("unknown", None)),
+    ],
+)
+def test_questions_and_paraphrases(text: str, expected: tuple[str, str | None]) -> None:
+    assert kind_and_subject(parse_question(text)) == expected
+
+
+def test_the_bots_own_mention_is_ignored() -> None:
+    assert kind_and_subject(parse_question("<@U0BOT0001> how is Acme Corp doing?")) == ("account", "Acme Corp")
+    assert kind_and_subject(parse_question("<@U0BOT0001|healthbot>: risks?")) == ("risks", None)
+
+
+def test_what_was_typed_is_kept_for_here_is_what_i_can_do() -> None:
+    assert parse_question("tell me a joke about spreadsheets please now").text == (
+        "tell me a joke about spreadsheets please now"
+    )
+
+
+def test_help_lists_every_command_with_examples_and_renders_within_limits() -> None:
+    notice = help_notice()
+    body = "\n".join(notice.lines)
+    for command in ("/health Acme Corp", "/health portfolio", "/health risks", "/health expansion", "/health trends"):
+        assert command in body
+    for command in ("/health segment Enterprise", "/health export", "What caused Acme Corp health to drop?"):
+        assert command in body
+    message = render_message(notice)
+    assert message["text"]
+    for block in Block.parse_all(message["blocks"]):
+        assert block is not None
+        block.validate_json()
+
+
+def test_help_for_an_unplaced_question_says_it_back() -> None:
+    notice = help_notice("<@U0BOT0001> what's the weather in Lisbon?")
+    assert "what's the weather in Lisbon?" in notice.lines[0]
+    assert "U0BOT0001" not in "".join(notice.lines)
+
+
+@pytest.mark.parametrize(
+    "intent",
+    [
+        Intent("account", subject="Acme Corp"),
+        Intent("portfolio", subject=None, page=3),
+        Intent("segment", subject="Mid-Market “EMEA”", page=2),
+        Intent("risks"),
+    ],
+)
+def test_button_values_round_trip(intent: Intent) -> None:
+    value = intent_to_value(intent)
+    assert len(value) < 2000
+    back = intent_from_value(value)
+    assert (back.kind, back.subject, back.page) == (intent.kind, intent.subject, intent.page)
+
+
+def test_a_huge_subject_still_fits_in_a_button() -> None:
+    assert len(intent_to_value(Intent("account", subject="A" * 5000, page=99))) < 2000
+
+
+@pytest.mark.parametrize("value", ["", "Acme Corp", "[]", '{"k": "launch_missiles"}', '{"k": "account", "p": 0}'])
+def test_a_value_we_did_not_write_is_refused(value: str) -> None:
+    with pytest.raises(ValueError):
+        intent_from_value(value)

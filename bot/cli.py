@@ -3,6 +3,7 @@ module that does the work."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -10,8 +11,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import OperationalError
 
+from bot.importer import ImportFailed, import_files
 from bot.settings import Settings, SettingsError, load_settings
+from bot.store import create_db_engine
 
 app = typer.Typer(
     name="healthbot",
@@ -22,6 +26,7 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+logger = logging.getLogger(__name__)
 
 DbOption = Annotated[
     str | None,
@@ -73,8 +78,26 @@ def import_(
     db: DbOption = None,
 ) -> None:
     """Load accounts and metrics files; all-or-nothing per run, every bad row reported."""
-    _settings(db)
-    not_built_yet("Importing data files", 2)
+    settings = _settings(db)
+    try:
+        engine = create_db_engine(settings.database_url)
+        report = import_files(engine, files, progress=True)
+    except ImportFailed as failure:
+        err_console.print(failure.format(), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from failure
+    except OperationalError as err:
+        err_console.print(f"Could not open the database {settings.database_url}: {err.orig}", markup=False)
+        err_console.print("Check --db or DATABASE_URL. Nothing was imported.")
+        raise typer.Exit(1) from err
+    except Exception as err:
+        logger.exception("import of %s failed", [str(file) for file in files])
+        err_console.print(
+            "Sorry, the import failed on our side and nothing was written. The log above has details.", soft_wrap=True
+        )
+        raise typer.Exit(1) from err
+    for warning in report.warnings:
+        err_console.print(f"Warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+    console.print(report.summary(), markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -3,19 +3,29 @@ module that does the work."""
 
 from __future__ import annotations
 
+import json
 import logging
-from datetime import date
+from dataclasses import asdict
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
+from sqlmodel import select
 
 from bot.importer import ImportFailed, import_files
+from bot.scoring_runs import NothingToBacktest, backtest_store, load_health_model, score_and_store
 from bot.settings import Settings, SettingsError, load_settings
-from bot.store import create_db_engine
+from bot.store import HealthScore, create_db_engine, init_db, read_session
+from messages.views import Notice
+from scoring import HealthModel, ModelError, refined_model_text
+from scoring.backtest import describe as describe_backtest
+from scoring.backtest import refinement_notes
 
 app = typer.Typer(
     name="healthbot",
@@ -59,6 +69,17 @@ def _settings(db: str | None = None) -> Settings:
         raise typer.Exit(2) from err
 
 
+def _engine(settings: Settings) -> Engine:
+    engine = create_db_engine(settings.database_url)
+    init_db(engine)
+    return engine
+
+
+def _today(settings: Settings) -> date:
+    """Today in the team's timezone (HEALTHBOT_TIMEZONE), not the host's."""
+    return datetime.now(settings.timezone).date()
+
+
 def not_built_yet(what: str, issue: int) -> None:
     """Say plainly that a capability has not landed, and exit non-zero rather than pretend."""
     err_console.print(f"[yellow]{what} is not built yet[/yellow] (planned in issue #{issue}). Nothing was done.")
@@ -68,8 +89,31 @@ def not_built_yet(what: str, issue: int) -> None:
 @app.command()
 def demo(db: DbOption = None) -> None:
     """Load the built-in sample portfolio and print the Acme Corp card, Sarah Chen's portfolio and today's digest."""
-    _settings(db)
-    not_built_yet("The demo portfolio", 2)
+    from bot import insights
+    from bot.sample import load_sample
+    from bot.scoring_runs import score_and_store
+    from messages.terminal import render_terminal
+
+    settings = _settings(db)
+    engine = _engine(settings)
+    model = _health_model(settings)
+    today = _today(settings)
+    with console.status("Loading the sample portfolio and scoring 13 months of history…"):
+        report = load_sample(engine, today)
+        scored = score_and_store(engine, model, as_of=today, history=True)
+    console.print(
+        f"[green]✓[/green] Sample portfolio in {settings.database_url}: {report.summary()}; {scored} scores stored.\n"
+    )
+    console.rule("[bold]/health Acme Corp")
+    render_terminal(insights.health_card(engine, model, "ACCT-4521", as_of=today), console)
+    console.rule("[bold]Show me the health distribution across Sarah's portfolio")
+    render_terminal(insights.portfolio(engine, model, csm="Sarah Chen", as_of=today), console)
+    console.rule("[bold]This morning's early-warning digest for Sarah Chen")
+    render_terminal(insights.digest(engine, model, day=today, csm="Sarah Chen"), console)
+    console.print(
+        '\nNext: [bold]healthbot ask "Which health trends should worry us most this quarter?"[/bold] · '
+        "[bold]healthbot export --format xlsx -o report.xlsx[/bold] · [bold]healthbot manifest[/bold] to set up Slack."
+    )
 
 
 @app.command(name="import")
@@ -103,11 +147,31 @@ def import_(
 @app.command()
 def score(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Score as of this date (YYYY-MM-DD).")] = None,
+    history: Annotated[
+        bool, typer.Option("--history", help="Also store a score at every earlier snapshot date (trends from day one).")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Recompute and store health scores for every account (one row per account per day)."""
-    _settings(db)
-    not_built_yet("Scoring", 3)
+    settings = _settings(db)
+    day = parse_day(as_of, option="--as-of") or _today(settings)
+    model = _health_model(settings)
+    engine = _engine(settings)
+    scored = score_and_store(engine, model, as_of=day, history=history)
+    if scored == 0:
+        err_console.print(
+            f"[yellow]No account has metrics on or before {day.isoformat()}[/yellow], so nothing was scored. "
+            "Load data first: healthbot import FILE… (or healthbot demo)."
+        )
+        raise typer.Exit(1)
+    with read_session(engine) as session:
+        counts = dict(
+            session.exec(
+                select(HealthScore.band, func.count()).where(HealthScore.as_of == day).group_by(HealthScore.band)
+            ).all()
+        )
+    bands = " · ".join(f"{counts.get(b.name, 0)} {b.name}" for b in model.bands)
+    console.print(f"Scored {scored} accounts as of {day.isoformat()} with the {model.name} model: {bands}")
 
 
 @app.command()
@@ -118,8 +182,22 @@ def ask(
     db: DbOption = None,
 ) -> None:
     """Answer a question exactly as the bot would in Slack."""
-    _settings(db)
-    not_built_yet("Answering questions", 4)
+    import json
+
+    from bot.answers import AnswerContext, answer
+    from bot.intents import parse_question
+    from messages.blockkit import render_message
+    from messages.terminal import render_terminal
+
+    settings = _settings(db)
+    ctx = AnswerContext(engine=_engine(settings), settings=settings, user_name=user, today=_today(settings))
+    view = answer(parse_question(text), ctx=ctx)
+    if json_:
+        print(json.dumps(render_message(view), indent=2, ensure_ascii=False))
+    else:
+        render_terminal(view, console)
+    if isinstance(view, Notice) and view.kind in ("error", "not_found"):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -158,14 +236,41 @@ def export(
 
 @app.command()
 def backtest(
-    horizon_days: Annotated[int, typer.Option("--horizon-days", help="Churn within this many days.")] = 90,
+    horizon_days: Annotated[
+        int, typer.Option("--horizon-days", min=1, max=730, help="Churn within this many days.")
+    ] = 90,
     json_: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
     write_model: Annotated[Path | None, typer.Option("--write-model", help="Save the refined model.")] = None,
     db: DbOption = None,
 ) -> None:
     """Measure how well the score predicted churn, and propose refined weights."""
-    _settings(db)
-    not_built_yet("Backtesting", 3)
+    settings = _settings(db)
+    model = _health_model(settings)
+    engine = _engine(settings)
+    try:
+        result = backtest_store(engine, model, horizon_days=horizon_days)
+    except NothingToBacktest as err:
+        err_console.print(f"[yellow]Nothing to backtest yet.[/yellow] {err}")
+        raise typer.Exit(1) from err
+    if json_:
+        typer.echo(json.dumps(asdict(result), indent=2))
+    else:
+        for line in describe_backtest(result, model):
+            console.print(line, markup=False, highlight=False)
+    if write_model is not None:
+        notes = refinement_notes(result, day=_today(settings))
+        write_model.write_text(refined_model_text(model, result.refined_weights, notes=notes), encoding="utf-8")
+        err_console.print(f"Saved the refined model to {write_model}. Set HEALTHBOT_MODEL={write_model} to use it.")
+
+
+def _health_model(settings: Settings) -> HealthModel:
+    """The configured health model, or exit 2 with the model file's problem in plain words."""
+    try:
+        return load_health_model(settings)
+    except ModelError as err:
+        err_console.print(f"[red]Health model problem:[/red] {err}")
+        err_console.print("Fix the file HEALTHBOT_MODEL points at (or unset it for the built-in default).")
+        raise typer.Exit(2) from err
 
 
 @app.command()

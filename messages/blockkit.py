@@ -65,6 +65,7 @@ def _environment() -> Environment:
         concern_emoji=fmt.concern_emoji,
         arrow=fmt.arrow,
         when=_when,
+        respond_by=fmt.respond_by,
     )
     env.globals.update(PAGE_SIZE=PAGE_SIZE, count=fmt.count)
     return env

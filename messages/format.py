@@ -103,6 +103,15 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def respond_by(response_time: str | None) -> str:
+    """'respond within 24 hours', 'respond immediately' — the seeds' response-time column as an instruction."""
+    if not response_time:
+        return ""
+    if response_time.strip().lower() in ("immediate", "immediately", "now"):
+        return "respond immediately"
+    return f"respond within {response_time}"
+
+
 BAND_TONES = ("green", "yellow", "orange", "red")  # best to worst
 _BAND_TONE_SYNONYMS = {"healthy": "green", "at risk": "yellow", "at-risk": "yellow", "critical": "red"}
 

@@ -84,7 +84,7 @@ def health_card(card: views.HealthCard) -> RenderableType:
                 "Key risks",
                 [
                     f"{fmt.severity_emoji(s.severity)} [bold]{escape(s.title)}[/bold] ({s.severity}"
-                    + (f", respond within {s.response_time}" if s.response_time else "")
+                    + (f", {fmt.respond_by(s.response_time)}" if s.response_time else "")
                     + ") — "
                     + escape("; ".join(s.facts))
                     for s in card.risks
@@ -231,7 +231,7 @@ def digest(d: views.Digest) -> RenderableType:
                 "⏰ Due for a response today",
                 [
                     f"{fmt.severity_emoji(s.severity)} [bold]{escape(a.name)}[/bold] — {escape(s.title)}"
-                    + (f" (within {s.response_time})" if s.response_time else "")
+                    + (f" ({fmt.respond_by(s.response_time)})" if s.response_time else "")
                     for a, s in d.due_today
                 ],
             )
@@ -338,8 +338,7 @@ def recovery_plan(r: views.RecoveryPlan) -> RenderableType:
 def notice(n: views.Notice) -> RenderableType:
     """A short answer: help, not found, refusal, apology."""
     lines = [escape(x) for x in n.lines]
-    if n.suggestions:
-        lines.append("Did you mean: " + ", ".join(escape(s) for s in n.suggestions))
+    lines += [f"  • {escape(name)}" for name in n.suggestions]
     return Panel(
         Text.from_markup("\n".join(lines) or " "),
         title=f"[bold]{escape(n.title)}[/bold]",

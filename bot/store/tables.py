@@ -75,6 +75,9 @@ class HealthScore(SQLModel, table=True):
     dimensions: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     signals: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     computed_at: datetime = Field(default_factory=utcnow)
+    # The trend as scored from the metrics history (snapshot a month / a quarter earlier); None without history.
+    last_month_score: float | None = None
+    last_quarter_score: float | None = None
 
 
 class HealthAlert(SQLModel, table=True):

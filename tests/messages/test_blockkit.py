@@ -246,6 +246,14 @@ def test_digest_renders_for_a_csm_and_the_team(recipient: str) -> None:
     assert "Could not reach by DM" in body and "Pat Doe" in body
 
 
+def test_immediate_response_times_read_as_an_instruction() -> None:
+    red = f.ref("Cobalt Systems", 44, "Red", 18_000)
+    overdue = views.Signal("payment_overdue", "Payment overdue", "High", "risk", "Immediate", ["45 days overdue"])
+    message = render_message(views.Digest("Sarah Chen", date(2026, 11, 24), [], [], [(red, overdue)], [], []))
+    assert "Payment overdue (respond immediately)" in texts(message)
+    assert "within Immediate" not in texts(message)
+
+
 def test_quiet_digest_says_nothing_needs_attention() -> None:
     message = render_message(views.Digest("Sarah Chen", date(2026, 11, 24), [], [], [], [], []))
     assert_valid_slack_message(message)

@@ -47,8 +47,10 @@ def test_empty_digest_is_reassuring() -> None:
 
 
 def test_notice_lists_suggestions() -> None:
-    out = shown(views.Notice("No account called “Acme Crop”", ["Try one of these."], ["Acme Corp"], "not_found"))
-    assert "Did you mean: Acme Corp" in out
+    out = shown(
+        views.Notice("No account called “Acme Crop”", ["Did you mean one of these?"], ["Acme Corp"], "not_found")
+    )
+    assert "Did you mean one of these?" in out and "• Acme Corp" in out
 
 
 def test_unknown_view_is_a_programming_error() -> None:

@@ -3,7 +3,7 @@
     python bench/bench_export.py [--accounts 100000] [--runs 3] [--group-by segment]
 
 Prints the median seconds per format and the peak memory of the process. The report table is synthetic but shaped
-like `bot.insights.report_table`'s (the CONTRACT columns plus Industry / Expansion Signals), so this measures the
+like `bot.insights.report_table`'s (the CONTRACT columns plus Industry / Upsell Opportunity), so this measures the
 export alone, not scoring.
 """
 
@@ -62,7 +62,7 @@ def synthetic_report_table(n_accounts: int, *, today: date, seed: int = 7) -> pd
             "Renewal Date": renewal.date,
             "Confidence": rng.uniform(0.6, 1.0, n_accounts).round(2),
             "Industry": rng.choice(["Software", "Healthcare", "Retail", "Finance", "Manufacturing"], n_accounts),
-            "Expansion Signals": np.where((score > 85) & (rng.random(n_accounts) < 0.3), "Seat expansion", ""),
+            "Upsell Opportunity": np.where((score > 85) & (rng.random(n_accounts) < 0.3), "Seat expansion", ""),
         }
     )
 

@@ -10,7 +10,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -23,9 +23,13 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from rapidfuzz import process
+from sqlalchemy.engine import Engine
 
+from bot import insights
+from bot.insights import UPSELL_COLUMN
 from messages import format as fmt
 from messages import views
+from scoring import HealthModel
 
 ExportFormat = Literal["csv", "xlsx"]
 
@@ -56,8 +60,6 @@ GROUP_BY_COLUMNS: dict[str, str] = {
 }
 _NO_GROUP_VALUE = "(none)"
 
-# Columns that are upsell evidence when the table carries them (scoring adds them beyond the CONTRACT columns).
-UPSELL_COLUMNS = ("Expansion Signals", "Upsell Ready")
 
 TOP_RISK_DRIVERS = 5
 SUMMARY_UPSELL_LIMIT = 50  # the Summary sheet lists the biggest; the count covers them all
@@ -107,7 +109,7 @@ class ReportSummary:
     bands: list[views.BandSummary]  # best band first
     at_risk_accounts: int  # every account outside the best band
     at_risk_arr: float
-    risk_drivers: list[views.RiskDriver]  # the five most common, among at-risk accounts
+    risk_drivers: list[views.RiskDriver]  # the five most common in Risk Notes, most accounts first
     upsell_ready: list[views.AccountRef]  # biggest ARR first, at most SUMMARY_UPSELL_LIMIT
     upsell_ready_count: int
     upsell_ready_arr: float
@@ -123,6 +125,8 @@ class ExportResult:
     rows: int
     format: ExportFormat
     sheets: list[str] = field(default_factory=list)  # XLSX only, in workbook order
+    as_of: date | None = None  # the scored day the report shows
+    summary: ReportSummary | None = None
 
 
 def group_column(group_by: str) -> str:
@@ -163,6 +167,9 @@ def _name_matches(values: pd.Series, wanted: str, *, what: str, option: str, fir
     mask = (folded == target).fillna(False)
     if first_name and not mask.any():
         mask = (folded.str.split(" ", n=1).str[0] == target).fillna(False)
+        matched = sorted(values[mask.astype(bool)].dropna().astype(str).unique())
+        if len(matched) > 1:
+            raise ExportError(f"'{wanted}' could be {' or '.join(matched)}. Give the full name to {option}.")
     if mask.any():
         return mask.astype(bool)
     known = sorted(values.dropna().astype(str).unique())
@@ -216,7 +223,7 @@ def summarise_report(
         bands=band_rows,
         at_risk_accounts=int(at_risk.sum()),
         at_risk_arr=float(arr[at_risk].sum()),
-        risk_drivers=_risk_drivers(table["Risk Notes"][at_risk], arr[at_risk]),
+        risk_drivers=_risk_drivers(table["Risk Notes"], arr),
         upsell_ready=_account_refs(upsell_rows.head(SUMMARY_UPSELL_LIMIT)),
         upsell_ready_count=int(upsell.sum()),
         upsell_ready_arr=float(arr[upsell].sum()),
@@ -261,13 +268,9 @@ def _risk_drivers(notes: pd.Series, arr: pd.Series) -> list[views.RiskDriver]:
 
 
 def _upsell_ready(table: pd.DataFrame) -> pd.Series:
-    for name in UPSELL_COLUMNS:
-        if name in table.columns:
-            column = table[name]
-            if column.dtype == bool:
-                return column.fillna(False).astype(bool)
-            return column.astype("string").str.strip().fillna("").ne("")
-    return pd.Series(False, index=table.index)
+    if UPSELL_COLUMN not in table.columns:
+        return pd.Series(False, index=table.index)
+    return table[UPSELL_COLUMN].astype("string").str.strip().fillna("").ne("")
 
 
 def _account_refs(rows: pd.DataFrame) -> list[views.AccountRef]:
@@ -308,6 +311,37 @@ def _group_rows(
         )
         for name, row in stats.sort_index().iterrows()  # one row per group, not per account
     ]
+
+
+def export_report(
+    engine: Engine,
+    model: HealthModel,
+    path: Path,
+    *,
+    format: ExportFormat,
+    as_of: date | None = None,
+    group_by: str | None = None,
+    csm: str | None = None,
+    segment: str | None = None,
+) -> ExportResult:
+    """The portfolio report as scored on `as_of` (default: the latest scored day), filtered, written to `path`.
+
+    The one path behind `healthbot export` and `/health export`.
+
+    Raises:
+        bot.insights.NoScoresError: nothing is scored for that day; its notice says what to run.
+        ExportError: a filter matches no one, or the folder does not exist.
+    """
+    if group_by:
+        group_column(group_by)
+    day = insights.scored_day(engine, as_of, exact=True)
+    table = filter_report(insights.report_table(engine, model, as_of=day, group_by=group_by), csm=csm, segment=segment)
+    summary = summarise_report(table, group_by=group_by, bands=[band.name for band in model.bands])
+    scope = [str(table["CSM Owner"].iloc[0])] if csm else []
+    scope += [f"{table['Segment'].iloc[0]} segment"] if segment else []
+    title = "Customer health report" + (f" — {', '.join(scope)}" if scope else "")
+    result = write_report(table, path, format=format, group_by=group_by, summary=summary, title=title, as_of=day)
+    return replace(result, as_of=day, summary=summary)
 
 
 def write_report(
@@ -619,7 +653,7 @@ def _write_summary(
     for band in summary.bands:
         lines.row([lines.band(band.band), band.count, share(band.share), money(band.arr)])
 
-    lines.header(["Top risk drivers (at-risk accounts)", "Accounts", "ARR"])
+    lines.header(["Top risk drivers", "Accounts", "ARR"])
     for driver in summary.risk_drivers:
         lines.row([driver.title, driver.accounts, money(driver.arr)])
     if not summary.risk_drivers:

@@ -8,7 +8,9 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from bot.cli import app
 from bot.export import (
     REPORT_COLUMNS,
     ExportError,
@@ -51,7 +53,7 @@ def account(
         "ARR": arr,
         "Renewal Date": date(2027, 3, 31),
         "Confidence": 0.9,
-        "Expansion Signals": expansion,
+        "Upsell Opportunity": expansion,
     }
 
 
@@ -113,7 +115,7 @@ def table() -> pd.DataFrame:
                 "Green",
                 arr=12_000,
                 segment="SMB",
-                expansion="Tier upgrade; Seats nearly full",
+                expansion="Tier upgrade",
             ),
         ]
     )
@@ -127,7 +129,7 @@ def test_csv_round_trips_through_pandas_with_the_contract_columns_in_order(table
     result = write_report(shuffled, tmp_path / "report.csv", format="csv")
 
     back = pd.read_csv(tmp_path / "report.csv", encoding="utf-8")
-    assert list(back.columns) == [*REPORT_COLUMNS, "Expansion Signals"]
+    assert list(back.columns) == [*REPORT_COLUMNS, "Upsell Opportunity"]
     assert result.rows == len(back) == 7
     acme = back.set_index("Account Name").loc["Acme Corp"]
     assert acme["Health Score"] == 68
@@ -199,7 +201,7 @@ def test_xlsx_has_a_summary_then_the_accounts_with_formats_fills_frozen_header_a
     book = openpyxl.load_workbook(tmp_path / "report.xlsx")
     assert book.sheetnames == result.sheets == ["Summary", "Accounts"]
     sheet = book["Accounts"]
-    assert header(sheet) == [*REPORT_COLUMNS, "Expansion Signals"]
+    assert header(sheet) == [*REPORT_COLUMNS, "Upsell Opportunity"]
     assert sheet.max_row == 8
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == "A1:N8"
@@ -378,3 +380,90 @@ def test_an_unknown_csm_is_refused_with_the_closest_names(table: pd.DataFrame) -
 def test_an_unknown_segment_is_refused_with_the_closest_names(table: pd.DataFrame) -> None:
     with pytest.raises(ExportError, match="Enterprise"):
         filter_report(table, segment="Enterprize")
+
+
+def test_a_first_name_shared_by_two_csms_is_refused_as_ambiguous(table: pd.DataFrame) -> None:
+    table.loc[5, "CSM Owner"] = "Sarah Lee"
+    with pytest.raises(ExportError, match="Sarah Chen or Sarah Lee"):
+        filter_report(table, csm="Sarah")
+
+
+# ------------------------------------------------------------------------------- The command, on the demo portfolio
+
+
+def export(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["export", *args])
+    return result.exit_code, result.output
+
+
+def test_export_csv_of_the_demo_portfolio_round_trips_with_the_contract_columns(demo_db: str, tmp_path: Path) -> None:
+    code, said = export("--format", "csv", "-o", str(tmp_path / "report.csv"), "--db", demo_db)
+
+    assert code == 0, said
+    back = pd.read_csv(tmp_path / "report.csv")
+    assert list(back.columns[: len(REPORT_COLUMNS)]) == list(REPORT_COLUMNS)
+    assert back["Account ID"].is_unique and len(back) >= 50
+    assert f"Wrote {len(back)} accounts scored on 2026-11-24" in said and "report.csv" in said
+    acme = back.set_index("Account Name").loc["Acme Corp"]
+    assert acme["CSM Owner"] == "Sarah Chen" and acme["Status"] == "Yellow" and acme["ARR"] == 45_000
+    assert set(back["Status"]) <= {"Green", "Yellow", "Red"}
+    assert back["Health Score"].between(0, 100).all()
+    assert (back["Upsell Opportunity"].notna()).sum() > 0  # the demo's expansion-ready SMB accounts
+
+
+def test_export_xlsx_grouped_by_csm_has_a_sheet_per_csm(demo_db: str, tmp_path: Path) -> None:
+    code, said = export("--format", "xlsx", "-o", str(tmp_path / "r.xlsx"), "--group-by", "csm", "--db", demo_db)
+
+    assert code == 0, said
+    book = openpyxl.load_workbook(tmp_path / "r.xlsx")
+    assert book.sheetnames[0] == "Summary" and "Sarah Chen" in book.sheetnames
+    sarah = book["Sarah Chen"]
+    assert {row[2] for row in sarah.iter_rows(min_row=2, values_only=True)} == {"Sarah Chen"}
+    assert sarah.freeze_panes == "A2"
+    assert "sheets: Summary" in said and "Sarah Chen" in said
+    summary = {row[0]: row for row in book["Summary"].iter_rows(values_only=True) if row and row[0]}
+    assert summary["Upsell-ready accounts"][1] > 0 and summary["At-risk accounts"][1] > 0
+
+
+def test_export_filtered_to_one_csm_and_segment(demo_db: str, tmp_path: Path) -> None:
+    code, said = export(
+        "--format", "csv", "-o", str(tmp_path / "r.csv"), "--csm", "sarah", "--segment", "mid-market", "--db", demo_db
+    )
+    assert code == 0, said
+    back = pd.read_csv(tmp_path / "r.csv")
+    assert set(back["CSM Owner"]) == {"Sarah Chen"} and set(back["Segment"]) == {"Mid-Market"}
+    assert "Acme Corp" in set(back["Account Name"])
+
+
+def test_export_for_a_day_without_scores_says_what_to_run(demo_db: str, tmp_path: Path) -> None:
+    code, said = export("--format", "xlsx", "-o", str(tmp_path / "r.xlsx"), "--as-of", "2026-11-20", "--db", demo_db)
+
+    assert code == 1
+    assert "No scores for 2026-11-20" in said and "healthbot score --as-of 2026-11-20" in said
+    assert not (tmp_path / "r.xlsx").exists()
+
+
+def test_export_as_of_an_earlier_scored_day_shows_that_day(demo_db: str, tmp_path: Path) -> None:
+    code, said = export("--format", "csv", "-o", str(tmp_path / "r.csv"), "--as-of", "2026-08-24", "--db", demo_db)
+    assert code == 0, said
+    assert "scored on 2026-08-24" in said
+
+
+def test_export_from_an_empty_store_says_to_score_first(sqlite_url: str, tmp_path: Path) -> None:
+    code, said = export("--format", "csv", "-o", str(tmp_path / "r.csv"), "--db", sqlite_url)
+    assert code == 1 and "healthbot score" in said
+
+
+def test_export_names_an_unknown_csm_and_the_closest(demo_db: str, tmp_path: Path) -> None:
+    code, said = export("--format", "csv", "-o", str(tmp_path / "r.csv"), "--csm", "Sara Chen", "--db", demo_db)
+    assert code == 1 and "Sarah Chen" in said and "--csm" in said
+
+
+def test_export_into_a_missing_folder_is_refused_plainly(demo_db: str, tmp_path: Path) -> None:
+    code, said = export("--format", "csv", "-o", str(tmp_path / "no" / "r.csv"), "--db", demo_db)
+    assert code == 1 and "does not exist" in said
+
+
+def test_export_refuses_a_date_that_is_not_one(demo_db: str, tmp_path: Path) -> None:
+    code, said = export("--format", "csv", "-o", str(tmp_path / "r.csv"), "--as-of", "24/11/2026", "--db", demo_db)
+    assert code == 2 and "YYYY-MM-DD" in said

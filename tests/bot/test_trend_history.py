@@ -8,9 +8,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from bot.store import Account, HealthScore, write_session
+from bot import insights
+from bot.store import Account, HealthScore, create_db_engine, write_session
 from bot.trend_history import account_history, segment_history
 from messages import charts
+from scoring import load_model
+from tests.messages.test_charts import png_size
 
 TODAY = date(2026, 11, 24)
 NAMES = {"usage": "Product Usage", "support": "Support", "sentiment": "Sentiment"}
@@ -103,3 +106,24 @@ def test_stored_history_draws_both_trend_charts(engine: Engine) -> None:
     account_png = charts.account_trend_chart(account_history(engine, "ACCT-4521", dimension_names=NAMES), account="A")
     segment_png = charts.segment_trend_chart(segment_history(engine))
     assert account_png.startswith(b"\x89PNG") and segment_png.startswith(b"\x89PNG")
+
+
+def test_the_demo_portfolios_charts_are_pngs_of_slacks_preview_size(demo_db: str) -> None:
+    engine = create_db_engine(demo_db)
+    model = load_model(None)
+    names = {dimension.key: dimension.name for dimension in model.dimensions}
+    bands = [(band.name, band.min) for band in model.bands]
+
+    acme = account_history(engine, "ACCT-4521", dimension_names=names)
+    assert len(acme) == 13 and "Product Usage" in acme.columns
+    sarah = insights.portfolio(engine, model, csm="Sarah Chen")
+    segments = segment_history(engine)
+    assert set(segments["segment"]) == {"Enterprise", "Mid-Market", "SMB"}
+
+    for png in (
+        charts.account_trend_chart(acme, account="Acme Corp", bands=bands),
+        charts.portfolio_distribution_chart(sarah),
+        charts.segment_trend_chart(segments, bands=bands),
+    ):
+        assert png_size(png) == (charts.WIDTH_PX, charts.HEIGHT_PX) == (1200, 675)
+    engine.dispose()

@@ -14,7 +14,6 @@ NOT_YET: dict[str, tuple[str, str]] = {
     "card_start_playbook": ("Starting a playbook", "the alerts and playbooks release (issue #5)"),
     "card_log_touch": ("Logging a touch", "the alerts and playbooks release (issue #5)"),
     "card_snooze": ("Snoozing alerts", "the alerts and playbooks release (issue #5)"),
-    "card_show_trend": ("The trend chart", "the reports and charts release (issue #6)"),
 }
 
 

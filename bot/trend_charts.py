@@ -1,4 +1,4 @@
-"""Stored score history shaped for the trend charts (messages/charts.py): one point per month, last score wins.
+"""The trend charts people ask for in Slack, drawn from the stored score history (messages/charts.py draws them).
 
 Scores are stored one row per account per day; a chart of 13 months wants one point a month, and a segment's
 average is only fair when every account contributes once a month. So each account's last score in each calendar
@@ -7,7 +7,9 @@ month stands for that month.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
@@ -15,7 +17,11 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
+from bot.insights import InsightError, NoScoresError, UnknownAccountError
 from bot.store import Account, HealthScore
+from messages import charts
+from messages import format as fmt
+from scoring import HealthModel
 
 HISTORY_MONTHS = 13
 
@@ -104,3 +110,61 @@ def segment_history(engine: Engine, *, as_of: date | None = None, months: int = 
     )
     averages["as_of"] = averages["_month"].dt.start_time.dt.date
     return averages[["segment", "as_of", "score", "accounts"]]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart ready to upload."""
+
+    title: str  # "Acme Corp: health trend"
+    filename: str  # "acme-corp-health-trend.png"
+    summary: str  # one line saying what it shows, for the message beside it and screen readers
+    png: bytes
+
+
+def _bands(model: HealthModel) -> list[tuple[str, float]]:
+    return [(band.name, band.min) for band in model.bands]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "chart"
+
+
+def account_trend(engine: Engine, model: HealthModel, account_id: str, *, as_of: date | None = None) -> Chart:
+    """The "Show trend" chart of a health card: the account's score and dimensions over 13 months.
+
+    Raises:
+        UnknownAccountError: no account has that ID.
+        InsightError: the account has never been scored.
+    """
+    with engine.connect() as conn:
+        name = conn.execute(select(col(Account.name)).where(col(Account.account_id) == account_id)).scalar()
+    if name is None:
+        raise UnknownAccountError(f"No account with ID {account_id}", ["It may have been removed since that card."])
+    names = {dimension.key: dimension.name for dimension in model.dimensions}
+    history = account_history(engine, account_id, as_of=as_of, dimension_names=names)
+    if history.empty:
+        raise InsightError(f"No health scores for {name} yet", ["Run `healthbot score` first, then ask again."])
+    first, last = history.iloc[0], history.iloc[-1]
+    summary = (
+        f"{name}: health score {fmt.score(first['score'])} on {fmt.day(first['as_of'])} → "
+        f"{fmt.score(last['score'])} on {fmt.day(last['as_of'])}, with its dimensions"
+    )
+    png = charts.account_trend_chart(history, account=name, bands=_bands(model))
+    return Chart(f"{name}: health trend", f"{_slug(name)}-health-trend.png", summary, png)
+
+
+def segment_trends(engine: Engine, model: HealthModel, *, as_of: date | None = None) -> Chart:
+    """The `/health trends` chart: each segment's average health score, month by month.
+
+    Raises:
+        NoScoresError: nothing is scored yet.
+    """
+    history = segment_history(engine, as_of=as_of)
+    if history.empty:
+        raise NoScoresError(as_of, before=as_of is not None)
+    latest = history[history["as_of"] == history["as_of"].max()].sort_values("segment")
+    now = ", ".join(f"{row.segment} {fmt.score(row.score)}" for row in latest.itertuples())
+    summary = f"Average health score by segment, month by month; latest: {now}"
+    png = charts.segment_trend_chart(history, bands=_bands(model))
+    return Chart("Health by segment", "health-by-segment.png", summary, png)

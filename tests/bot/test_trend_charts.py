@@ -1,4 +1,4 @@
-"""Score history for the trend charts comes from the store one point per month, on SQLite and PostgreSQL."""
+"""The trend charts come from the stored score history, one point per month, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pytest
 from sqlalchemy.engine import Engine
 
 from bot import insights
 from bot.store import Account, HealthScore, create_db_engine, write_session
-from bot.trend_history import account_history, segment_history
+from bot.trend_charts import account_history, account_trend, segment_history, segment_trends
 from messages import charts
 from scoring import load_model
 from tests.messages.test_charts import png_size
@@ -127,3 +128,25 @@ def test_the_demo_portfolios_charts_are_pngs_of_slacks_preview_size(demo_db: str
     ):
         assert png_size(png) == (charts.WIDTH_PX, charts.HEIGHT_PX) == (1200, 675)
     engine.dispose()
+
+
+def test_show_trend_for_the_demos_acme_corp(demo_db: str) -> None:
+    engine = create_db_engine(demo_db)
+    chart = account_trend(engine, load_model(None), "ACCT-4521")
+    assert chart.title == "Acme Corp: health trend" and chart.filename == "acme-corp-health-trend.png"
+    assert chart.summary.startswith("Acme Corp: health score ") and "24 Nov 2026" in chart.summary
+    assert png_size(chart.png) == (1200, 675)
+    segments = segment_trends(engine, load_model(None))
+    assert "Enterprise" in segments.summary and png_size(segments.png) == (1200, 675)
+    engine.dispose()
+
+
+def test_show_trend_for_an_unknown_or_unscored_account_says_why(engine: Engine) -> None:
+    store(engine, [Account(account_id="NEW-1", name="Newco", csm_owner="Sarah Chen")], [])
+    with pytest.raises(insights.UnknownAccountError, match="GONE-1"):
+        account_trend(engine, load_model(None), "GONE-1")
+    with pytest.raises(insights.InsightError) as err:
+        account_trend(engine, load_model(None), "NEW-1")
+    assert "Newco" in err.value.title and "healthbot score" in " ".join(err.value.lines)
+    with pytest.raises(insights.NoScoresError):
+        segment_trends(engine, load_model(None))

@@ -22,80 +22,49 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert  # noqa: E402
+import numpy as np  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
+from bot.importer import import_frames  # noqa: E402
+from bot.sample import generate_portfolio  # noqa: E402
+from bot.scoring_runs import score_and_store  # noqa: E402
 from bot.server import create_wsgi_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.store import Account, HealthScore, create_db_engine, init_db, write_session  # noqa: E402
+from bot.store import create_db_engine, init_db  # noqa: E402
+from scoring import load_model  # noqa: E402
 from tests.handlers.requests import SIGNING_SECRET, SignedClient, slash_command  # noqa: E402
 from tests.slack_api import BOT_TOKEN, SlackApiStandIn  # noqa: E402
 
 CSMS = 200
-SEGMENTS = ("Enterprise", "Mid-Market", "SMB")
-BANDS = ((80, "Green"), (60, "Yellow"), (40, "Orange"), (0, "Red"))
 
 
 def csm_slack_id(n: int) -> str:
     return f"U0CSM{n:05d}"
 
 
-def build_store(url: str, accounts: int) -> None:
-    """Accounts spread over 200 CSMs and three segments, each with today's score and last month's."""
+def build_store(url: str, accounts: int) -> list[str]:
+    """The generated portfolio (13 monthly snapshots an account) spread over 200 CSMs, imported and scored as a
+    team would: `healthbot import`, then `healthbot score`. Returns the current accounts' names."""
     engine = create_db_engine(url)
     init_db(engine)
-    rng = random.Random(4)
     today = date.today()
-    rows = []
-    scores = []
-    for n in range(accounts):
-        csm = n % CSMS
-        account_id = f"ACCT-{n:06d}"
-        rows.append(
-            {
-                "account_id": account_id,
-                "name": f"Customer {n:06d} {rng.choice(('Corp', 'Inc', 'Labs', 'Systems', 'Group'))}",
-                "csm_owner": f"CSM {csm:03d}",
-                "csm_slack_id": csm_slack_id(csm),
-                "csm_email": f"csm{csm:03d}@example.com",
-                "segment": SEGMENTS[n % 3],
-                "arr": float(rng.randrange(5_000, 250_000, 500)),
-                "renewal_date": today + timedelta(days=rng.randrange(1, 365)),
-            }
-        )
-        for as_of, drift in ((today, 0), (today - timedelta(days=30), rng.uniform(-15, 15))):
-            score = max(0.0, min(100.0, rng.gauss(70, 15) + drift))
-            band = next(name for floor, name in BANDS if score >= floor)
-            scores.append(
-                {
-                    "account_id": account_id,
-                    "as_of": as_of,
-                    "score": round(score, 1),
-                    "band": band,
-                    "confidence": 1.0,
-                    "dimensions": {},
-                    "signals": [],
-                }
-            )
-    with write_session(engine) as session:
-        for chunk in _chunks(rows, 5_000):
-            session.execute(insert(Account), chunk)
-        for chunk in _chunks(scores, 5_000):
-            session.execute(insert(HealthScore), chunk)
+    book, metrics = generate_portfolio(accounts, today)
+    owner = np.arange(len(book)) % CSMS
+    book["csm_owner"] = [f"CSM {n:03d}" for n in owner]
+    book["csm_slack_id"] = [csm_slack_id(n) for n in owner]
+    book["csm_email"] = [f"csm{n:03d}@example.com" for n in owner]
+    import_frames(engine, accounts=book, metrics=metrics)
+    score_and_store(engine, load_model(None), as_of=today)
     engine.dispose()
-
-
-def _chunks(items: list[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+    return book.loc[book["churned_on"].isna(), "name"].tolist()
 
 
 class Timed:
@@ -168,7 +137,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder, SlackApiStandIn() as api:
         url = args.db or f"sqlite:///{Path(folder) / 'bench.db'}"
         started = time.monotonic()
-        build_store(url, args.accounts)
+        names = build_store(url, args.accounts)
         print(f"store: {args.accounts:,} accounts built in {time.monotonic() - started:.1f} s ({url.split(':')[0]})")
 
         settings = Settings(
@@ -184,7 +153,7 @@ def main() -> None:
         client = SignedClient(f"http://127.0.0.1:{server.port}")
         try:
             rng = random.Random(7)
-            accounts = [f"Customer {rng.randrange(args.accounts):06d}" for _ in range(args.requests)]
+            accounts = [rng.choice(names) for _ in range(args.requests)]
             run(["help"] * 20, label="warm-up (help)", client=client, api=api, timed=timed)
             run(accounts, label="/health <account>", client=client, api=api, timed=timed)
             run(["portfolio"] * args.requests, label="/health portfolio", client=client, api=api, timed=timed)

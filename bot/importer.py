@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -53,6 +52,7 @@ PRINTED_ERRORS = 50
 READ_CHUNK_ROWS = 250_000  # a progress step while reading big CSV files
 WRITE_BATCH_ROWS = 20_000
 PARAMETERS_PER_STATEMENT = 2_000  # well inside SQLite's 32,766 and PostgreSQL's 65,535
+SQLITE_CACHE_KIB = 64 * 1024
 PROGRESS_MIN_ROWS = 5_000  # below this a run is over before a bar would be read
 PROGRESS_MIN_BYTES = 512 * 1024
 
@@ -110,9 +110,9 @@ class ImportFailed(Exception):
     def format(self, limit: int = PRINTED_ERRORS) -> str:
         """The report a person reads: a headline, the first `limit` problems, and how many more there are."""
         files = len({error.file for error in self.errors})
-        noun = "problem" if self.total == 1 else "problems"
+        noun, them = ("problem", "it") if self.total == 1 else ("problems", "them")
         in_files = f" in {files} file{'s' if files != 1 else ''}" if files else ""
-        lines = [f"Nothing was imported: {self.total:,} {noun}{in_files}. Fix them and run the import again."]
+        lines = [f"Nothing was imported: {self.total:,} {noun}{in_files}. Fix {them} and run the import again."]
         lines += [f"  {error}" for error in self.errors[:limit]]
         if self.total > limit:
             lines.append(f"  … and {self.total - limit:,} more")
@@ -220,7 +220,8 @@ class _Read:
 def _read_file(path: Path, order: int, problems: _Problems, warnings: list[str], bars: _Bars) -> list[_Read]:
     source = path.name
     if not path.is_file():
-        problems.file(source, order, f"does not exist (looked for {path.resolve()})", "a path to a CSV or XLSX file")
+        problem = "is a folder" if path.is_dir() else f"does not exist (looked for {path.resolve()})"
+        problems.file(source, order, problem, "a path to a CSV or XLSX file")
         return []
     suffix = path.suffix.lower()
     if suffix == ".xls":
@@ -421,8 +422,7 @@ def _split(
         other = "a metrics file (with as_of)" if "accounts" in kinds else "an accounts file (with name, csm_owner)"
         warnings.append(f"{source}: columns that belong in {other} were not stored: {', '.join(elsewhere)}")
 
-    renamed = read.frame[sorted(recognised)].copy()
-    renamed.columns = pd.Index([recognised[position] for position in sorted(recognised)])
+    renamed = read.frame[sorted(recognised)].set_axis([recognised[position] for position in sorted(recognised)], axis=1)
     parts = []
     for kind in kinds:
         missing = [column for column in REQUIRED[kind] if column not in names]
@@ -691,8 +691,10 @@ def _combine(parts: list[_Part], kind: TableKind, problems: _Problems) -> list[t
         return []
     frames = []
     for number, part in enumerate(parts):
-        frame = part.clean.assign(_part=number, _pos=np.arange(len(part.clean)))
-        frames.append(frame[frame[keys].notna().all(axis=1)])  # bad keys were reported already
+        frame = part.clean
+        frame["_part"], frame["_pos"] = number, np.arange(len(frame))
+        keyed = frame[keys].notna().all(axis=1).to_numpy()
+        frames.append(frame if keyed.all() else frame[keyed])  # bad keys were reported already
     rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
     columns = [column for column in COLUMNS[kind] if column in rows.columns]
     has = np.array([[column in part.clean.columns for column in columns] for part in parts])
@@ -804,11 +806,28 @@ def _check_and_write(
     if problems:
         raise problems.failure()
 
-    with write_session(engine) as session:
-        connection = session.connection()
+    with write_session(engine) as session, _page_cache(session.connection()) as connection:
         account_counts = _upsert(connection, "accounts", accounts, bars)
         metric_counts = _upsert(connection, "metrics", metrics, bars)
     return ImportReport(*account_counts, *metric_counts, warnings=tuple(warnings))
+
+
+@contextmanager
+def _page_cache(connection: Connection) -> Iterator[Connection]:
+    """On SQLite, a page cache big enough for the account table's indexes while many rows go in.
+
+    The default 2 MB cache makes each new account's name and owner index entries a cache miss once the book has
+    tens of thousands of accounts; 64 MB makes 100,000 accounts go in about a third faster.
+    """
+    if connection.dialect.name != "sqlite":
+        yield connection
+        return
+    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    try:
+        yield connection
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size={int(before or -2000)}")
 
 
 def _upsert(
@@ -828,7 +847,7 @@ def _upsert(
     for columns, frame in groups:
         per_statement = max(1, PARAMETERS_PER_STATEMENT // len(columns))
         full = _Statement(connection, table, columns, KEYS[kind], per_statement)
-        for rows, chunks, rest in _prefetched(_batches(frame, columns, per_statement, nan_is_null)):
+        for rows, chunks, rest in _batches(frame, columns, per_statement, nan_is_null):
             changed += full.execute(chunks) if chunks else 0
             if rest:
                 partial = _Statement(connection, table, columns, KEYS[kind], len(rest) // len(columns))
@@ -854,16 +873,6 @@ def _batches(frame: pd.DataFrame, columns: list[str], per_statement: int, nan_is
         whole = len(batch) // per_statement * per_statement
         chunks = [tuple(chunk) for chunk in cells[:whole].reshape(-1, width).tolist()]
         yield len(batch), chunks, tuple(cells[whole:].reshape(-1).tolist())
-
-
-def _prefetched(batches: Iterator[Batch]) -> Iterator[Batch]:
-    """Prepare the next batch on a second thread while the database writes this one (SQLite lets go of the GIL
-    while it works)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        upcoming = pool.submit(next, batches, None)
-        while (batch := upcoming.result()) is not None:
-            upcoming = pool.submit(next, batches, None)
-            yield batch
 
 
 class _Statement:

@@ -220,7 +220,7 @@ def _csms(count: int) -> pd.DataFrame:
 
 def _company_names(count: int, rng: np.random.Generator) -> list[str]:
     combos = len(_PREFIXES) * len(_CORES) * len(_SUFFIXES)
-    order = rng.permutation(max(count, combos))[:count] if count <= combos else np.arange(count)
+    order = rng.permutation(combos)[:count] if count <= combos else np.arange(count)
     names = []
     for i in order:
         prefix, core = _PREFIXES[i % len(_PREFIXES)], _CORES[(i // len(_PREFIXES)) % len(_CORES)]
@@ -346,8 +346,8 @@ class _Story:
     path: Path  # (snapshot, score) points; a later first snapshot means a new customer
     renews_in: int = 0  # days from today
     tags: str | None = None
-    # Former customers: their last snapshot was this many months back; they left a week or two later, at renewal.
-    left_months_ago: int | None = None
+    # A former customer: the path's last point is their last snapshot; they left a week or two later, at renewal.
+    left: bool = False
     exact: bool = False  # metrics follow the path without wander, so the story's turns show month by month
 
 
@@ -483,41 +483,41 @@ _STORIES = (
     # Former customers: their metrics slide before they leave and stop when they do. Driftwood Hotels and Ember
     # Games left while looking fine, so the score cannot predict every departure.
     _Story("ACCT-3901", "Pinecrest Dental", SARAH, SMB, NA, HEALTH, "Starter", 9_000,
-           left_months_ago=2, stage="renewal", path=((0, 70), (6, 62), (10, 40))),
+           left=True, stage="renewal", path=((0, 70), (6, 62), (10, 40))),
     _Story("ACCT-3908", "Vantage Realty", SARAH, MM, NA, FINANCE, "Professional", 31_000,
-           left_months_ago=5, stage="renewal", path=((0, 68), (3, 60), (7, 42))),
+           left=True, stage="renewal", path=((0, 68), (3, 60), (7, 42))),
     _Story("ACCT-3915", "Copperline Telecom", SARAH, MM, NA, SOFTWARE, "Business", 58_000,
-           left_months_ago=8, stage="renewal", path=((0, 58), (4, 41))),
+           left=True, stage="renewal", path=((0, 58), (4, 41))),
     _Story("ACCT-3922", "Driftwood Hotels", SARAH, SMB, LATAM, RETAIL, "Starter", 12_000,
-           left_months_ago=1, stage="renewal", path=((0, 74), (8, 70), (11, 66))),
+           left=True, stage="renewal", path=((0, 74), (8, 70), (11, 66))),
     _Story("ACCT-3929", "Sparrow Insurance", SARAH, MM, NA, FINANCE, "Business", 44_000,
-           left_months_ago=3, stage="renewal", path=((0, 72), (5, 66), (9, 45))),
+           left=True, stage="renewal", path=((0, 72), (5, 66), (9, 45))),
     _Story("ACCT-4006", "Hollow Oak Farms", SARAH, SMB, NA, RETAIL, "Starter", 7_500,
-           left_months_ago=6, stage="renewal", path=((0, 64), (6, 45))),
+           left=True, stage="renewal", path=((0, 64), (6, 45))),
     _Story("ACCT-3936", "Quarry Tools", MARCUS, ENT, NA, MANUFACTURING, "Enterprise", 135_000,
-           left_months_ago=6, stage="renewal", path=((0, 66), (6, 44))),
+           left=True, stage="renewal", path=((0, 66), (6, 44))),
     _Story("ACCT-3992", "Beacon Legal", MARCUS, ENT, NA, FINANCE, "Enterprise", 98_000,
-           left_months_ago=1, stage="renewal", path=((0, 76), (7, 68), (11, 49))),
+           left=True, stage="renewal", path=((0, 76), (7, 68), (11, 49))),
     _Story("ACCT-3943", "Juniper Travel", PRIYA, MM, NA, MEDIA, "Professional", 38_000,
-           left_months_ago=4, stage="renewal", path=((0, 75), (4, 68), (8, 48))),
+           left=True, stage="renewal", path=((0, 75), (4, 68), (8, 48))),
     _Story("ACCT-3978", "Cedar Clinics", PRIYA, MM, NA, HEALTH, "Business", 52_000,
-           left_months_ago=5, stage="renewal", path=((0, 73), (4, 60), (7, 43))),
+           left=True, stage="renewal", path=((0, 73), (4, 60), (7, 43))),
     _Story("ACCT-4020", "Zephyr Air", PRIYA, MM, NA, LOGISTICS, "Business", 47_000,
-           left_months_ago=8, stage="renewal", path=((0, 60), (4, 43))),
+           left=True, stage="renewal", path=((0, 60), (4, 43))),
     _Story("ACCT-3957", "Tandem Bikes", DIEGO, SMB, NA, RETAIL, "Starter", 6_600,
-           left_months_ago=2, stage="renewal", path=((0, 80), (7, 74), (10, 55))),
+           left=True, stage="renewal", path=((0, 80), (7, 74), (10, 55))),
     _Story("ACCT-3985", "Polar Apparel", DIEGO, SMB, NA, RETAIL, "Starter", 8_400,
-           left_months_ago=10, stage="renewal", path=((0, 50), (2, 41))),
+           left=True, stage="renewal", path=((0, 50), (2, 41))),
     _Story("ACCT-3950", "Marble Arch Media", EMMA, SMB, EMEA, MEDIA, "Starter", 14_400,
-           left_months_ago=9, stage="renewal", path=((0, 55), (3, 42))),
+           left=True, stage="renewal", path=((0, 55), (3, 42))),
     _Story("ACCT-3964", "Silverline Freight", EMMA, MM, EMEA, LOGISTICS, "Professional", 41_000,
-           left_months_ago=7, stage="renewal", path=((0, 62), (5, 40))),
+           left=True, stage="renewal", path=((0, 62), (5, 40))),
     _Story("ACCT-4013", "Starling Payments", EMMA, MM, EMEA, FINANCE, "Business", 66_000,
-           left_months_ago=2, stage="renewal", path=((0, 78), (6, 72), (10, 52)), tags="champion_left"),
+           left=True, stage="renewal", path=((0, 78), (6, 72), (10, 52)), tags="champion_left"),
     _Story("ACCT-3971", "Ember Games", KENJI, SMB, APAC, MEDIA, "Professional", 16_200,
-           left_months_ago=3, stage="renewal", path=((0, 71), (6, 66), (9, 68)), tags="acquisition"),
+           left=True, stage="renewal", path=((0, 71), (6, 66), (9, 68)), tags="acquisition"),
     _Story("ACCT-3999", "Rivet Robotics", KENJI, MM, APAC, MANUFACTURING, "Professional", 35_000,
-           left_months_ago=4, stage="renewal", path=((0, 69), (8, 46))),
+           left=True, stage="renewal", path=((0, 69), (8, 46))),
 )
 # fmt: on
 
@@ -551,11 +551,10 @@ def _story_book(dates: list[date]) -> _Book:
     stories = _STORIES
     csms = _csms(6)
     owner = csms.iloc[[story.csm for story in stories]].reset_index(drop=True)
-    left = np.array([story.left_months_ago or 0 for story in stories])
-    last = months - 1 - left
+    last = np.array([story.path[-1][0] if story.left else months - 1 for story in stories])
     churned_on = [
-        dates[int(i)] + timedelta(days=8 + (k * 5) % 13) if gone else None
-        for k, (i, gone) in enumerate(zip(last, left, strict=True))
+        dates[int(i)] + timedelta(days=8 + (k * 5) % 13) if story.left else None
+        for k, (i, story) in enumerate(zip(last, stories, strict=True))
     ]
     renewal = [
         gone_on if gone_on is not None else today + timedelta(days=story.renews_in)

@@ -519,3 +519,19 @@ def test_cli_import_of_a_generated_book_with_progress(tmp_path: Path, sqlite_url
     assert result.exit_code == 0, result.output
     assert f"Metric rows: {len(metrics):,} in the files — {len(metrics):,} new" in result.output
     assert counts(create_db_engine(sqlite_url)) == (500, len(metrics))
+
+
+def test_one_file_with_account_and_metric_columns_feeds_both_tables(engine: Engine, tmp_path: Path) -> None:
+    header = "account_id,name,csm_owner,arr,as_of,nps\n"
+    rows = "ACCT-1,Acme Corp,Sarah Chen,45000,2026-10-24,7\nACCT-1,Acme Corp,Sarah Chen,45000,2026-11-24,6\n"
+
+    report = import_files(engine, [write(tmp_path, "export.csv", header + rows)])
+
+    assert (report.accounts_inserted, report.metrics_inserted) == (1, 2)
+    changed = rows.replace("45000,2026-11-24", "50000,2026-11-24")
+    failure = failure_of(engine, [write(tmp_path, "export.csv", header + changed)])
+    assert [str(error) for error in failure.errors] == [
+        'export.csv row 3, column arr: "50000" differs from export.csv row 2 ("45000") for ACCT-1; '
+        "expected one value per account"
+    ]
+    assert failure.format().startswith("Nothing was imported: 1 problem in 1 file. Fix it and run the import again.")

@@ -50,7 +50,7 @@ REPORT_COLUMNS: tuple[str, ...] = (
     "Confidence",
 )
 
-# `--group-by` value → the report column it groups on, and how a sheet names an account with no value there.
+# `--group-by` value → the report column it groups on.
 GROUP_BY_COLUMNS: dict[str, str] = {
     "csm": "CSM Owner",
     "segment": "Segment",
@@ -58,8 +58,7 @@ GROUP_BY_COLUMNS: dict[str, str] = {
     "plan_tier": "Plan Tier",
     "region": "Region",
 }
-_NO_GROUP_VALUE = "(none)"
-
+_NO_GROUP_VALUE = "(none)"  # the group (and sheet) of accounts with no value in the grouping column
 
 TOP_RISK_DRIVERS = 5
 SUMMARY_UPSELL_LIMIT = 50  # the Summary sheet lists the biggest; the count covers them all
@@ -76,7 +75,6 @@ _OTHER_BAND_COLOUR = ("E7E6E6", "3A3838")
 HEADER_FILL = PatternFill("solid", fgColor="1F3864")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 TITLE_FONT = Font(bold=True, size=14)
-SECTION_FONT = Font(bold=True, size=12, color="1F3864")
 
 NUMBER_FORMATS: dict[str, str] = {
     "Health Score": "0",
@@ -91,7 +89,6 @@ CSV_DECIMALS: dict[str, int] = {"Health Score": 1, "Trend vs Last Month": 1, "AR
 _SHEET_NAME_MAX = 31
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 _RESERVED_SHEET_NAMES = {"history"}  # Excel refuses a sheet called History
-_WIDTH_SAMPLE = 2_000  # rows read to size a column: enough to be representative, cheap at 100k rows
 _MAX_WIDTH = 60
 
 
@@ -532,13 +529,14 @@ def _cell_values(table: pd.DataFrame) -> list[tuple[Any, ...]]:
 
 
 def _column_widths(table: pd.DataFrame) -> list[float]:
-    sample = table.head(_WIDTH_SAMPLE)
+    dates = set(_date_columns(table))
     widths = []
     for name in table.columns:
-        longest = sample[name].astype("string").str.len().max() if len(sample) else 0
-        longest = 0 if pd.isna(longest) else int(longest)
-        if name in NUMBER_FORMATS or name in _date_columns(sample):
-            longest = min(longest, 12)  # formatted numbers and dates are shorter than their raw text
+        if name in NUMBER_FORMATS or name in dates:
+            longest = 12  # "$1,234,567", "2026-11-24": formatted, not the raw text
+        else:
+            found = table[name].astype("string").str.len().max() if len(table) else 0
+            longest = 0 if pd.isna(found) else int(found)
         widths.append(float(min(max(len(name), longest) + 2, _MAX_WIDTH)))
     return widths
 

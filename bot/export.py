@@ -450,18 +450,14 @@ def _write_xlsx(
     styles = _Styles(summary)
     _write_summary(workbook.create_sheet(names.add("Summary")), summary, styles, title=title, as_of=as_of)
 
-    values = _cell_values(table)
-    widths = _column_widths(table)
     if group_by:
-        positions = table.groupby(
-            table[group_column(group_by)].astype("string").fillna(_NO_GROUP_VALUE), sort=True
-        ).indices
-        for group, rows in positions.items():
-            sheet = workbook.create_sheet(names.add(str(group)))
-            _write_accounts(sheet, table.columns, values, rows, widths, styles)
+        key = table[group_column(group_by)].astype("string").fillna(_NO_GROUP_VALUE)
+        sheets: dict[str, Any] = table.groupby(key, sort=True).indices
     else:
-        sheet = workbook.create_sheet(names.add("Accounts"))
-        _write_accounts(sheet, table.columns, values, range(len(table)), widths, styles)
+        sheets = {"Accounts": range(len(table))}
+    accounts = _AccountSheets(table, styles)
+    for name, rows in sheets.items():
+        accounts.write(workbook.create_sheet(names.add(str(name))), rows)
     workbook.save(path)
     return names.taken
 
@@ -552,24 +548,36 @@ def _header_row(sheet: WriteOnlyWorksheet, names: Sequence[str]) -> list[WriteOn
     return cells
 
 
-def _write_accounts(
-    sheet: WriteOnlyWorksheet,
-    columns: Sequence[str],
-    values: list[tuple[Any, ...]],
-    rows: Sequence[int] | Any,
-    widths: list[float],
-    styles: _Styles,
-) -> None:
-    # Widths, frozen header and filter must be set before the first row: write-only sheets stream.
-    for index, width in enumerate(widths, 1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.freeze_panes = "A2"
-    count = len(rows)
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
-    sheet.append(_header_row(sheet, columns))
-    make_row = _row_maker(sheet, columns, styles)
-    for position in rows:
-        sheet.append(make_row(values[position]))
+class _AccountSheets:
+    """Writes sheets of account rows, all with the same columns, widths and cell styles.
+
+    The styled cells (header, formats, band fills) are made once and reused for every row of every sheet: a
+    write-only sheet serialises each row as it is appended, and styles belong to the workbook, not the sheet. With
+    one sheet per CSM that is thousands of sheets, and making them per sheet would cost more than the rows.
+    """
+
+    def __init__(self, table: pd.DataFrame, styles: _Styles) -> None:
+        self.columns = list(table.columns)
+        self.values = _cell_values(table)
+        self.widths = _column_widths(table)
+        self.styles = styles
+        self._header: list[WriteOnlyCell] | None = None
+        self._make_row: Callable[[tuple[Any, ...]], list[Any]] | None = None
+
+    def write(self, sheet: WriteOnlyWorksheet, rows: Sequence[int]) -> None:
+        """Fill `sheet` with the header and the table's rows at positions `rows`."""
+        if self._header is None or self._make_row is None:
+            self._header = _header_row(sheet, self.columns)
+            self._make_row = _row_maker(sheet, self.columns, self.styles)
+        # Widths, frozen header and filter must be set before the first row: write-only sheets stream.
+        for index, width in enumerate(self.widths, 1):
+            sheet.column_dimensions[get_column_letter(index)].width = width
+        sheet.freeze_panes = "A2"
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(self.columns))}{len(rows) + 1}"
+        sheet.append(self._header)
+        make_row = self._make_row
+        for position in rows:
+            sheet.append(make_row(self.values[position]))
 
 
 def _row_maker(

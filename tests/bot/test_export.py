@@ -238,6 +238,10 @@ def test_xlsx_grouped_by_csm_has_one_sheet_per_csm_holding_only_their_accounts(
     for name in ("Sarah Chen", "Marcus Webb"):
         assert book[name].freeze_panes == "A2"
         assert header(book[name])[:3] == ["Account ID", "Account Name", "CSM Owner"]
+        assert book[name]["A1"].font.bold and book[name].column_dimensions["B"].width >= len("Account Name")
+        arr = [row["ARR"] for row in rows_by_name(book[name]).values() if row["ARR"].value is not None]
+        assert {cell.number_format for cell in arr} == {"$#,##0"}
+    assert rows_by_name(book["Marcus Webb"])["OldTech"]["Status"].fill.fgColor.rgb.endswith("FFC7CE")
 
 
 def test_xlsx_grouped_by_segment_names_awkward_sheets_so_excel_opens_them(table: pd.DataFrame, tmp_path: Path) -> None:

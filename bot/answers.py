@@ -77,7 +77,13 @@ def _account(intent: Intent, ctx: AnswerContext) -> str | views.Notice:
     if match.found and match.account_id is not None:
         return match.account_id
     lines = ["Did you mean one of these?"] if match.suggestions else ["Check the spelling, or try the account ID."]
-    return views.Notice(f"No account called “{text}”", lines, list(match.suggestions), kind="not_found")
+    return views.Notice(
+        f"No account called “{text}”",
+        lines,
+        list(match.suggestions),
+        kind="not_found",
+        suggestion_values=list(match.suggestion_ids),
+    )
 
 
 def _about_account(builder: Callable[..., object]) -> Callable[[Intent, AnswerContext], object]:

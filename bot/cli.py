@@ -3,13 +3,14 @@ module that does the work."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import asdict
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -208,8 +209,33 @@ def digest(
     db: DbOption = None,
 ) -> None:
     """Build today's early-warning digests and post them (each once per day and destination)."""
-    _settings(db)
-    not_built_yet("The daily digest", 5)
+    from bot import insights
+    from bot.digests import build_digests, send_digests
+    from bot.routing import csm_routes
+    from messages.terminal import render_terminal
+
+    settings = _settings(db)
+    day = parse_day(date_, option="--date") or datetime.now(settings.timezone).date()
+    engine = create_db_engine(settings.database_url)
+    init_db(engine)
+    model, routing = _health_model(settings), _routing(settings)
+    try:
+        if dry_run:
+            routes = csm_routes(engine, None, routing)  # cached Slack IDs only: a dry run asks Slack nothing
+            for item in build_digests(
+                engine, model, day=day, routes=routes, team_channel=settings.healthbot_digest_channel
+            ):
+                console.rule(f"to {item.destination or 'nobody (unreachable)'}")
+                render_terminal(item.digest, console)
+            return
+        client = _slack_client(settings, doing="post the digests")
+        run = send_digests(engine, client, settings, model, day=day, routing=routing)
+    except insights.NoScoresError as err:
+        err_console.print(f"[yellow]{err.title}.[/yellow] {' '.join(err.lines)}")
+        raise typer.Exit(1) from err
+    console.print(run.summary(), markup=False, highlight=False)
+    if any(d.outcome == "failed" for d in run.deliveries):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -218,8 +244,32 @@ def alerts(
     db: DbOption = None,
 ) -> None:
     """Detect new red and early-warning alerts and post each once."""
-    _settings(db)
-    not_built_yet("Red-account alerts", 5)
+    from datetime import UTC
+
+    from bot.alerts import AlertDesk
+    from messages.terminal import render_terminal
+
+    settings = _settings(db)
+    engine = create_db_engine(settings.database_url)
+    init_db(engine)
+    model = _health_model(settings)
+    desk = AlertDesk(engine=engine, settings=settings, playbooks=_playbooks(settings), routing=_routing(settings))
+    bands, now = [band.name for band in model.bands], datetime.now(UTC)
+    if dry_run:
+        previews = desk.preview(bands=bands, now=now)
+        for view in previews:
+            render_terminal(view, console)
+        console.print(f"{len(previews)} alert(s) would be opened; nothing was stored or posted.")
+        return
+    desk.client = _slack_client(settings, doing="post alerts", required=False)
+    run = desk.scan(bands=bands, now=now)
+    console.print(run.summary(), markup=False, highlight=False)
+    if desk.client is None and run.opened:
+        err_console.print(
+            "SLACK_BOT_TOKEN is not set, so they were stored but not posted; the next run with it posts them."
+        )
+    if any(d.outcome == "failed" for d in run.deliveries):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -340,8 +390,73 @@ def serve(port: Annotated[int, typer.Option("--port", help="HTTP port (HTTP mode
 @app.command()
 def scheduler() -> None:
     """Run the scheduled jobs (digests, alert scans) in their own process."""
-    _settings()
-    not_built_yet("The scheduler", 5)
+    import signal
+
+    from bot import server
+    from bot.scheduler import create_scheduler, standard_jobs
+
+    settings = _settings()
+    server.configure_logging(settings)
+    engine = create_db_engine(settings.database_url)
+    init_db(engine)
+    client = _slack_client(settings, doing="post digests and alerts")
+    assert client is not None
+    jobs = standard_jobs(
+        settings,
+        engine=engine,
+        client=client,
+        model=_health_model(settings),
+        playbooks=_playbooks(settings),
+        routing=_routing(settings),
+    )
+    runner = create_scheduler(settings, jobs=jobs)
+    signal.signal(signal.SIGTERM, lambda *_: runner.shutdown(wait=False))  # the platform stopping the worker
+    console.print(
+        f"Digest every day at {settings.healthbot_digest_time} ({settings.healthbot_timezone}); alert scan every "
+        f"{settings.healthbot_alert_scan_minutes} minutes. Ctrl-C to stop.",
+        markup=False,
+        highlight=False,
+    )
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):  # Ctrl-C: a clean stop, not a traceback
+        runner.start()
+
+
+def _routing(settings: Settings) -> Any:
+    """The routing file's channels, or exit 2 with the file's problem in plain words."""
+    from bot.routing import load_routing
+
+    return _operator_file(lambda: load_routing(settings.healthbot_routing), "Routing file")
+
+
+def _playbooks(settings: Settings) -> Any:
+    """The playbooks in force, or exit 2 with the file's problem in plain words."""
+    from bot.playbooks import load_playbooks
+
+    return _operator_file(lambda: load_playbooks(settings.healthbot_playbooks), "Playbooks file")
+
+
+def _operator_file(load: Any, what: str) -> Any:
+    # Both files' errors are ValueErrors whose message names the file, the entry and what to write instead.
+    try:
+        return load()
+    except ValueError as err:
+        err_console.print(f"[red]{what} problem:[/red] {err}")
+        raise typer.Exit(2) from err
+
+
+def _slack_client(settings: Settings, *, doing: str, required: bool = True) -> Any:
+    """The Web API client, or (when required) exit 2 saying the token is missing; None when optional and unset."""
+    from bot.app import create_web_client
+
+    if settings.slack_bot_token is None:
+        if not required:
+            return None
+        err_console.print(
+            f"[red]SLACK_BOT_TOKEN is not set[/red], so Healthbot cannot {doing}. Set it (see .env.example), "
+            "or use --dry-run to print instead."
+        )
+        raise typer.Exit(2)
+    return create_web_client(settings)
 
 
 @app.command()

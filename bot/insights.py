@@ -19,8 +19,10 @@ from rapidfuzz import fuzz, process, utils
 from sqlalchemy import Table, Text, and_, cast, func, or_, select
 from sqlalchemy.engine import Engine
 
+from bot.playbooks import playbook_results
+from bot.pulse import current_pulse
 from bot.scoring_runs import ACCOUNTS, METRICS, SCORES, NothingToBacktest, backtest_store, score_history
-from bot.store import AlertAction
+from bot.store import AlertAction, read_session
 from messages import views
 from scoring import Explanation, Finding, HealthModel, Recommendation, diagnose_drop, explain
 from scoring import portfolio as book_math
@@ -40,6 +42,12 @@ _PAST_TENSE = {
     "note": "added a note",
     "touch": "logged a touch",
     "resolve": "resolved",
+    "unacknowledge": "unacknowledged",
+    "unresolve": "reopened",
+    "unsnooze": "unsnoozed",
+    "pulse": "set the CSM pulse",
+    "step_done": "ticked a step",
+    "step_undone": "unticked a step",
 }
 
 
@@ -99,7 +107,8 @@ class AccountMatch:
     found: bool
     account_id: str | None = None
     name: str | None = None
-    suggestions: list[str] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)  # names, with the ID added where two share a name
+    suggestion_ids: list[str] = field(default_factory=list)  # the same accounts' IDs, which always find them
 
 
 def _clean_query(text: str) -> str:
@@ -123,6 +132,11 @@ def find_account(engine: Engine, text: str) -> AccountMatch:
             ).all()
             if len(hits) == 1:
                 return AccountMatch(found=True, account_id=hits[0].account_id, name=hits[0].name)
+            if len(hits) > 1:  # two customers with one name: ask which, by ID
+                hits = connection.execute(
+                    select(ACCOUNTS.c.account_id, ACCOUNTS.c.name).where(exact, current).limit(5)
+                ).all()
+                return _suggest(hits)
         rows = connection.execute(select(ACCOUNTS.c.account_id, ACCOUNTS.c.name).where(current)).all()
     names = [r.name for r in rows]
     ranked = process.extract(
@@ -131,7 +145,13 @@ def find_account(engine: Engine, text: str) -> AccountMatch:
     if ranked and ranked[0][1] >= _FUZZY_FOUND and (len(ranked) == 1 or ranked[1][1] < ranked[0][1] - 3):
         best = rows[ranked[0][2]]
         return AccountMatch(found=True, account_id=best.account_id, name=best.name)
-    return AccountMatch(found=False, suggestions=[name for name, score, _ in ranked[:5] if score >= _FUZZY_SUGGEST])
+    return _suggest([rows[index] for _, score, index in ranked[:5] if score >= _FUZZY_SUGGEST])
+
+
+def _suggest(rows: Sequence[Any]) -> AccountMatch:
+    names = [r.name for r in rows]
+    labels = [f"{r.name} ({r.account_id})" if names.count(r.name) > 1 else r.name for r in rows]
+    return AccountMatch(found=False, suggestions=labels, suggestion_ids=[r.account_id for r in rows])
 
 
 def _account_or_error(engine: Engine, text: str) -> AccountMatch:
@@ -439,7 +459,13 @@ def _card_view(
         recent_actions=_recent_actions(engine, account["account_id"]),
         lifecycle_stage=account["lifecycle_stage"] or None,
         tags=_tags(account["tags"]),
+        pulse=_pulse(engine, account["account_id"], day),
     )
+
+
+def _pulse(engine: Engine, account_id: str, day: date) -> views.PulseReading | None:
+    with read_session(engine) as session:
+        return current_pulse(session, account_id, on=day)
 
 
 def recovery_plan(
@@ -623,7 +649,11 @@ def trend_report(engine: Engine, model: HealthModel, *, as_of: date | None = Non
         positives=[view(f) for f in positives[:4]],
         model_insights=_model_insights(engine, model),
         summary_actions=[f"{f.title}: {f.actions[0]}" for f in concerns[:3] if f.actions],
-        playbook_results=_playbook_results(engine, book, day),
+        # The overall line, then per playbook how its accounts fared (bot/playbooks.py: runs and their checklists).
+        playbook_results=[
+            *_playbook_results(engine, book, day),
+            *playbook_results(engine, as_of=day, red_band=model.lowest_band.name),
+        ],
     )
 
 

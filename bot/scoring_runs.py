@@ -12,6 +12,8 @@ import pandas as pd
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.engine import Engine
 
+from bot.actions import with_logged_touches
+from bot.pulse import with_pulse
 from bot.settings import Settings
 from bot.store import Account, HealthScore, MetricSnapshot, write_session
 from bot.store.tables import utcnow
@@ -47,7 +49,9 @@ def load_frames(
     with engine.connect() as connection:
         accounts = pd.read_sql(accounts_query, connection)
         metrics = pd.read_sql(metrics_query.order_by("account_id", "as_of"), connection)
-    return accounts, metrics
+    # What CSMs recorded in Slack counts too: touches they logged, and their own read of the account.
+    metrics = with_logged_touches(engine, metrics, as_of=as_of)
+    return accounts, with_pulse(engine, metrics, as_of=as_of)
 
 
 def score_history(

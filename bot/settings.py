@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     healthbot_digest_channel: str | None = None
     healthbot_alert_channel: str | None = None
     healthbot_admins: str = ""
+    healthbot_alert_channel_can_act: bool = False  # anyone clicking in the alert channel may act on its alerts
     healthbot_allowed_users: str = ""
     healthbot_playbooks: str | None = None
     healthbot_routing: str | None = None

@@ -31,6 +31,11 @@ _TEMPLATES: dict[type, str] = {
     views.RecoveryPlan: "recovery_plan.json.j2",
     views.Digest: "digest.json.j2",
     views.Notice: "notice.json.j2",
+    views.Alert: "alert.json.j2",
+    views.AlertEvent: "alert_event.json.j2",
+    views.PlaybookChecklist: "playbook_run.json.j2",
+    views.Form: "form.json.j2",
+    views.AlertScope: "alert_scope.json.j2",
 }
 
 
@@ -89,9 +94,18 @@ def render_message(view: object, *, page: int = 1, more_value: str | None = None
     rendered = _ENV.get_template(template_name).render(view=view, page=max(page, 1), more_value=more_value)
     message = json.loads(rendered)
     message["blocks"] = [block for block in message["blocks"] if block is not None]
+    for attachment in message.get("attachments", []):  # alerts carry their colour bar in an attachment
+        attachment["blocks"] = [block for block in attachment["blocks"] if block is not None]
     # The fallback is plain words, but Slack reads `text` as mrkdwn too, so its control characters are escaped.
     message["text"] = slack_escape(message["text"])
     return _within_limits(message, limit=MAX_BLOCKS)
+
+
+def render_modal(form: views.Form) -> dict[str, Any]:
+    """Render a Form as a modal view (`views.open`)."""
+    modal = render_message(form)
+    del modal["text"]  # a modal has no fallback text; the template carries one only so render_message accepts it
+    return modal
 
 
 def render_home(view: object) -> dict[str, Any]:

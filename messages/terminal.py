@@ -144,6 +144,8 @@ def health_card(card: views.HealthCard) -> RenderableType:
         meta.append(f"renews {fmt.day(card.renewal_date)} ({fmt.days_phrase(card.days_to_renewal)})")
     if card.confidence < 0.995:
         meta.append(f"confidence {fmt.pct(card.confidence)}")
+    if card.pulse:
+        meta.append(f"CSM pulse {card.pulse.label} ({card.pulse.level}/6)")
     return Panel(
         Group(*parts),
         title=f"{fmt.band_emoji(card.band)} [bold]{escape(card.name)}[/bold] · {card.account_id}",
@@ -346,6 +348,78 @@ def notice(n: views.Notice) -> RenderableType:
     )
 
 
+STATE_STYLE = {"open": "red", "acknowledged": "yellow", "snoozed": "grey50", "resolved": "green"}
+
+
+def alert(a: views.Alert) -> RenderableType:
+    """A red-account alert as a rich panel: what happened, why, and its state."""
+    parts: list[RenderableType] = []
+    if a.reasons:
+        parts.append(
+            _bullets(
+                "Why",
+                [
+                    f"{fmt.severity_emoji(r.severity)} [bold]{escape(r.title)}[/bold]"
+                    + (f" (respond within {r.response_time})" if r.response_time else "")
+                    + "".join(f"\n     {escape(fact)}" for fact in r.facts[:3])
+                    for r in a.reasons
+                ],
+            )
+        )
+    if a.playbook_run:
+        parts.append(Text.from_markup(f"📋 [bold]{escape(a.playbook_run)}[/bold]"))
+    elif a.playbook:
+        parts.append(Text.from_markup(f"Recommended playbook: [bold]{escape(a.playbook)}[/bold]"))
+    if a.pulse:
+        note = f" — “{escape(a.pulse.note)}”" if a.pulse.note else ""
+        parts.append(Text.from_markup(f"CSM pulse: [bold]{a.pulse.label}[/bold] ({a.pulse.level}/6){note}"))
+    state = [f"[{STATE_STYLE[a.state]}]{a.state}[/]"]
+    if a.acknowledged_by and a.acknowledged_at:
+        state.append(f"acknowledged by {a.acknowledged_by} at {a.acknowledged_at:%H:%M}")
+    if a.assigned_to:
+        state.append(f"assigned to {a.assigned_to}")
+    if a.state == "snoozed" and a.snoozed_until:
+        state.append(f"snoozed until {a.snoozed_until:%-d %b %H:%M}")
+    if a.escalated:
+        state.append("escalated")
+    parts.append(Text.from_markup(" · ".join(state)))
+    acct = a.account
+    return Panel(
+        Group(*parts),
+        title=f"{fmt.severity_emoji(a.severity)} [bold]{escape(acct.name)}[/bold] {escape(a.title)}",
+        subtitle=f"{a.severity} · {escape(acct.csm_owner)} · {fmt.money(acct.arr)} ARR · opened {fmt.day(a.opened_on)}",
+        border_style=STATE_STYLE[a.state],
+    )
+
+
+def alert_event(e: views.AlertEvent) -> RenderableType:
+    """One action on an alert, as a line."""
+    note = f" — {escape(e.note)}" if e.note else ""
+    return Text.from_markup(f"{escape(e.user)} {e.kind.replace('_', ' ')} on {escape(e.account)} · {e.at:%H:%M}{note}")
+
+
+def playbook_checklist(r: views.PlaybookChecklist) -> RenderableType:
+    """A playbook run as a checklist panel."""
+    parts: list[RenderableType] = []
+    for stage in r.stages:
+        parts.append(
+            _bullets(
+                f"{stage.index}. {escape(stage.name)} · {escape(stage.timing)} · due {fmt.day(stage.due)}",
+                [f"{'☑' if step.done else '☐'} {escape(step.text)}" for step in stage.steps],
+                limit=10,
+            )
+        )
+    acct = r.account
+    moved = ""
+    if acct.previous_score is not None and acct.score is not None:
+        moved = f" · health {fmt.score(acct.previous_score)} → {fmt.score(acct.score)} ({fmt.signed(acct.delta)})"
+    return Panel(
+        Group(*parts),
+        title=f"📋 [bold]{escape(r.playbook)} · {escape(acct.name)}[/bold]",
+        subtitle=f"{r.done_steps} of {r.total_steps} steps done · {r.status}{moved}",
+    )
+
+
 _RENDERERS: dict[type, Callable[[Any], RenderableType]] = {
     views.HealthCard: health_card,
     views.Portfolio: portfolio,
@@ -354,6 +428,9 @@ _RENDERERS: dict[type, Callable[[Any], RenderableType]] = {
     views.ExpansionList: expansion_list,
     views.RecoveryPlan: recovery_plan,
     views.Notice: notice,
+    views.Alert: alert,
+    views.AlertEvent: alert_event,
+    views.PlaybookChecklist: playbook_checklist,
 }
 
 

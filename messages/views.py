@@ -125,6 +125,7 @@ class HealthCard:
     recent_actions: list[RecentAction] = field(default_factory=list)
     lifecycle_stage: str | None = None
     tags: list[str] = field(default_factory=list)
+    pulse: PulseReading | None = None  # the CSM's own read, shown beside the computed score
 
 
 @dataclass(frozen=True)
@@ -282,3 +283,134 @@ class Notice:
     lines: list[str] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)  # account names offered as buttons
     kind: str = "info"  # "info", "not_found", "error", "help", "refused"
+    suggestion_values: list[str] = field(default_factory=list)  # what each button asks for (IDs); else the names
+
+
+# --- alerts, playbook runs and the CSM pulse (issue 5) ------------------------------------------------------------
+
+# The CSM pulse scale, 1–6: an even number of steps, so there is no non-committal middle.
+PULSE_LEVELS = ("Critical", "Poor", "Concerned", "Steady", "Good", "Thriving")
+
+
+@dataclass(frozen=True)
+class PulseReading:
+    """A CSM's own read of an account, shown beside the computed score (never in place of it)."""
+
+    level: int  # 1 … 6, see PULSE_LEVELS
+    label: str  # "Concerned"
+    author: str  # Slack user ID, or a name from the command line
+    set_at: datetime
+    expires_on: date
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A red-account / early-warning alert and its state, re-rendered in full after every click."""
+
+    alert_id: int
+    account: AccountRef
+    title: str  # "Acme Corp turned Red"
+    condition: str  # turned_red, band_drop, score_drop, signal:<key>
+    severity: str  # one of SEVERITIES
+    state: str  # open, acknowledged, snoozed, resolved
+    opened_on: date
+    reasons: list[Signal]  # the top 1–3, with their facts
+    playbook: str | None = None  # the recommended playbook's name
+    respond_within: str | None = None  # "24 hours"
+    respond_by: datetime | None = None
+    acknowledged_by: str | None = None  # Slack user IDs from here on
+    acknowledged_at: datetime | None = None
+    assigned_to: str | None = None
+    snoozed_by: str | None = None
+    snoozed_until: datetime | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    escalated: bool = False  # posted to the team channel because nobody acknowledged it in time
+    pulse: PulseReading | None = None
+    playbook_run: str | None = None  # "Red Account Recovery · 5 of 16 steps done"
+
+
+@dataclass(frozen=True)
+class ChecklistStep:
+    """One step of a playbook run, ticked or not."""
+
+    key: str  # "2.3": stage 2, step 3
+    text: str
+    done: bool
+    done_by: str | None = None
+    done_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ChecklistStage:
+    """One stage of a playbook run, with the day its steps are due."""
+
+    index: int
+    name: str
+    timing: str  # "Hours 0–24"
+    due: date
+    steps: list[ChecklistStep]
+
+
+@dataclass(frozen=True)
+class PlaybookChecklist:
+    """A playbook started on an account, as a checklist message the CSM ticks."""
+
+    run_id: int
+    playbook: str  # its name
+    situation: str
+    account: AccountRef  # score = now, previous_score = at the start, delta = the change since
+    started_by: str
+    started_at: datetime
+    status: str  # active, finished, stopped
+    stages: list[ChecklistStage]
+    done_steps: int
+    total_steps: int
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """One thing someone did to an alert, posted as a reply in its thread: the audit trail lives where people look."""
+
+    kind: str  # acknowledge, unacknowledge, resolve, unresolve, snooze, unsnooze, assign, start_playbook, note, pulse
+    user: str  # Slack user ID
+    at: datetime
+    account: str  # the account's name, for the notification text
+    note: str | None = None  # "for 7 days", "to <@U…>", the playbook's name, the note itself
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One input of a modal form; its value comes back under `block_id` on submit."""
+
+    block_id: str
+    label: str
+    kind: str  # "select", "radio", "text", "date"
+    choices: list[tuple[str, str]] = field(default_factory=list)  # (value, label)
+    initial: str | None = None  # a choice's value, a date "2026-11-24", or text
+    optional: bool = False
+    multiline: bool = False
+    hint: str | None = None
+    placeholder: str | None = None
+
+
+@dataclass(frozen=True)
+class Form:
+    """A modal asking for a few things about an account (Log touch, Start playbook, Set pulse, Snooze)."""
+
+    callback_id: str
+    title: str  # at most 24 characters (Slack's limit)
+    submit: str
+    intro: str  # one line of context: which account, its score
+    fields: list[FormField]
+    metadata: str = ""  # carried back on submit (JSON: account, alert, where it was opened from)
+
+
+@dataclass(frozen=True)
+class AlertScope:
+    """App Home: which alerts a person gets by DM — whose accounts, and which severities."""
+
+    scope: str  # mine, segment, all
+    scopes: list[tuple[str, str]]  # (value, label)
+    severities: list[str]  # chosen, from SEVERITIES

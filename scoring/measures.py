@@ -67,6 +67,8 @@ CATALOGUE: dict[str, MeasureInfo] = {
     "exec_sponsor_engaged": MeasureInfo("executive sponsor engaged", "flag"),
     "days_since_qbr": MeasureInfo("days since last QBR", "days"),
     "training_completion": MeasureInfo("training completion", "share"),
+    # relationship: the CSM's own read of the account, set in Slack (bot/pulse.py), 1 (critical) … 6 (thriving)
+    "csm_pulse": MeasureInfo("CSM pulse", "number"),
     # account facts
     "tags": MeasureInfo("tags", "tags"),
     "segment": MeasureInfo("segment", "text"),
@@ -97,6 +99,7 @@ NUMERIC_METRICS = (
     "days_overdue",
     "csm_touches_90d",
     "training_completion",
+    "csm_pulse",
 )
 DATE_METRICS = ("last_login", "last_touch", "last_qbr")
 ACCOUNT_TEXT = ("segment", "lifecycle_stage", "region", "industry", "plan_tier")
@@ -173,7 +176,8 @@ def _as_float(values: pd.Series) -> np.ndarray:
         # Booleans arrive as True/False/None or "true"/"false" depending on the reader.
         lowered = values.astype("string").str.strip().str.lower()
         mapped = lowered.map({"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0})
-        numeric = pd.to_numeric(lowered, errors="coerce")
+        # to_numeric gives a nullable array here; fillna with one will fail in pandas 4, so plain floats.
+        numeric = pd.to_numeric(lowered, errors="coerce").astype("float64")
         return mapped.fillna(numeric).to_numpy(dtype="float64", na_value=np.nan)
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
@@ -500,6 +504,8 @@ def _base_fact(t: SnapshotTable, base: str, row: int) -> str:
         return "paid on time" if value <= 0 else f"payment {_plural(value, 'day')} overdue"
     if base == "csm_touches_90d":
         return f"{_plural(value, 'CSM touch', 'CSM touches')} in 90 days"
+    if base == "csm_pulse":
+        return f"CSM pulse {_num(value, 0)}/6"
     if base == "exec_sponsor_engaged":
         return "executive sponsor engaged" if value >= 0.5 else "executive sponsor not engaged"
     if base == "training_completion":

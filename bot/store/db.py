@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Column, Table, event, inspect, literal, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -55,11 +55,48 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     return engine
 
 
+class StoreOutOfDate(RuntimeError):
+    """The database was made by an older Healthbot and cannot be brought up to date in place."""
+
+
 def init_db(engine: Engine) -> None:
-    """Create every table that does not exist yet."""
+    """Create every table that does not exist yet, and bring a store made by an earlier version up to date."""
     from bot.store import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
     SQLModel.metadata.create_all(engine)
+    _add_new_columns_and_indexes(engine)
+
+
+def _add_new_columns_and_indexes(engine: Engine) -> None:
+    # create_all() adds missing tables only. Columns and indexes added to existing tables since a store was made
+    # are added here, so upgrading never means losing the history a team has built up.
+    inspector = inspect(engine)
+    missing: list[tuple[Table, Column[Any]]] = []
+    for table in SQLModel.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        missing += [(table, column) for column in table.columns if column.name not in present]
+    with engine.begin() as conn:
+        for table, column in missing:
+            conn.execute(text(_add_column_sql(table, column, engine)))
+        for table in SQLModel.metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)
+
+
+def _add_column_sql(table: Table, column: Column[Any], engine: Engine) -> str:
+    preparer = engine.dialect.identifier_preparer
+    kind = column.type.compile(dialect=engine.dialect)
+    sql = f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {preparer.format_column(column)} {kind}"
+    if column.nullable and not column.primary_key:
+        return sql
+    default = getattr(column.default, "arg", None) if column.default is not None and column.default.is_scalar else None
+    if isinstance(default, bool | int | float | str):
+        value = literal(default).compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+        return f"{sql} NOT NULL DEFAULT {value}"
+    raise StoreOutOfDate(
+        f"the database at {engine.url.render_as_string(hide_password=True)} was made by an older Healthbot and lacks "
+        f"{table.name}.{column.name}; export what you need, point DATABASE_URL at a new database and re-import"
+    )
 
 
 @contextmanager

@@ -6,13 +6,25 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
     """The current time in UTC, timezone-aware (SQLModel refuses naive datetimes)."""
     return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A stored time as an aware UTC datetime; SQLite hands back naive values, which the store always wrote in UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _moment() -> Any:
+    # A point in time, stored with its zone where the database can (PostgreSQL), read back through as_utc().
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
 
 class Account(SQLModel, table=True):
@@ -66,6 +78,9 @@ class HealthScore(SQLModel, table=True):
     """The score an account had on a day; rescoring the same day replaces the row, so history is one row a day."""
 
     __tablename__ = "health_score"
+    # "Which day was scored last" and "every score of that day" are asked per digest and per alert scan; without
+    # this index each is a full scan of the history (a second per question at 100,000 accounts).
+    __table_args__ = (Index("ix_health_score_as_of", "as_of"),)
 
     account_id: str = Field(primary_key=True, foreign_key="account.account_id", max_length=64)
     as_of: date = Field(primary_key=True)
@@ -98,6 +113,15 @@ class HealthAlert(SQLModel, table=True):
     channel: str | None = None
     ts: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    title: str | None = None  # "Acme Corp turned Red (52 → 38)"
+    playbook: str | None = None  # the recommended playbook's key in the playbooks file
+    respond_by: datetime | None = _moment()  # the signal's response time, counted from when the alert opened
+    acknowledged_by: str | None = None  # Slack user ID
+    acknowledged_at: datetime | None = _moment()
+    snoozed_by: str | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = _moment()
+    escalated_at: datetime | None = _moment()  # an unacknowledged High alert past its response time, escalated once
 
 
 class AlertAction(SQLModel, table=True):
@@ -125,10 +149,15 @@ class SentMessage(SQLModel, table=True):
     dedupe_key: str = Field(unique=True)  # e.g. "digest:2026-11-24:U024BE7LH"
     kind: str
     channel: str
-    status: str = "pending"  # pending, sent
+    status: str = "pending"  # pending (being posted), sent, failed (Slack refused or was down; the next run retries)
     ts: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+    claimed_at: datetime | None = _moment()  # when a process took it to post; another process leaves it alone
+    attempts: int = 0
+    error: str | None = None  # why the last attempt failed, for the operator
+    alert_id: int | None = Field(default=None, foreign_key="health_alert.id", index=True)  # re-rendered on clicks
+    thread_ts: str | None = None  # set for replies in an alert's thread
 
 
 class ProcessedEvent(SQLModel, table=True):
@@ -138,3 +167,96 @@ class ProcessedEvent(SQLModel, table=True):
 
     event_id: str = Field(primary_key=True, max_length=64)
     received_at: datetime = Field(default_factory=utcnow)
+
+
+class PlaybookRun(SQLModel, table=True):
+    """A playbook started on an account: its checklist message, and where the score stood when it began."""
+
+    __tablename__ = "playbook_run"
+    __table_args__ = (
+        # One active run of a playbook per account; finished and stopped runs are kept for intervention tracking.
+        Index(
+            "uq_playbook_run_active",
+            "account_id",
+            "playbook",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(foreign_key="account.account_id", index=True, max_length=64)
+    playbook: str  # key in the playbooks file, e.g. "red_account_recovery"
+    alert_id: int | None = Field(default=None, foreign_key="health_alert.id")
+    started_by: str  # Slack user ID, or a name from the command line
+    started_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    start_score: float | None = None
+    start_band: str | None = None
+    status: str = "active"  # active, finished, stopped
+    finished_at: datetime | None = _moment()
+    channel: str | None = None  # the checklist message
+    ts: str | None = None
+
+
+class PlaybookStepTick(SQLModel, table=True):
+    """A checklist step someone ticked; unticking removes the row (the action log keeps the history)."""
+
+    __tablename__ = "playbook_step_tick"
+
+    run_id: int = Field(primary_key=True, foreign_key="playbook_run.id")
+    step: str = Field(primary_key=True, max_length=16)  # "2.3": stage 2, step 3
+    ticked_by: str
+    ticked_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Pulse(SQLModel, table=True):
+    """A CSM's own read of an account on the six-step scale, beside (never instead of) the computed score."""
+
+    __tablename__ = "pulse"
+    __table_args__ = (Index("ix_pulse_account", "account_id", "set_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(foreign_key="account.account_id", max_length=64)
+    level: int  # 1 (critical) … 6 (thriving)
+    note: str | None = None
+    author_id: str  # Slack user ID, or a name from the command line
+    set_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_on: date  # after this day the reading no longer counts
+
+
+class Touchpoint(SQLModel, table=True):
+    """A call, meeting or note logged from Slack; feeds `last_touch` and `csm_touches_90d` at the next scoring."""
+
+    __tablename__ = "touchpoint"
+    __table_args__ = (Index("ix_touchpoint_account", "account_id", "happened_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(foreign_key="account.account_id", max_length=64)
+    user_id: str
+    kind: str  # call, meeting, email, qbr, note
+    note: str | None = None
+    happened_on: date
+    dedupe_key: str | None = Field(default=None, unique=True)  # one modal submission, one touchpoint
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SlackUserCache(SQLModel, table=True):
+    """Who an email address is in Slack (users.lookupByEmail), so digests don't look everyone up every morning."""
+
+    __tablename__ = "slack_user_cache"
+
+    email: str = Field(primary_key=True, max_length=254)  # lower-cased
+    user_id: str | None = None  # None: Slack has no user with this email (asked again after a day)
+    checked_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class AlertPreference(SQLModel, table=True):
+    """Which alerts a person wants by DM, chosen in App Home: whose accounts, and which severities."""
+
+    __tablename__ = "alert_preference"
+
+    user_id: str = Field(primary_key=True, max_length=32)
+    scope: str = "mine"  # mine (accounts I own), segment (my accounts' segments), all
+    severities: str = "Critical,High,Medium,Low"  # comma-separated
+    updated_at: datetime = Field(default_factory=utcnow)

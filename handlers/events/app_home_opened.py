@@ -10,11 +10,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.intents import Intent, help_notice
-from handlers.deps import deps_of
+from bot.routing import alert_scope_view
+from handlers.deps import AppDeps, deps_of
 from handlers.people import book_owner
 from handlers.replies import APOLOGY, answer_view
 from messages import views
-from messages.blockkit import render_home
+from messages.blockkit import MAX_HOME_BLOCKS, render_home, render_message
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,20 @@ def app_home_opened_callback(event: dict[str, Any], client: WebClient, context: 
     except Exception:
         logger.exception("could not render the Home tab")
         home = render_home(APOLOGY)
+    home = with_alert_settings(home, deps=deps, user_id=user_id)
     try:
         client.views_publish(user_id=user_id, view=home)
     except (SlackApiError, OSError):
         logger.exception("could not publish the Home tab of %s", user_id)
+
+
+def with_alert_settings(home: dict[str, Any], *, deps: AppDeps, user_id: str) -> dict[str, Any]:
+    """The Home tab with the person's alert settings (whose accounts, which severities) at the bottom."""
+    try:
+        settings = render_message(alert_scope_view(deps.engine, user_id))["blocks"]
+    except Exception:
+        logger.exception("could not show the alert settings of %s", user_id)
+        return home
+    if len(home["blocks"]) + len(settings) > MAX_HOME_BLOCKS:
+        return home  # the book comes first; a Home tab that full is trimmed already
+    return {**home, "blocks": [*home["blocks"], *settings]}

@@ -94,3 +94,30 @@ def test_duplicate_action_and_message_keys_are_refused(engine: Engine) -> None:
     with read_session(engine) as session:
         assert len(session.exec(select(AlertAction)).all()) == 1
         assert len(session.exec(select(SentMessage)).all()) == 1
+
+
+def test_a_store_from_an_earlier_version_gains_new_columns_and_keeps_its_data(db_url: str) -> None:
+    from sqlalchemy import inspect, text
+
+    from bot.store import create_db_engine, init_db
+
+    engine = create_db_engine(db_url)
+    init_db(engine)
+    with write_session(engine) as session:
+        session.add(Account(account_id="A1", name="Acme Corp", csm_owner="Sarah Chen"))
+        session.flush()
+        session.add(SentMessage(dedupe_key="digest:2026-11-23:U1", kind="digest", channel="U1"))
+    # An earlier version's store: without columns and an index added since.
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_health_score_as_of"))
+        conn.execute(text("ALTER TABLE sent_message DROP COLUMN attempts"))
+        conn.execute(text("ALTER TABLE account DROP COLUMN churned_on"))
+    init_db(engine)
+    inspector = inspect(engine)
+    assert "churned_on" in {c["name"] for c in inspector.get_columns("account")}
+    assert "ix_health_score_as_of" in {i["name"] for i in inspector.get_indexes("health_score")}
+    with read_session(engine) as session:
+        assert session.get(Account, "A1") is not None
+        sent = session.exec(select(SentMessage)).one()
+    assert sent.attempts == 0  # a NOT NULL column arrives with its default on existing rows
+    engine.dispose()

@@ -244,6 +244,16 @@ def test_digest_renders_for_a_csm_and_the_team(recipient: str) -> None:
     assert "12 new red accounts" in body and "…and 4 more" in body
     assert "Usage decline (respond within 24 hours)" in body
     assert "Could not reach by DM" in body and "Pat Doe" in body
+    menus = [b["accessory"] for b in message["blocks"] if b.get("accessory", {}).get("type") == "overflow"]
+    assert len(menus) == 8 + 1  # each red line shown, and the renewal at risk, carry the account's menu
+    assert [o["value"].split(":")[0] for o in menus[0]["options"]] == [
+        "show_card",
+        "card_start_playbook",
+        "card_log_touch",
+        "card_set_pulse",
+        "card_snooze",
+    ]
+    assert menus[0]["options"][0]["value"] == f"show_card:{red.account_id}"
 
 
 def test_immediate_response_times_read_as_an_instruction() -> None:

@@ -1,0 +1,134 @@
+"""The CSM pulse: a person's own read of an account on a six-step scale, with a note, kept for 90 days.
+
+It is shown beside the computed score and offered to the model as an input of the relationship dimension
+(`csm_pulse`, weighted in the model file); it never replaces the score.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.actions import DAY, effective_days, record_action
+from bot.store import Pulse, read_session, write_session
+from bot.store.tables import as_utc
+from messages.views import PULSE_LEVELS, PulseReading
+
+PULSE_DAYS = 90  # a read older than a quarter says more about then than now
+
+
+class PulseError(ValueError):
+    """A pulse value a person typed or chose is not on the scale; the message lists the scale."""
+
+
+def pulse_level(value: str | int) -> int:
+    """The level 1–6 for "4", 4 or "Steady" (any case).
+
+    Raises:
+        PulseError: not on the scale.
+    """
+    text = str(value).strip()
+    if text.isdigit() and 1 <= int(text) <= len(PULSE_LEVELS):
+        return int(text)
+    for level, label in enumerate(PULSE_LEVELS, 1):
+        if text.lower() == label.lower():
+            return level
+    scale = ", ".join(f"{n} {label}" for n, label in enumerate(PULSE_LEVELS, 1))
+    raise PulseError(f"“{text}” is not a pulse level; choose one of {scale}")
+
+
+def set_pulse(
+    engine: Engine,
+    *,
+    account_id: str,
+    level: int,
+    author: str,
+    at: datetime,
+    note: str | None = None,
+    days: int = PULSE_DAYS,
+    dedupe_key: str | None = None,
+    alert_id: int | None = None,
+) -> Pulse | None:
+    """Store a CSM's read of an account (and log it as an action) in one transaction; None for a repeat.
+
+    The newest reading replaces earlier ones for display and scoring; it counts until `days` after it was set.
+    """
+    if not 1 <= level <= len(PULSE_LEVELS):
+        raise PulseError(f"pulse level {level} is outside 1–{len(PULSE_LEVELS)}")
+    with write_session(engine) as session:
+        label = PULSE_LEVELS[level - 1]
+        action = record_action(
+            session=session,
+            account_id=account_id,
+            user_id=author,
+            kind="pulse",
+            at=at,
+            note=f"{label}: {note}" if note else label,
+            dedupe_key=dedupe_key,
+            alert_id=alert_id,
+        )
+        if action is None:
+            return None
+        pulse = Pulse(
+            account_id=account_id,
+            level=level,
+            note=note,
+            author_id=author,
+            set_at=at,
+            expires_on=at.date() + timedelta(days=days),
+        )
+        session.add(pulse)
+        session.flush()
+    return pulse
+
+
+def current_pulse(session: Session, account_id: str, *, on: date) -> PulseReading | None:
+    """The account's newest pulse still in force on `on`, as shown beside the score."""
+    pulse = session.exec(
+        select(Pulse)
+        .where(Pulse.account_id == account_id, col(Pulse.set_at) < _day_end(on), Pulse.expires_on >= on)
+        .order_by(col(Pulse.set_at).desc(), col(Pulse.id).desc())
+        .limit(1)
+    ).first()
+    return _reading(pulse) if pulse else None
+
+
+def _day_end(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(), UTC)
+
+
+def _reading(pulse: Pulse) -> PulseReading:
+    set_at = as_utc(pulse.set_at)
+    assert set_at is not None
+    return PulseReading(
+        level=pulse.level,
+        label=PULSE_LEVELS[pulse.level - 1],
+        author=pulse.author_id,
+        set_at=set_at,
+        expires_on=pulse.expires_on,
+        note=pulse.note,
+    )
+
+
+def with_pulse(engine: Engine, metrics: pd.DataFrame, *, as_of: date | None) -> pd.DataFrame:
+    """The metrics with `csm_pulse` (1–6) added: the newest CSM pulse in force at each snapshot (an account's
+    latest snapshot: at `as_of`, the day being scored). No reading in force is no data, never a middle value."""
+    with read_session(engine) as session:
+        rows = session.exec(
+            select(col(Pulse.account_id), col(Pulse.set_at), col(Pulse.expires_on), col(Pulse.level))
+        ).all()
+    pulses = pd.DataFrame(rows, columns=["account_id", "day", "expires_on", "csm_pulse"])
+    if pulses.empty or metrics.empty:
+        return metrics
+    pulses["day"] = pd.to_datetime(pulses["day"], utc=True).dt.tz_localize(None).dt.normalize().astype(DAY)
+    pulses["expires_on"] = pd.to_datetime(pulses["expires_on"]).astype(DAY)
+    pulses = pulses.sort_values("day", kind="stable")
+    probe = pd.DataFrame({"account_id": metrics["account_id"].astype(str), "day": effective_days(metrics, as_of)})
+    probe = probe.reset_index().sort_values("day")
+    found = pd.merge_asof(probe, pulses, on="day", by="account_id", direction="backward")
+    found = found.set_index("index").sort_index()
+    in_force = found["expires_on"] >= found["day"]
+    return metrics.assign(csm_pulse=found["csm_pulse"].where(in_force).to_numpy(dtype="float64"))

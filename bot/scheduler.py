@@ -1,0 +1,164 @@
+"""The scheduled jobs — the morning digest and the alert scan — run by `healthbot scheduler` in its own process
+(the Procfile's `worker:`), never inside web workers.
+
+APScheduler cannot share a job store between processes, so jobs live in memory and exactly-once comes from the
+store's unique keys (bot.delivery): a second scheduler started by mistake posts nothing new. What APScheduler gives
+us is the timing: cron jobs with stable ids in an explicit timezone, coalesced, with a misfire grace that lets a
+digest missed during a restart go out when the process comes back that day — and never the next day.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from slack_sdk import WebClient
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from bot.alerts import AlertDesk
+from bot.digests import send_digests
+from bot.playbooks import Playbook
+from bot.routing import Routing
+from bot.scoring_runs import score_and_store
+from bot.settings import Settings
+from bot.store import HealthScore, read_session
+from scoring import HealthModel
+
+logger = logging.getLogger(__name__)
+
+DIGEST_JOB_ID = "daily_digest"
+ALERT_SCAN_JOB_ID = "alert_scan"
+
+Clock = Callable[[], datetime]
+Job = Callable[[datetime], object]  # called with "now" in the team's timezone
+
+
+@dataclass(frozen=True)
+class ScheduledJobs:
+    """What the scheduler runs: each job gets the current time in HEALTHBOT_TIMEZONE."""
+
+    digest: Job
+    alert_scan: Job
+
+
+def digest_grace_seconds(settings: Settings) -> int:
+    """How late a digest may still go out: until the end of the day it was due (local time).
+
+    APScheduler's default grace is one second, which would drop a digest missed by a restart; a fixed day would
+    post yesterday's digest the next morning.
+    """
+    due = settings.digest_time
+    return max(24 * 3600 - (due.hour * 3600 + due.minute * 60 + due.second) - 1, 1)
+
+
+def todays_digest_time(settings: Settings, now: datetime) -> datetime:
+    """Today's digest time in the team's timezone — in the past when the process starts after it."""
+    local = now.astimezone(settings.timezone)
+    return datetime.combine(local.date(), settings.digest_time, tzinfo=settings.timezone)
+
+
+def create_scheduler(
+    settings: Settings,
+    *,
+    jobs: ScheduledJobs,
+    scheduler: BaseScheduler | None = None,
+    clock: Clock | None = None,
+) -> BaseScheduler:
+    """Add the digest and alert-scan jobs to `scheduler` (a BlockingScheduler in the team's timezone by default).
+
+    The digest's first run is today's digest time even when that has passed: APScheduler then runs it at once if it
+    is still within the grace (the same day), and the store's sent-message keys make it post only what was not
+    posted before the restart.
+
+    Args:
+        settings: HEALTHBOT_TIMEZONE, HEALTHBOT_DIGEST_TIME and HEALTHBOT_ALERT_SCAN_MINUTES are read.
+        jobs: what to run; each job is called with the current time in the team's timezone.
+        scheduler: the APScheduler 3 scheduler to add the jobs to.
+        clock: the current time (tests pass a fake one); the system clock by default.
+    """
+    tz = settings.timezone
+    clock = clock or (lambda: datetime.now(tz))
+    scheduler = scheduler or BlockingScheduler(timezone=tz)
+    now = clock().astimezone(tz)
+    due = settings.digest_time
+    scheduler.add_job(
+        _with_clock(jobs.digest, clock, settings),
+        CronTrigger(hour=due.hour, minute=due.minute, second=due.second, timezone=tz),
+        id=DIGEST_JOB_ID,
+        name="Morning early-warning digest",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=digest_grace_seconds(settings),
+        next_run_time=todays_digest_time(settings, now),
+    )
+    every = settings.healthbot_alert_scan_minutes
+    scheduler.add_job(
+        _with_clock(jobs.alert_scan, clock, settings),
+        IntervalTrigger(minutes=every, start_date=now, timezone=tz),
+        id=ALERT_SCAN_JOB_ID,
+        name=f"Alert scan every {every} minutes",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        # A scan late by less than an interval is still worth running; anything older is covered by the next one.
+        misfire_grace_time=every * 60,
+        next_run_time=now,
+    )
+    return scheduler
+
+
+def _with_clock(job: Job, clock: Clock, settings: Settings) -> Callable[[], None]:
+    # Jobs get "now" from the same clock the schedule was made with, in the team's timezone, and a failing job is
+    # logged rather than left to APScheduler's generic message.
+    def run() -> None:
+        try:
+            job(clock().astimezone(settings.timezone))
+        except Exception:
+            logger.exception("scheduled job %s failed; it runs again at its next time", getattr(job, "__name__", job))
+
+    run.__name__ = getattr(job, "__name__", "job")
+    return run
+
+
+def standard_jobs(
+    settings: Settings,
+    *,
+    engine: Engine,
+    client: WebClient,
+    model: HealthModel,
+    playbooks: Mapping[str, Playbook],
+    routing: Routing,
+) -> ScheduledJobs:
+    """The jobs `healthbot scheduler` runs: score and post the morning digest; scan for alerts and escalate.
+
+    The digest job scores the day first when nobody has (an unattended install has no one running
+    `healthbot score` each morning); scores already stored for the day are used as they are.
+    """
+    desk = AlertDesk(engine=engine, settings=settings, playbooks=playbooks, routing=routing, client=client)
+    bands = [band.name for band in model.bands]
+
+    def morning_digest(now: datetime) -> None:
+        day = now.date()
+        if not _scored(engine, day):
+            logger.info("no scores for %s yet: scoring before the digest", day)
+            score_and_store(engine, model, as_of=day)
+        run = send_digests(engine, client, settings, model, day=day, routing=routing, pacer=desk.pacer)
+        logger.info("morning digest: %s", run.summary())
+
+    def alert_scan(now: datetime) -> None:
+        logger.info("alert scan: %s", desk.scan(bands=bands, now=now).summary())
+
+    return ScheduledJobs(digest=morning_digest, alert_scan=alert_scan)
+
+
+def _scored(engine: Engine, day: date) -> bool:
+    with read_session(engine) as session:
+        return session.exec(select(HealthScore.account_id).where(HealthScore.as_of == day).limit(1)).first() is not None

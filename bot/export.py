@@ -26,29 +26,12 @@ from rapidfuzz import process
 from sqlalchemy.engine import Engine
 
 from bot import insights
-from bot.insights import UPSELL_COLUMN
+from bot.insights import REPORT_COLUMNS, UPSELL_COLUMN  # CONTRACT.md's columns, in order
 from messages import format as fmt
 from messages import views
 from scoring import HealthModel
 
 ExportFormat = Literal["csv", "xlsx"]
-
-# CONTRACT.md "Report table": these columns, in this order, then any others.
-REPORT_COLUMNS: tuple[str, ...] = (
-    "Account ID",
-    "Account Name",
-    "CSM Owner",
-    "Health Score",
-    "Status",
-    "Last Touch",
-    "Risk Notes",
-    "Action Needed",
-    "Trend vs Last Month",
-    "Segment",
-    "ARR",
-    "Renewal Date",
-    "Confidence",
-)
 
 # `--group-by` value → the report column it groups on.
 GROUP_BY_COLUMNS: dict[str, str] = {

@@ -3,12 +3,12 @@ over real HTTP to the Web API stand-in, with the asker's DM as the way round a c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.app import create_web_client
+from bot.settings import Settings
 from handlers.uploads import upload_file
 from tests.handlers.requests import CHANNEL, SARAH
 from tests.slack_api import BOT_TOKEN, SlackApiStandIn
@@ -17,14 +17,14 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
 
 @pytest.fixture
-def api() -> Iterator[SlackApiStandIn]:
-    with SlackApiStandIn() as stand_in:
-        yield stand_in
+def api(slack_api: SlackApiStandIn) -> SlackApiStandIn:
+    return slack_api
 
 
 @pytest.fixture
 def client(api: SlackApiStandIn) -> WebClient:
-    return WebClient(token=BOT_TOKEN, base_url=api.base_url)
+    """The bot's own client: it waits out a 429 and retries a dropped connection."""
+    return create_web_client(Settings(slack_bot_token=BOT_TOKEN, slack_api_url=api.base_url))
 
 
 def test_a_file_goes_into_the_thread_it_was_asked_in(api: SlackApiStandIn, client: WebClient) -> None:
@@ -79,11 +79,7 @@ def test_without_someone_to_fall_back_to_the_refusal_is_raised(api: SlackApiStan
     assert api.sent("conversations.open") == []
 
 
-def test_a_rate_limited_upload_is_retried_by_the_bots_client(api: SlackApiStandIn) -> None:
-    from bot.app import create_web_client
-    from bot.settings import Settings
-
-    client = create_web_client(Settings(slack_bot_token=BOT_TOKEN, slack_api_url=api.base_url))
+def test_a_rate_limited_upload_is_retried_by_the_bots_client(api: SlackApiStandIn, client: WebClient) -> None:
     api.fail("files.completeUploadExternal", status=429, retry_after=0)
     landed = upload_file(client, content=PNG, filename="chart.png", title="Chart", channel=CHANNEL)
     assert len(api.attempts("files.completeUploadExternal")) == 2

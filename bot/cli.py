@@ -23,6 +23,7 @@ from bot.importer import ImportFailed, import_files
 from bot.scoring_runs import NothingToBacktest, backtest_store, load_health_model, score_and_store
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import HealthScore, create_db_engine, init_db, read_session
+from messages import format as fmt
 from messages.views import Notice
 from scoring import HealthModel, ModelError, refined_model_text
 from scoring.backtest import describe as describe_backtest
@@ -278,11 +279,41 @@ def export(
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
     group_by: Annotated[GroupBy | None, typer.Option("--group-by", help="Group the report.")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="The report as scored on this date.")] = None,
+    csm: Annotated[str | None, typer.Option("--csm", help="Only this CSM's accounts (full or first name).")] = None,
+    segment: Annotated[str | None, typer.Option("--segment", help="Only this segment's accounts.")] = None,
     db: DbOption = None,
 ) -> None:
     """Write the portfolio report table as CSV or XLSX."""
-    _settings(db)
-    not_built_yet("Exporting the report", 6)
+    from bot import insights
+    from bot.export import ExportError, export_report
+
+    settings = _settings(db)
+    day = parse_day(as_of, option="--as-of")
+    model = _health_model(settings)
+    engine = _engine(settings)
+    grouping = group_by.value if group_by else None
+    try:
+        with console.status(f"Writing the {format_.value.upper()} report…"):
+            result = export_report(
+                engine, model, output, format=format_.value, as_of=day, group_by=grouping, csm=csm, segment=segment
+            )
+    except insights.NoScoresError as err:
+        err_console.print(f"[red]{err.title}.[/red] {' '.join(err.lines)}", soft_wrap=True)
+        raise typer.Exit(1) from err
+    except ExportError as err:
+        err_console.print(f"[red]{err}[/red]", soft_wrap=True)
+        raise typer.Exit(1) from err
+    sheets = f" · sheets: {', '.join(result.sheets)}" if result.sheets else ""
+    # soft_wrap: a path broken across lines can't be copied.
+    wrote = f"Wrote {result.rows:,} accounts scored on {result.as_of} to {result.path}{sheets}"
+    console.print(f"[green]✓[/green] {wrote}", soft_wrap=True, highlight=False)
+    if result.summary is not None:
+        summary = result.summary
+        console.print(
+            f"  {summary.at_risk_accounts:,} at risk ({fmt.money(summary.at_risk_arr)} ARR) · "
+            f"{summary.upsell_ready_count:,} upsell-ready ({fmt.money(summary.upsell_ready_arr)} ARR)",
+            highlight=False,
+        )
 
 
 @app.command()

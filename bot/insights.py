@@ -886,14 +886,15 @@ REPORT_COLUMNS = (
     "Confidence",
 )
 _EXTRA_COLUMNS = {"region": "Region", "industry": "Industry", "plan_tier": "Plan Tier", "csm_email": "CSM Email"}
+UPSELL_COLUMN = "Upsell Opportunity"  # the report's last column: "Seat expansion", … or empty (bot.export counts it)
 
 
 def report_table(
     engine: Engine, model: HealthModel, *, as_of: date | None = None, group_by: str | None = None
 ) -> pd.DataFrame:
     """The portfolio report (CONTRACT.md "Report table"): one row per current customer, the contract's columns in
-    order, then Region, Industry, Plan Tier, CSM Email. `group_by` (csm, segment, region, industry, plan_tier)
-    sorts by that group, then weakest score first; otherwise weakest score first.
+    order, then Region, Industry, Plan Tier, CSM Email, Upsell Opportunity. `group_by` (csm, segment, region,
+    industry, plan_tier) sorts by that group, then weakest score first; otherwise weakest score first.
 
     Raises:
         NoScoresError: nothing scored for `as_of` ("run `healthbot score --as-of …` first").
@@ -902,6 +903,8 @@ def report_table(
     book = load_book(engine, model, day)
     last_touch = _last_touch(engine, day)
     actions, notes = _first_actions(book, model)
+    ready = book_math.expansion_ready(book, model, reasons_for=0).set_index("account_id")["opportunity"]
+    upsell = book["account_id"].map(ready.astype("string").fillna("Upsell conversation")).astype("string").fillna("")
     table = pd.DataFrame(
         {
             "Account ID": book["account_id"],
@@ -918,6 +921,7 @@ def report_table(
             "Renewal Date": book["renewal_date"].map(_as_date),
             "Confidence": book["confidence"].round(2),
             **{label: book[column] for column, label in _EXTRA_COLUMNS.items()},
+            UPSELL_COLUMN: upsell,  # what the export's summary counts as upsell-ready
         }
     )
     sort = ["Health Score", "Account Name"]

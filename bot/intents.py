@@ -127,6 +127,8 @@ _RISK_WORDS = frozenset({"risks", "risk", "at-risk", "red"})
 _EXPANSION_WORDS = frozenset({"expansion", "expand", "upsell", "growth"})
 _TREND_WORDS = frozenset({"trends", "trend"})
 _PORTFOLIO_WORDS = frozenset({"portfolio", "book"})
+_EXPORT_FILTER_WORDS = frozenset({"csm", "for", "segment", "by", "me"})
+_EXPORT_WORDS = _EXPORT_FILTER_WORDS | {"csv", "xlsx", "excel", "xls"}
 _COMMAND_HEADS = _PORTFOLIO_WORDS | _RISK_WORDS | _EXPANSION_WORDS | _TREND_WORDS | {"segment", "export"}
 _ONLY_QUALIFIERS = re.compile(r"^(?:this|next|last)\s+(?:week|month|quarter|year)$|^$", re.IGNORECASE)
 _QUESTION_START = re.compile(
@@ -138,7 +140,7 @@ _QUESTION_START = re.compile(
 
 def parse_command(text: str) -> Intent:
     """Read the text after `/health`: `<account>`, `portfolio [@user | CSM name | me]`, `risks`, `expansion`,
-    `trends`, `segment <name>`, `export [csv|xlsx]` or `help`. Anything phrased as a question is read as one.
+    `trends`, `segment <name>`, `export [csv|xlsx] [filters]` or `help`. Anything phrased as a question is read as one.
 
     Args:
         text: the command's text as Slack sends it (user mentions escaped as `<@U123|name>`).
@@ -166,8 +168,11 @@ def parse_command(text: str) -> Intent:
     if head == "segment":
         subject = _clean_subject(rest)
         return Intent("segment", subject=subject, text=original) if subject else Intent("unknown", text=original)
-    if head == "export" and len(words) <= 2:
-        wanted = rest.lower().lstrip(".") or "csv"
+    wanted = (words[1] if len(words) > 1 else "").lower().lstrip(".")
+    # "export xlsx by csm" is an export with filters (kept in `text`); "Export Logistics Ltd" is an account.
+    if head == "export" and (len(words) <= 2 or wanted in _EXPORT_WORDS or words[1].startswith("<@")):
+        if wanted in _EXPORT_FILTER_WORDS or wanted.startswith("<@") or not wanted:
+            wanted = "csv"
         return Intent("export", subject="xlsx" if wanted in ("excel", "xls") else wanted, text=original)
     if head == "account" and rest:
         return Intent("account", subject=_clean_subject(rest), text=original)
@@ -373,7 +378,7 @@ HELP_EXAMPLES: tuple[tuple[str, str], ...] = (
     ("/health expansion", "accounts ready for an expansion conversation"),
     ("/health trends", "the health trends that should worry us most, ranked by ARR"),
     ("/health segment Enterprise", "one segment's portfolio"),
-    ("/health export xlsx", "the portfolio report as a file (or `csv`)"),
+    ("/health export xlsx", "the portfolio report as a file (or `csv`); add `csm Sarah`, `segment SMB` or `by csm`"),
 )
 HELP_QUESTIONS: tuple[str, ...] = (
     "What's the health score for Acme Corp?",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 MINUS = "\u2212"  # a real minus sign reads better than a hyphen next to a number
@@ -109,3 +110,22 @@ def respond_by(response_time: str | None) -> str:
     if response_time.strip().lower() in ("immediate", "immediately", "now"):
         return "respond immediately"
     return f"respond within {response_time}"
+
+
+BAND_TONES = ("green", "yellow", "orange", "red")  # best to worst
+_BAND_TONE_SYNONYMS = {"healthy": "green", "at risk": "yellow", "at-risk": "yellow", "critical": "red"}
+
+
+def band_tone(band: str | None, order: Sequence[str] = ()) -> str | None:
+    """The colour family of a band (green, yellow, orange, red): by its name, else by its rank in `order`.
+
+    `order` is the model's band names, best first, so a model's own names ("Thriving" … "Sinking") still colour
+    from green to red. None when neither tells.
+    """
+    name = (band or "").strip().casefold()
+    name = _BAND_TONE_SYNONYMS.get(name, name)
+    if name in BAND_TONES:
+        return name
+    if band is not None and band in order and len(order) > 1:
+        return BAND_TONES[round(list(order).index(band) * (len(BAND_TONES) - 1) / (len(order) - 1))]
+    return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,23 @@ def engine(db_url: str) -> Iterator[Engine]:
 def sqlite_url(tmp_path: Path) -> str:
     """A SQLite file URL, for tests that only need the default store."""
     return f"sqlite:///{tmp_path / 'healthbot.db'}"
+
+
+DEMO_DAY = date(2026, 11, 24)  # "today" of the shared demo store: the seeds' worked examples are dated around it
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The sample portfolio scored with 13 months of history (as `healthbot demo` builds it on DEMO_DAY), in one
+    SQLite file shared by every test that only reads it."""
+    from bot.sample import load_sample
+    from bot.scoring_runs import score_and_store
+    from scoring import load_model
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'healthbot.db'}"
+    engine = create_db_engine(url)
+    init_db(engine)
+    load_sample(engine, DEMO_DAY)
+    score_and_store(engine, load_model(None), as_of=DEMO_DAY, history=True)
+    engine.dispose()
+    return url

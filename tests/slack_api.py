@@ -72,6 +72,7 @@ class SlackApiStandIn:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.socket_mode: SocketModeLink | None = None  # set one to let apps.connections.open succeed
+        self.channels_without_bot: set[str] = set()  # files shared there are refused with not_in_channel
 
     # --- lifecycle ----------------------------------------------------------------------------------------------------
 
@@ -254,6 +255,8 @@ class SlackApiStandIn:
             file_id = f"F{next(self._ts):08d}"
             return {"ok": True, "upload_url": f"{self.root}/upload/{file_id}", "file_id": file_id}
         if method == "files.completeUploadExternal":
+            if params.get("channel_id") in self.channels_without_bot:
+                return {"ok": False, "error": "not_in_channel"}
             files = params.get("files") or []
             return {"ok": True, "files": [{"id": item.get("id"), "title": item.get("title")} for item in files]}
         return {"ok": False, "error": "unknown_method"}
@@ -295,16 +298,17 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        params = _decode(raw, self.headers.get("Content-Type", ""), url.query)
 
+        if url.path.startswith("/upload/"):
+            # The file's bytes, as they are: slack_sdk posts them with urllib's default form content type, so they
+            # must not be decoded as a form (a PNG is not UTF-8).
+            self.api._record(ApiCall("upload", {"bytes": len(raw), "content": raw}, 200, True, path=url.path))
+            self._send(200, f"OK - {len(raw)}".encode(), "text/plain")
+            return
+        params = _decode(raw, self.headers.get("Content-Type", ""), url.query)
         if url.path.startswith("/response/"):
             self.api._record(ApiCall("response_url", params, 200, True, path=url.path))
             self._send(200, b"ok", "text/plain")
-            return
-        if url.path.startswith("/upload/"):
-            # The file's bytes, as they are: slack_sdk posts them with urllib's default form content type.
-            self.api._record(ApiCall("upload", {"bytes": len(raw), "content": raw}, 200, True, path=url.path))
-            self._send(200, f"OK - {len(raw)}".encode(), "text/plain")
             return
         if not url.path.startswith("/api/"):
             self._send(404, b"not found", "text/plain")

@@ -6,13 +6,13 @@ from handlers.actions.alert_assign import assign_alert_callback
 from handlers.actions.alert_buttons import STATE_BUTTONS, alert_button_callback
 from handlers.actions.alert_scope import alert_scope_callback
 from handlers.actions.alert_snooze import snooze_alert_callback
-from handlers.actions.card_buttons import NOT_YET, card_button_callback
 from handlers.actions.digest_menu import DIGEST_MENU_ACTION_ID, digest_menu_callback
 from handlers.actions.form_buttons import FORMS, form_button_callback
 from handlers.actions.pick_account import pick_account_callback
 from handlers.actions.playbook_step_tick import tick_step_callback
 from handlers.actions.share import share_callback
 from handlers.actions.show_more import show_more_callback
+from handlers.actions.show_trend import show_trend_callback
 from handlers.replies import SHARE_ACTION_ID
 
 
@@ -22,8 +22,7 @@ def register(app: App) -> None:
     app.action("health_show_more")(show_more_callback)
     app.action("pick_account")(pick_account_callback)
     app.action(SHARE_ACTION_ID)(share_callback)
-    for action_id in NOT_YET:
-        app.action(action_id)(card_button_callback)
+    app.action("card_show_trend")(show_trend_callback)
     for action_id in STATE_BUTTONS:
         app.action(action_id)(alert_button_callback)
     app.action("alert_snooze")(snooze_alert_callback)

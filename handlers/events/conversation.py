@@ -11,6 +11,7 @@ from bot.intents import parse_question
 from handlers.deps import AppDeps
 from handlers.once import first_delivery
 from handlers.replies import answer_message, post_safely
+from handlers.uploads import send_trends_chart
 
 logger = logging.getLogger(__name__)
 
@@ -26,4 +27,7 @@ def answer_in_thread(event: dict[str, Any], *, client: WebClient, deps: AppDeps)
         logger.exception("could not record message %s in %s; answering anyway", ts, channel)
     intent = parse_question(event.get("text") or "")
     message = answer_message(intent, deps=deps, user_id=event.get("user"))
-    post_safely(client, channel=channel, thread_ts=event.get("thread_ts") or ts, message=message)
+    thread_ts = event.get("thread_ts") or ts
+    post_safely(client, channel=channel, thread_ts=thread_ts, message=message)
+    if intent.kind == "trends":
+        send_trends_chart(deps=deps, client=client, channel=channel, thread_ts=thread_ts, asker=event.get("user"))

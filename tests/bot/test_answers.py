@@ -14,26 +14,11 @@ from typer.testing import CliRunner
 from bot.answers import AnswerContext, answer
 from bot.cli import app
 from bot.intents import Intent, parse_question
-from bot.sample import load_sample
-from bot.scoring_runs import score_and_store
 from bot.settings import load_settings
-from bot.store import create_db_engine, init_db
+from bot.store import create_db_engine
 from messages import views
-from scoring import load_model
 
 TODAY = date(2026, 11, 24)
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The sample portfolio, scored with history, in a SQLite file shared by this module's read-only tests."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('answers') / 'healthbot.db'}"
-    engine = create_db_engine(url)
-    init_db(engine)
-    load_sample(engine, TODAY)
-    score_and_store(engine, load_model(None), as_of=TODAY, history=True)
-    engine.dispose()
-    return url
 
 
 @pytest.fixture

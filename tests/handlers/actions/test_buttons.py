@@ -1,4 +1,4 @@
-"""Button clicks end to end: Show more, a suggested account, Share in channel, and the card's not-yet buttons."""
+"""Button clicks end to end: Show more, a suggested account, Share in channel."""
 
 from __future__ import annotations
 
@@ -67,16 +67,6 @@ def test_a_button_from_an_older_version_is_answered_plainly(bot: RunningBot, act
     click(bot, action_id, "acme-corp-page-2")
     [answer] = bot.api.wait_for("response_url")
     assert "That button has expired" in all_text(answer.params)
-
-
-@pytest.mark.parametrize(("action_id", "issue"), [("card_show_trend", "#6")])
-def test_card_buttons_not_built_yet_say_so_privately(bot: RunningBot, action_id: str, issue: str) -> None:
-    click(bot, action_id, "ACCT-4521")
-    [answer] = bot.api.wait_for_exactly("response_url", 1)
-    said = all_text(answer.params)
-    assert "isn't switched on yet" in said and issue in said
-    assert answer.params["response_type"] == "ephemeral"
-    assert answer.params["replace_original"] is False
 
 
 def test_share_button_joins_the_cards_own_buttons() -> None:

@@ -83,12 +83,6 @@ def _today(settings: Settings) -> date:
     return datetime.now(settings.timezone).date()
 
 
-def not_built_yet(what: str, issue: int) -> None:
-    """Say plainly that a capability has not landed, and exit non-zero rather than pretend."""
-    err_console.print(f"[yellow]{what} is not built yet[/yellow] (planned in issue #{issue}). Nothing was done.")
-    raise typer.Exit(3)
-
-
 @app.command()
 def demo(db: DbOption = None) -> None:
     """Load the built-in sample portfolio and print the Acme Corp card, Sarah Chen's portfolio and today's digest."""

@@ -9,11 +9,9 @@ from collections.abc import Callable
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlmodel import select
 
-from bot.store import Account, read_session
+from bot.insights import UnknownCsmError, csm_name
 from handlers.cache import ExpiringCache
 from handlers.failures import slack_error
 
@@ -48,16 +46,15 @@ class PeopleDirectory:
 
 
 def book_owner(user_id: str, *, engine: Engine, people: PeopleDirectory) -> str | None:
-    """How the store names `user_id`'s book: their Slack ID when accounts carry it, else the `csm_owner` of the
-    accounts whose `csm_email` is theirs; None when no account is theirs."""
-    with read_session(engine) as session:
-        if session.exec(select(Account.account_id).where(Account.csm_slack_id == user_id).limit(1)).first():
-            return user_id
-    email = people.email_of(user_id)
-    if not email:
-        return None
-    with read_session(engine) as session:
-        owner = session.exec(
-            select(Account.csm_owner).where(func.lower(Account.csm_email) == email.strip().lower()).limit(1)
-        ).first()
-    return owner
+    """The CSM name on `user_id`'s book: matched on the accounts' `csm_slack_id`, else on their Slack email against
+    `csm_email`; None when no account is theirs."""
+    lookups: tuple[Callable[[], str | None], ...] = (lambda: user_id, lambda: people.email_of(user_id))
+    for lookup in lookups:  # the email costs a call to Slack: only when the Slack ID is not on any account
+        key = lookup()
+        if not key:
+            continue
+        try:
+            return csm_name(engine, key)
+        except UnknownCsmError:
+            continue
+    return None

@@ -12,13 +12,11 @@ from pathlib import Path
 from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlmodel import select
 
 from bot.export import GROUP_BY_COLUMNS, ExportError, ExportFormat, ExportResult, export_report
 from bot.insights import InsightError
 from bot.intents import EXPORT_FORMATS
 from bot.scoring_runs import load_health_model
-from bot.store import Account, read_session
 from handlers.deps import AppDeps
 from handlers.failures import slack_error
 from handlers.people import SLACK_USER_ID, book_owner
@@ -163,9 +161,6 @@ def _csm_name(csm: str | None, *, asker: str | None, deps: AppDeps) -> str | Non
     if person is None or not SLACK_USER_ID.fullmatch(person):
         return person
     owner = book_owner(person, engine=deps.engine, people=deps.people)
-    if owner is not None and SLACK_USER_ID.fullmatch(owner):
-        with read_session(deps.engine) as session:
-            owner = session.exec(select(Account.csm_owner).where(Account.csm_slack_id == owner).limit(1)).first()
     if owner is None:
         raise ExportError(f"No accounts belong to <@{person}>. Name the CSM instead, e.g. `csm Sarah Chen`.")
     return owner

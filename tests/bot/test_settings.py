@@ -47,3 +47,16 @@ def test_bad_values_are_refused_by_name(monkeypatch: pytest.MonkeyPatch, name: s
         load_settings()
     assert name in str(err.value) and said in str(err.value)
     assert value not in str(err.value) or name.startswith("HEALTHBOT")  # secrets are never echoed back
+
+
+def test_env_example_lists_every_setting_with_a_comment() -> None:
+    import re
+    from pathlib import Path
+
+    from bot.settings import Settings
+
+    example = (Path(__file__).parents[2] / ".env.example").read_text(encoding="utf-8")
+    listed = re.findall(r"^([A-Z_]+)=", example, re.MULTILINE)
+    assert set(listed) == {name.upper() for name in Settings.model_fields}
+    for name in listed:
+        assert re.search(rf"^#.*\n{name}=", example, re.MULTILINE), f"{name} has no comment above it"

@@ -360,7 +360,7 @@ def alert(a: views.Alert) -> RenderableType:
                 "Why",
                 [
                     f"{fmt.severity_emoji(r.severity)} [bold]{escape(r.title)}[/bold]"
-                    + (f" (respond within {r.response_time})" if r.response_time else "")
+                    + (f" ({fmt.respond_by(r.response_time)})" if r.response_time else "")
                     + "".join(f"\n     {escape(fact)}" for fact in r.facts[:3])
                     for r in a.reasons
                 ],

@@ -204,3 +204,14 @@ def test_alert_settings_for_app_home() -> None:
     scope, severities = (b["accessory"] for b in message["blocks"] if "accessory" in b)
     assert scope["initial_option"]["value"] == "segment"
     assert [o["value"] for o in severities["initial_options"]] == ["Critical", "High"]
+
+
+def test_an_immediate_alert_says_respond_immediately_in_slack_and_the_terminal() -> None:
+    overdue = views.Signal("payment_overdue", "Payment overdue", "High", "risk", "Immediate", ["45 days overdue"])
+    alert = acme_alert(reasons=[overdue], respond_within="Immediate", condition="payment_overdue")
+    said = json.dumps(all_blocks(render_message(alert)), ensure_ascii=False)
+    assert "respond immediately" in said and "within Immediate" not in said
+    console = Console(record=True, width=120, color_system=None)
+    render_terminal(alert, console)
+    shown = console.export_text()
+    assert "respond immediately" in shown and "within Immediate" not in shown

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import math
+import json
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.engine import Engine
 
 from bot.activity import with_logged_touches
 from bot.pulse import with_pulse
 from bot.settings import Settings
 from bot.store import Account, HealthScore, MetricSnapshot, write_session
+from bot.store.db import bulk_insert, read_frame
 from bot.store.tables import utcnow
-from scoring import HealthModel, Scored, findings_by_row, load_model, score_snapshots
+from scoring import HealthModel, Scored, load_model, score_snapshots
 from scoring.backtest import BacktestResult, backtest
+from scoring.findings import findings_json
 from scoring.playbooks import load_playbooks
 
 # The tables as SQLAlchemy Core sees them: bulk reads into pandas and bulk writes go through Core.
@@ -41,17 +42,33 @@ def load_health_model(settings: Settings) -> HealthModel:
 def load_frames(
     engine: Engine, *, as_of: date | None = None, account_ids: Sequence[str] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The accounts and their metric snapshots (on or before `as_of`) as frames in the CONTRACT schema."""
+    """The accounts and their metric snapshots (on or before `as_of`) as frames in the CONTRACT schema, dates as
+    `datetime.date` (what `scoring_frames` gives, for readers outside scoring)."""
+    accounts, metrics = scoring_frames(engine, as_of=as_of, account_ids=account_ids)
+    for frame in (accounts, metrics):
+        for column in frame.columns:
+            if frame[column].dtype.kind == "M" and column != "last_touch":
+                frame[column] = np.where(frame[column].isna(), None, frame[column].dt.date)
+    return accounts, metrics
+
+
+def scoring_frames(
+    engine: Engine, *, as_of: date | None = None, since: date | None = None, account_ids: Sequence[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The accounts and their metric snapshots (after `since`, on or before `as_of`) as scoring reads them: dates
+    as datetime64, numbers as float64, with the touches and pulses CSMs logged in Slack folded in."""
     accounts_query = select(ACCOUNTS)
     metrics_query = select(METRICS)
     if as_of is not None:
         metrics_query = metrics_query.where(METRICS.c.as_of <= as_of)
+    if since is not None:
+        metrics_query = metrics_query.where(METRICS.c.as_of > since)
     if account_ids is not None:
         accounts_query = accounts_query.where(ACCOUNTS.c.account_id.in_(list(account_ids)))
         metrics_query = metrics_query.where(METRICS.c.account_id.in_(list(account_ids)))
     with engine.connect() as connection:
-        accounts = pd.read_sql(accounts_query, connection)
-        metrics = pd.read_sql(metrics_query.order_by("account_id", "as_of"), connection)
+        accounts = read_frame(connection, accounts_query)
+        metrics = read_frame(connection, metrics_query.order_by(METRICS.c.account_id, METRICS.c.as_of))
     # What CSMs recorded in Slack counts too: touches they logged, and their own read of the account.
     metrics = with_logged_touches(engine, metrics, as_of=as_of)
     return accounts, with_pulse(engine, metrics, as_of=as_of)
@@ -61,7 +78,7 @@ def score_history(
     engine: Engine, model: HealthModel, *, as_of: date, account_ids: Sequence[str] | None = None
 ) -> Scored:
     """Every stored snapshot up to `as_of`, scored with `model` (nothing is written)."""
-    accounts, metrics = load_frames(engine, as_of=as_of, account_ids=account_ids)
+    accounts, metrics = scoring_frames(engine, as_of=as_of, account_ids=account_ids)
     return score_snapshots(accounts, metrics, model)
 
 
@@ -111,17 +128,16 @@ def score_and_store(engine: Engine, model: HealthModel, *, as_of: date, history:
     as_of_day = int(np.datetime64(as_of, "D").astype("int64"))
     latest = scored.latest_rows(as_of)
     today = _storable(scored, latest, np.full(len(latest), as_of_day))
-    records = _records(scored, latest[today], as_of, with_facts=True)
+    rows = _score_rows(scored, latest[today], as_of, with_facts=True)
     if history:
         earlier = np.flatnonzero(scored.table.day < as_of_day)
         earlier = earlier[_storable(scored, earlier, scored.table.day[earlier])]
         # Past days keep which signals fired (digests compare with them) but not their facts: nobody reads them.
-        records += _records(scored, earlier, None, with_facts=False)
-    days = sorted({r["as_of"] for r in records} | {as_of})
+        rows = pd.concat([rows, _score_rows(scored, earlier, None, with_facts=False)], ignore_index=True)
+    days = sorted(set(rows["as_of"].dt.date) | {as_of})
     with write_session(engine) as session:
         session.execute(delete(SCORES).where(SCORES.c.as_of.in_(days)))
-        if records:
-            session.execute(insert(SCORES), records)
+        bulk_insert(session.connection(), SCORES, rows)
     return int(today.sum())
 
 
@@ -132,43 +148,33 @@ def _storable(scored: Scored, positions: np.ndarray, days: np.ndarray) -> np.nda
     return still_customer & ~np.isnan(scored.frame["score"].to_numpy()[positions])
 
 
-def _records(scored: Scored, positions: np.ndarray, as_of: date | None, *, with_facts: bool) -> list[dict[str, Any]]:
-    frame = scored.frame.iloc[positions]
-    dimensions = scored.dimensions.iloc[positions]
-    keys = list(dimensions.columns)
-    found = findings_by_row(scored, positions, with_facts=with_facts)
-    now = utcnow()
-    out = []
-    for i, (account_id, day, score, band, confidence, last_month, last_quarter) in enumerate(
-        zip(
-            frame["account_id"].astype(str),
-            frame["as_of"].dt.date,
-            frame["score"],
-            frame["band"].astype(str),
-            frame["confidence"],
-            frame["last_month_score"],
-            frame["last_quarter_score"],
-            strict=True,
-        )
-    ):
-        dims = dimensions.iloc[i]
-        out.append(
-            {
-                "account_id": account_id,
-                "as_of": as_of or day,
-                "score": float(score),
-                "band": band,
-                "confidence": float(confidence),
-                "dimensions": {k: _number(dims[k]) for k in keys},
-                "signals": [f.to_record() for f in found[i]],
-                "computed_at": now,
-                "last_month_score": _number(last_month),
-                "last_quarter_score": _number(last_quarter),
-            }
-        )
-    return out
+def _score_rows(scored: Scored, positions: np.ndarray, as_of: date | None, *, with_facts: bool) -> pd.DataFrame:
+    """The HealthScore rows of `positions` as columns, dimensions and findings already JSON (stored on `as_of`,
+    else on each snapshot's own date)."""
+    frame = scored.frame
+    day = frame["as_of"].to_numpy()[positions]
+    return pd.DataFrame(
+        {
+            "account_id": scored.table.account_ids[scored.table.code[positions]],
+            "as_of": np.full(len(positions), np.datetime64(as_of, "s")) if as_of is not None else day,
+            "score": frame["score"].to_numpy()[positions],
+            "band": np.asarray(frame["band"].astype(object))[positions],
+            "confidence": frame["confidence"].to_numpy()[positions],
+            "dimensions": dimensions_json(scored.dimensions, positions),
+            "signals": findings_json(scored, positions, with_facts=with_facts),
+            "computed_at": np.full(len(positions), np.datetime64(utcnow().replace(tzinfo=None), "us")),
+            "last_month_score": frame["last_month_score"].to_numpy()[positions],
+            "last_quarter_score": frame["last_quarter_score"].to_numpy()[positions],
+        }
+    )
 
 
-def _number(value: object) -> float | None:
-    number = float(value)  # type: ignore[arg-type]
-    return None if math.isnan(number) else number
+def dimensions_json(dimensions: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
+    """Each row's dimension scores as the JSON object HealthScore.dimensions stores ({"usage": 71.2, …}, null
+    without data), built column by column."""
+    out = np.full(len(positions), "{", dtype=object)
+    for i, key in enumerate(dimensions.columns):
+        values = dimensions[key].to_numpy(dtype="float64")[positions]
+        numbers = np.where(np.isnan(values), "null", values.astype(str)).astype(object)
+        out = out + (", " if i else "") + json.dumps(key) + ": " + numbers
+    return out + "}"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from scoring.measures import fact
+from scoring.measures import fact, facts
 from scoring.model import SEVERITIES, Rule
 from scoring.score import Scored
 
@@ -94,3 +96,71 @@ def findings_by_row(scored: Scored, rows: np.ndarray, *, with_facts: bool = True
         for i in np.flatnonzero(fired[:, j]):
             out[i].append(finding(scored, rule, int(rows[i]), with_facts=with_facts))
     return out
+
+
+def findings_json(scored: Scored, rows: np.ndarray, *, with_facts: bool = True) -> np.ndarray:
+    """For each of `rows`, what fired there as the JSON text the store keeps in HealthScore.signals: the text
+    `json.dumps([f.to_record() for f in findings_by_row(...)[i]])` gives, built a rule at a time over columns.
+
+    A record's fixed parts (key, title, severity, …) are encoded once per rule; only the facts vary by row, and
+    those are worded once per distinct set of values (`scoring.measures.facts`).
+    """
+    rules = scored.model.rules
+    fired = scored.rules.to_numpy()[rows]
+    out = np.full(len(rows), "", dtype=object)
+    for j in sorted(range(len(rules)), key=lambda j: severity_rank(rules[j].severity)):
+        hits = np.flatnonzero(fired[:, j])
+        if len(hits) == 0:
+            continue
+        head, tail = _record_ends(rules[j])
+        fact_lists = _facts_json(scored, rules[j], rows[hits], with_facts=with_facts)
+        records = head + np.where(fact_lists == "", "", ', "facts": ' + fact_lists) + tail
+        out[hits] = out[hits] + np.where(out[hits] == "", "", ", ") + records
+    return "[" + out + "]"
+
+
+def _record_ends(rule: Rule) -> tuple[str, str]:
+    """The JSON of a rule's Finding record before and after its facts (None and empty values are left out, as
+    `Finding.to_record` leaves them out)."""
+    before = {"key": rule.key, "kind": rule.kind, "title": rule.title, "severity": rule.severity}
+    before["response_time"] = rule.response_time  # type: ignore[assignment]
+    after = {"impact": rule.impact, "opportunity": rule.opportunity, "dimension": rule.dimension}
+    after["forced_band"] = rule.force_band
+    head = json.dumps({k: v for k, v in before.items() if v is not None})
+    tail = json.dumps({k: v for k, v in after.items() if v is not None})
+    return head[:-1], ("" if tail == "{}" else ", " + tail[1:-1]) + "}"
+
+
+def _facts_json(scored: Scored, rule: Rule, rows: np.ndarray, *, with_facts: bool) -> np.ndarray:
+    """Each row's facts list as JSON (`finding`'s list: meaning, conditions' facts, forced band), "" when empty."""
+    texts: list[np.ndarray] = []
+    if with_facts:
+        if rule.meaning:
+            texts.append(np.full(len(rows), rule.meaning, dtype=object))
+        for condition in rule.when:
+            if condition.op == "has":
+                worded = np.full(len(rows), f"Tagged {condition.value}", dtype=object)
+            else:
+                worded = facts(scored.table, condition.measure, rows)
+            # A fact already said on the row (or no data) is left out, as `rule_facts` does.
+            repeated = np.zeros(len(rows), dtype=bool)
+            for earlier in texts:
+                repeated |= worded == earlier
+            worded[repeated | pd.isna(worded) | (worded == "")] = None
+            texts.append(worded)
+    if rule.force_band:
+        forced = f"Forced {rule.force_band}: the score is capped at {scored.model.band_ceiling(rule.force_band):g}"
+        texts.append(np.full(len(rows), forced, dtype=object))
+    joined = np.full(len(rows), "", dtype=object)
+    for column in texts:
+        encoded = _json_strings(column)
+        present = encoded != ""
+        joined = np.where(present, joined + np.where((joined != "") & present, ", ", "") + encoded, joined)
+    return np.where(joined == "", "", "[" + joined + "]")
+
+
+def _json_strings(texts: np.ndarray) -> np.ndarray:
+    """Each text as a JSON string literal, "" for None; encoded once per distinct text."""
+    codes, uniques = pd.factorize(texts, use_na_sentinel=True)
+    encoded = np.array([json.dumps(text) for text in uniques] + [""], dtype=object)
+    return encoded[codes]

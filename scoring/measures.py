@@ -538,3 +538,36 @@ def _lookback_fact(t: SnapshotTable, parsed: MeasureName, row: int) -> str:
     was = f"{format_value(then, info.unit)} → {format_value(now, info.unit)}"
     change = _signed(value, "share" if parsed.lookback == "change" else info.unit)
     return f"{info.label} {change} vs {span} ago ({was})"
+
+
+def _fact_inputs(t: SnapshotTable, parsed: MeasureName, rows: np.ndarray) -> list[np.ndarray]:
+    """Every value `fact` reads for `parsed` on `rows`: two rows alike in all of them get the same words."""
+    if parsed.lookback is not None:
+        related = f"_avg_{parsed.days}d" if parsed.lookback in ("avg", "vs_avg") else f"_{parsed.days}d_ago"
+        names = [parsed.name, parsed.base, parsed.base + related]
+    else:
+        names = [parsed.name, *_FACT_ALSO_READS.get(parsed.base, ())]
+    inputs = [t.measure(name)[rows] for name in names]
+    return [*inputs, t.code[rows]] if parsed.base == "tags" else inputs
+
+
+# What `_base_fact` reads besides the measure itself.
+_FACT_ALSO_READS: dict[str, tuple[str, ...]] = {
+    "seat_utilisation": ("active_users", "seats_purchased"),
+    "feature_adoption": ("features_used", "features_total"),
+    "tickets_30d": ("tickets_30d_avg_90d",),
+    "nps": ("nps_90d_ago",),
+}
+
+
+def facts(t: SnapshotTable, name: str, rows: np.ndarray) -> np.ndarray:
+    """`fact` for each of `rows` (an object array of str or None), worded once per distinct set of values: a
+    portfolio's facts repeat ("last login 3 days ago"), so the words are built per wording, not per account."""
+    if len(rows) == 0:
+        return np.empty(0, dtype=object)
+    inputs = pd.DataFrame({i: values for i, values in enumerate(_fact_inputs(t, parse_measure(name), rows))})
+    group = inputs.groupby(list(inputs.columns), dropna=False, sort=False).ngroup().to_numpy()
+    first = np.full(group.max() + 1, -1, dtype="int64")
+    first[group[::-1]] = np.arange(len(rows))[::-1]  # the first row of each group: its words stand for all
+    worded = np.array([fact(t, name, int(rows[i])) for i in first], dtype=object)
+    return worded[group]

@@ -4,11 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, Table, event, inspect, literal, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    Numeric,
+    Select,
+    Table,
+    event,
+    inspect,
+    literal,
+    text,
+)
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -117,3 +134,82 @@ def read_session(engine: Engine) -> Iterator[Session]:
     """A session for reading; nothing it does is committed."""
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+def read_frame(connection: Connection, query: Select[Any]) -> pd.DataFrame:
+    """The rows of `query` as a frame, read straight from the driver: no per-value conversion by SQLAlchemy, which
+    at a million metric rows costs more than the query. Numbers come as float64 (NULL → NaN), dates and times as
+    datetime64 (SQLite keeps them as ISO text), text as text; JSON columns are not read here."""
+    import numpy as np
+    import pandas as pd
+
+    compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    args: Any = tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional else params
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(compiled), args)
+        names = [column[0] for column in cursor.description]
+        frame = pd.DataFrame.from_records(cursor.fetchall(), columns=names, coerce_float=True)
+    finally:
+        cursor.close()
+    for column in query.selected_columns:
+        kind = column.type._type_affinity if hasattr(column.type, "_type_affinity") else None
+        name = column.name
+        if kind in (Date, DateTime):
+            frame[name] = pd.to_datetime(frame[name], format="ISO8601") if len(frame) else frame[name]
+        elif kind in (Integer, Float, Numeric) and frame[name].dtype == object:
+            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+        elif kind is Boolean:
+            frame[name] = frame[name].where(frame[name].notna(), np.nan).astype("float64")
+    return frame
+
+
+def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame) -> int:
+    """Insert every row of `frame` (columns named as `table`'s, values as stored: JSON columns already JSON text,
+    dates as datetime64 or date objects, NaN for NULL) in one bulk write: executemany on SQLite, COPY on
+    PostgreSQL. Returns how many rows were written."""
+    if frame.empty:
+        return 0
+    columns = [table.c[name] for name in frame.columns]
+    stored = {column.name: _storable(frame[column.name], column, connection.dialect.name) for column in columns}
+    preparer = connection.dialect.identifier_preparer
+    names = ", ".join(preparer.format_column(column) for column in columns)
+    target = preparer.format_table(table)
+    cursor = connection.connection.cursor()
+    try:
+        if connection.dialect.name == "postgresql":
+            import io
+
+            import pandas as pd
+
+            buffer = io.StringIO()
+            pd.DataFrame(stored).to_csv(buffer, header=False, index=False, na_rep="")
+            with cursor.copy(f"COPY {target} ({names}) FROM STDIN WITH (FORMAT csv)") as copy:  # type: ignore[attr-defined]
+                copy.write(buffer.getvalue())
+        else:
+            marks = ", ".join("?" for _ in columns)
+            cursor.executemany(
+                f"INSERT INTO {target} ({names}) VALUES ({marks})", list(zip(*stored.values(), strict=True))
+            )
+    finally:
+        cursor.close()
+    return len(frame)
+
+
+def _storable(values: pd.Series, column: Column[Any], dialect: str) -> list[Any]:
+    """One column's values as the driver takes them: dates and times in SQLAlchemy's own text form on SQLite (so
+    the ORM reads them back as it wrote them), None for missing."""
+    kind = column.type._type_affinity if hasattr(column.type, "_type_affinity") else None
+    if kind is DateTime or kind is Date:
+        import pandas as pd
+
+        stamps = pd.to_datetime(values)
+        if getattr(stamps.dt, "tz", None) is not None:
+            stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+        shape = "%Y-%m-%d %H:%M:%S.%f" if kind is DateTime else "%Y-%m-%d"
+        text = stamps.dt.strftime(shape)
+        return text.astype(object).where(stamps.notna(), None).tolist()
+    if values.dtype.kind == "f":
+        return values.astype(object).where(values.notna(), None).tolist()
+    return values.tolist()

@@ -1,34 +1,26 @@
 """The `healthbot` command line. Each command is thin: it reads settings, opens the store and calls the
-module that does the work."""
+module that does the work.
+
+Only typer and rich load with this module; each command imports what it uses (pandas, SQLAlchemy, Bolt,
+openpyxl, matplotlib), so `healthbot --help` and a quick `healthbot ask` start at once (issue 15)."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-from dataclasses import asdict
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from sqlalchemy import func
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
-from sqlmodel import select
 
-from bot.importer import ImportFailed, import_files
-from bot.scoring_runs import NothingToBacktest, backtest_store, load_health_model, score_and_store
-from bot.settings import Settings, SettingsError, load_settings
-from bot.store import HealthScore, create_db_engine, init_db, read_session
-from messages import format as fmt
-from messages.views import Notice
-from scoring import HealthModel, ModelError, refined_model_text
-from scoring.backtest import describe as describe_backtest
-from scoring.backtest import refinement_notes
-from scoring.playbooks import PlaybookFileError
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from bot.settings import Settings
+    from scoring import HealthModel
 
 app = typer.Typer(
     name="healthbot",
@@ -61,6 +53,8 @@ class GroupBy(StrEnum):
 
 
 def _settings(db: str | None = None) -> Settings:
+    from bot.settings import SettingsError, load_settings
+
     overrides: dict[str, object] = {}
     if db:
         overrides["database_url"] = db
@@ -73,6 +67,8 @@ def _settings(db: str | None = None) -> Settings:
 
 
 def _engine(settings: Settings) -> Engine:
+    from bot.store import create_db_engine, init_db
+
     engine = create_db_engine(settings.database_url)
     init_db(engine)
     return engine
@@ -119,6 +115,11 @@ def import_(
     db: DbOption = None,
 ) -> None:
     """Load accounts and metrics files; all-or-nothing per run, every bad row reported."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot.importer import ImportFailed, import_files
+    from bot.store import create_db_engine
+
     settings = _settings(db)
     try:
         engine = create_db_engine(settings.database_url)
@@ -150,6 +151,12 @@ def score(
     db: DbOption = None,
 ) -> None:
     """Recompute and store health scores for every account (one row per account per day)."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from bot.scoring_runs import score_and_store
+    from bot.store import HealthScore, read_session
+
     settings = _settings(db)
     day = parse_day(as_of, option="--as-of") or _today(settings)
     model = _health_model(settings)
@@ -185,6 +192,7 @@ def ask(
     from bot.intents import parse_question
     from messages.blockkit import render_message
     from messages.terminal import render_terminal
+    from messages.views import Notice
 
     settings = _settings(db)
     ctx = AnswerContext(engine=_engine(settings), settings=settings, user_name=user, today=_today(settings))
@@ -207,6 +215,7 @@ def digest(
     from bot import insights
     from bot.digests import build_digests, send_digests
     from bot.routing import csm_routes
+    from bot.store import create_db_engine, init_db
     from messages.terminal import render_terminal
 
     settings = _settings(db)
@@ -242,6 +251,7 @@ def alerts(
     from datetime import UTC
 
     from bot.alerts import AlertDesk
+    from bot.store import create_db_engine, init_db
     from messages.terminal import render_terminal
 
     settings = _settings(db)
@@ -280,6 +290,7 @@ def export(
     """Write the portfolio report table as CSV or XLSX."""
     from bot import insights
     from bot.export import ExportError, export_report
+    from messages import format as fmt
 
     settings = _settings(db)
     day = parse_day(as_of, option="--as-of")
@@ -320,6 +331,14 @@ def backtest(
     db: DbOption = None,
 ) -> None:
     """Measure how well the score predicted churn, and propose refined weights."""
+    import json
+    from dataclasses import asdict
+
+    from bot.scoring_runs import NothingToBacktest, backtest_store
+    from scoring import refined_model_text
+    from scoring.backtest import describe as describe_backtest
+    from scoring.backtest import refinement_notes
+
     settings = _settings(db)
     model = _health_model(settings)
     engine = _engine(settings)
@@ -342,6 +361,10 @@ def backtest(
 def _health_model(settings: Settings) -> HealthModel:
     """The configured health model, or exit 2 with the model file's (or the playbooks file's) problem in plain
     words."""
+    from bot.scoring_runs import load_health_model
+    from scoring import ModelError
+    from scoring.playbooks import PlaybookFileError
+
     try:
         return load_health_model(settings)
     except ModelError as err:
@@ -359,6 +382,7 @@ def serve(port: Annotated[int, typer.Option("--port", help="HTTP port (HTTP mode
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackApiError
 
+    from bot.settings import SettingsError
     from bot.slack import server
 
     settings = _settings()
@@ -393,6 +417,7 @@ def scheduler() -> None:
 
     from bot.scheduler import create_scheduler, standard_jobs
     from bot.slack import server
+    from bot.store import create_db_engine, init_db
 
     settings = _settings()
     server.configure_logging(settings)

@@ -169,12 +169,22 @@ def _score_rows(scored: Scored, positions: np.ndarray, as_of: date | None, *, wi
     )
 
 
-def dimensions_json(dimensions: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
+def dimensions_json(dimensions: pd.DataFrame, positions: np.ndarray, *, chunk: int = 200_000) -> np.ndarray:
     """Each row's dimension scores as the JSON object HealthScore.dimensions stores ({"usage": 71.2, …}, null
-    without data), built column by column."""
-    out = np.full(len(positions), "{", dtype=object)
-    for i, key in enumerate(dimensions.columns):
-        values = dimensions[key].to_numpy(dtype="float64")[positions]
-        numbers = np.where(np.isnan(values), "null", values.astype(str)).astype(object)
-        out = out + (", " if i else "") + json.dumps(key) + ": " + numbers
-    return out + "}"
+    without data), built column by column with numpy's string functions, `chunk` rows at a time to bound memory."""
+    out = np.empty(len(positions), dtype=object)
+    columns = [dimensions[key].to_numpy(dtype="float64") for key in dimensions.columns]
+    keys = [("{" if i == 0 else ", ") + json.dumps(key) + ": " for i, key in enumerate(dimensions.columns)]
+    for start in range(0, len(positions), chunk):
+        rows = positions[start : start + chunk]
+        text = np.full(len(rows), "", dtype="U1")
+        for key, column in zip(keys, columns, strict=True):
+            values = column[rows]
+            numbers = np.where(np.isnan(values), "null", values.astype(str))
+            text = np.strings.add(np.strings.add(text, key), numbers.astype(f"U{_widest(numbers)}"))
+        out[start : start + chunk] = np.strings.add(text, "}").tolist()
+    return out
+
+
+def _widest(texts: np.ndarray) -> int:
+    return max(int(np.strings.str_len(texts).max(initial=1)), 1)

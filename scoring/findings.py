@@ -105,8 +105,26 @@ def findings_json(scored: Scored, rows: np.ndarray, *, with_facts: bool = True) 
     A record's fixed parts (key, title, severity, …) are encoded once per rule; only the facts vary by row, and
     those are worded once per distinct set of values (`scoring.measures.facts`).
     """
-    rules = scored.model.rules
     fired = scored.rules.to_numpy()[rows]
+    if with_facts or len(rows) == 0:
+        return _findings_json(scored, rows, fired, with_facts=with_facts)
+    # Without facts a row's text depends only on which rules fired: each pattern is encoded once.
+    codes, first = _patterns(fired)
+    return _findings_json(scored, rows[first], fired[first], with_facts=False)[codes]
+
+
+def _patterns(fired: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's pattern number (rows alike share one) and the first row of each pattern."""
+    bits = np.packbits(fired, axis=1)
+    as_text = np.ascontiguousarray(bits).view(f"S{bits.shape[1]}").ravel() if bits.shape[1] else np.zeros(len(fired))
+    codes, uniques = pd.factorize(as_text)
+    first = np.full(len(uniques), -1, dtype="int64")
+    first[codes[::-1]] = np.arange(len(fired))[::-1]
+    return codes, first
+
+
+def _findings_json(scored: Scored, rows: np.ndarray, fired: np.ndarray, *, with_facts: bool) -> np.ndarray:
+    rules = scored.model.rules
     out = np.full(len(rows), "", dtype=object)
     for j in sorted(range(len(rules)), key=lambda j: severity_rank(rules[j].severity)):
         hits = np.flatnonzero(fired[:, j])

@@ -15,7 +15,7 @@ from bot.activity import with_logged_touches
 from bot.pulse import with_pulse
 from bot.settings import Settings
 from bot.store import Account, HealthScore, MetricSnapshot, write_session
-from bot.store.db import bulk_insert, read_frame
+from bot.store.db import bulk_insert, page_cache, read_frame
 from bot.store.tables import utcnow
 from scoring import HealthModel, Scored, load_model, score_snapshots
 from scoring.backtest import BacktestResult, backtest
@@ -137,7 +137,8 @@ def score_and_store(engine: Engine, model: HealthModel, *, as_of: date, history:
     days = sorted(set(rows["as_of"].dt.date) | {as_of})
     with write_session(engine) as session:
         session.execute(delete(SCORES).where(SCORES.c.as_of.in_(days)))
-        bulk_insert(session.connection(), SCORES, rows)
+        with page_cache(session.connection()) as connection:
+            bulk_insert(connection, SCORES, rows)
     return int(today.sum())
 
 
@@ -169,22 +170,25 @@ def _score_rows(scored: Scored, positions: np.ndarray, as_of: date | None, *, wi
     )
 
 
-def dimensions_json(dimensions: pd.DataFrame, positions: np.ndarray, *, chunk: int = 200_000) -> np.ndarray:
+def dimensions_json(dimensions: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
     """Each row's dimension scores as the JSON object HealthScore.dimensions stores ({"usage": 71.2, …}, null
-    without data), built column by column with numpy's string functions, `chunk` rows at a time to bound memory."""
-    out = np.empty(len(positions), dtype=object)
-    columns = [dimensions[key].to_numpy(dtype="float64") for key in dimensions.columns]
-    keys = [("{" if i == 0 else ", ") + json.dumps(key) + ": " for i, key in enumerate(dimensions.columns)]
-    for start in range(0, len(positions), chunk):
-        rows = positions[start : start + chunk]
-        text = np.full(len(rows), "", dtype="U1")
-        for key, column in zip(keys, columns, strict=True):
-            values = column[rows]
-            numbers = np.where(np.isnan(values), "null", values.astype(str))
-            text = np.strings.add(np.strings.add(text, key), numbers.astype(f"U{_widest(numbers)}"))
-        out[start : start + chunk] = np.strings.add(text, "}").tolist()
-    return out
+    without data), built column by column.
+
+    Dimension scores are rounded to tenths of 0–100, so each column's text is looked up among the 1,001 possible
+    ones, already prefixed with its key, instead of formatting a number per row.
+    """
+    out = np.full(len(positions), "", dtype=object)
+    for i, key in enumerate(dimensions.columns):
+        prefix = ("{" if i == 0 else ", ") + json.dumps(key) + ": "
+        values = dimensions[key].to_numpy(dtype="float64")[positions]
+        tenths = np.rint(np.nan_to_num(values, nan=-1.0) * 10)
+        known = (tenths >= 0) & (tenths <= 1000) & (tenths / 10 == values)
+        pieces = (prefix + TENTHS_JSON)[np.where(known, tenths, 1001).astype("int64")]
+        odd = ~known & ~np.isnan(values)  # a model whose scores leave 0–100: formatted one by one, as JSON would
+        pieces[odd] = [prefix + json.dumps(float(value)) for value in values[odd]]
+        out = out + pieces
+    return out + "}"
 
 
-def _widest(texts: np.ndarray) -> int:
-    return max(int(np.strings.str_len(texts).max(initial=1)), 1)
+# "0.0" … "100.0" as JSON writes them, then "null" (no data).
+TENTHS_JSON = np.array([json.dumps(k / 10) for k in range(1001)] + ["null"], dtype=object)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.engine import Engine
 
 from bot.activity import with_logged_touches
@@ -21,6 +22,7 @@ from scoring import HealthModel, Scored, load_model, score_snapshots
 from scoring.backtest import BacktestResult, backtest
 from scoring.findings import findings_json
 from scoring.playbooks import load_playbooks
+from scoring.score import history_reach
 
 # The tables as SQLAlchemy Core sees them: bulk reads into pandas and bulk writes go through Core.
 ACCOUNTS: Table = Account.__table__  # type: ignore[attr-defined]
@@ -124,8 +126,48 @@ def score_and_store(engine: Engine, model: HealthModel, *, as_of: date, history:
     snapshot date (replacing those days too), so trends and digests have a past from the first run. Former
     customers are never scored for a day on or after they left, and accounts without any data are skipped.
     """
+    return score_run(engine, model, as_of=as_of, history=history).accounts
+
+
+@dataclass(frozen=True)
+class ScoringRun:
+    """What one scoring run did, told to the person who ran it."""
+
+    as_of: date
+    accounts: int  # accounts scored as of `as_of`
+    days: int  # days whose scores were stored (replacing what the store held for them)
+    snapshots_read: int  # metric snapshots read from the store
+    from_stored: bool  # only `as_of` was scored; earlier days' stored scores gave the trends
+    whole_history_accounts: int = 0  # of those, accounts scored from their whole history instead
+
+    def summary(self) -> str:
+        """One line: what was scored and from what."""
+        if self.days > 1:
+            return f"scored every snapshot ({self.days} days) from {self.snapshots_read:,} snapshots"
+        if not self.from_stored:
+            return f"scored {self.as_of.isoformat()} from the whole history ({self.snapshots_read:,} snapshots)"
+        whole = self.whole_history_accounts
+        return (
+            f"scored {self.as_of.isoformat()} only: earlier days' stored scores kept and used for trends "
+            f"({self.snapshots_read:,} snapshots read"
+            + (f"; {whole:,} accounts from their whole history, their past not being stored" if whole else "")
+            + ")"
+        )
+
+
+def score_run(engine: Engine, model: HealthModel, *, as_of: date, history: bool = False) -> ScoringRun:
+    """`score_and_store`, saying what it did.
+
+    Without `history` only `as_of` is scored: each account's latest snapshot in full, earlier snapshots only in
+    the columns the model's look-backs read, and the stored scores of the earlier days for the trend. An account
+    whose recent past is not stored (or whose decline streak runs back beyond it) is scored from its whole history.
+    """
+    if not history:
+        day_run = _score_day(engine, model, as_of)
+        if day_run is not None:
+            return day_run
     scored = score_history(engine, model, as_of=as_of)
-    as_of_day = int(np.datetime64(as_of, "D").astype("int64"))
+    as_of_day = _day_number(as_of)
     latest = scored.latest_rows(as_of)
     today = _storable(scored, latest, np.full(len(latest), as_of_day))
     rows = _score_rows(scored, latest[today], as_of, with_facts=True)
@@ -134,12 +176,98 @@ def score_and_store(engine: Engine, model: HealthModel, *, as_of: date, history:
         earlier = earlier[_storable(scored, earlier, scored.table.day[earlier])]
         # Past days keep which signals fired (digests compare with them) but not their facts: nobody reads them.
         rows = pd.concat([rows, _score_rows(scored, earlier, None, with_facts=False)], ignore_index=True)
+    days = _store_rows(engine, rows, as_of)
+    return ScoringRun(as_of, int(today.sum()), days, scored.table.n, from_stored=False)
+
+
+def _store_rows(engine: Engine, rows: pd.DataFrame, as_of: date) -> int:
+    """Replace the stored scores of every day in `rows` (and of `as_of`) with `rows`; returns how many days."""
     days = sorted(set(rows["as_of"].dt.date) | {as_of})
     with write_session(engine) as session:
         session.execute(delete(SCORES).where(SCORES.c.as_of.in_(days)))
         with page_cache(session.connection()) as connection:
             bulk_insert(connection, SCORES, rows)
-    return int(today.sum())
+    return len(days)
+
+
+# Above this many accounts without a stored past, one pass over the whole history beats a second query.
+WHOLE_HISTORY_AFTER = 1_000
+
+
+def _score_day(engine: Engine, model: HealthModel, as_of: date) -> ScoringRun | None:
+    """Score `as_of` alone from the latest snapshots and the stored past; None when the whole history is needed."""
+    reach = history_reach(model)
+    with engine.connect() as connection:
+        latest = read_frame(
+            connection,
+            select(METRICS.c.account_id, func.max(METRICS.c.as_of).label("as_of"))
+            .where(METRICS.c.as_of <= as_of)
+            .group_by(METRICS.c.account_id),
+        )
+        if latest.empty:
+            return None
+        since = (latest["as_of"].min() - pd.Timedelta(days=reach.metric_days)).date()
+        accounts = read_frame(connection, select(ACCOUNTS))
+        columns = ["account_id", "as_of", *sorted(reach.metric_columns)]
+        earlier = read_frame(
+            connection,
+            select(*(METRICS.c[name] for name in columns))
+            .where(METRICS.c.as_of >= since, METRICS.c.as_of <= as_of)
+            .order_by(METRICS.c.account_id, METRICS.c.as_of),
+        )
+        newest = read_frame(
+            connection, select(METRICS).where(METRICS.c.as_of.in_(sorted(set(latest["as_of"].dt.date))))
+        )
+        stored = read_frame(
+            connection,
+            select(SCORES.c.account_id, SCORES.c.as_of, SCORES.c.score).where(
+                SCORES.c.as_of >= (latest["as_of"].min() - pd.Timedelta(days=reach.score_days)).date(),
+                SCORES.c.as_of < as_of,
+            ),
+        )
+    latest_day = earlier["account_id"].map(latest.set_index("account_id")["as_of"])
+    earlier = earlier[earlier["as_of"] < latest_day]
+    newest = newest.merge(latest, on=["account_id", "as_of"])
+    metrics = pd.concat([earlier, newest], ignore_index=True).sort_values(["account_id", "as_of"], ignore_index=True)
+    known = metrics.merge(stored, on=["account_id", "as_of"], how="left")["score"]
+    metrics = with_pulse(engine, with_logged_touches(engine, metrics, as_of=as_of), as_of=as_of)
+    scored = score_snapshots(accounts, metrics, model, stored_scores=known)
+
+    positions = scored.latest_rows(as_of)
+    today = positions[_storable(scored, positions, np.full(len(positions), _day_number(as_of)))]
+    whole = _without_stored_past(scored, known, today, reach.score_days)
+    if len(whole) > WHOLE_HISTORY_AFTER:
+        return None
+    rows = _score_rows(scored, today[~np.isin(scored.table.code[today], whole)], as_of, with_facts=True)
+    if len(whole):
+        again = score_history(engine, model, as_of=as_of, account_ids=list(scored.table.account_ids[whole]))
+        latest_again = again.latest_rows(as_of)
+        latest_again = latest_again[_storable(again, latest_again, np.full(len(latest_again), _day_number(as_of)))]
+        rows = pd.concat([rows, _score_rows(again, latest_again, as_of, with_facts=True)], ignore_index=True)
+    _store_rows(engine, rows, as_of)
+    return ScoringRun(as_of, len(rows), 1, len(metrics), from_stored=True, whole_history_accounts=len(whole))
+
+
+def _without_stored_past(scored: Scored, known: pd.Series, today: np.ndarray, score_days: int) -> np.ndarray:
+    """Codes of the accounts among `today`'s rows whose score look-backs would read a score the store lacks: an
+    earlier snapshot within `score_days` without a stored score, or a decline streak reaching back past them."""
+    t = scored.table
+    n_accounts = len(t.account_ids)
+    stored = ~np.isnan(known.to_numpy(dtype="float64", na_value=np.nan)[t.source_rows])
+    latest_day = np.full(n_accounts, np.nan)
+    latest_day[t.code[today]] = t.day[today]
+    then = latest_day[t.code]
+    earlier = (t.day >= then - score_days) & (t.day < then)
+    lacking = np.bincount(t.code[earlier & ~stored], minlength=n_accounts) > 0
+    # A streak is exact only while the snapshot before its first fall has a stored score too.
+    rows_in_reach = np.bincount(t.code[earlier & stored], minlength=n_accounts) + 1
+    streak = scored.frame["declines_in_a_row"].to_numpy()[today]
+    too_long = streak >= rows_in_reach[t.code[today]] - 1
+    return np.unique(t.code[today][lacking[t.code[today]] | too_long])
+
+
+def _day_number(day: date) -> int:
+    return int(np.datetime64(day, "D").astype("int64"))
 
 
 def _storable(scored: Scored, positions: np.ndarray, days: np.ndarray) -> np.ndarray:

@@ -542,11 +542,7 @@ def _lookback_fact(t: SnapshotTable, parsed: MeasureName, row: int) -> str:
 
 def _fact_inputs(t: SnapshotTable, parsed: MeasureName, rows: np.ndarray) -> list[np.ndarray]:
     """Every value `fact` reads for `parsed` on `rows`: two rows alike in all of them get the same words."""
-    if parsed.lookback is not None:
-        related = f"_avg_{parsed.days}d" if parsed.lookback in ("avg", "vs_avg") else f"_{parsed.days}d_ago"
-        names = [parsed.name, parsed.base, parsed.base + related]
-    else:
-        names = [parsed.name, *_FACT_ALSO_READS.get(parsed.base, ())]
+    names = [parsed.name, *fact_reads(parsed.name)]
     inputs = [t.measure(name)[rows] for name in names]
     return [*inputs, t.code[rows]] if parsed.base == "tags" else inputs
 
@@ -557,6 +553,32 @@ _FACT_ALSO_READS: dict[str, tuple[str, ...]] = {
     "feature_adoption": ("features_used", "features_total"),
     "tickets_30d": ("tickets_30d_avg_90d",),
     "nps": ("nps_90d_ago",),
+}
+
+
+def fact_reads(name: str) -> tuple[str, ...]:
+    """The measures `fact` reads to word `name`, besides `name` itself."""
+    parsed = parse_measure(name)
+    if parsed.lookback is None:
+        return _FACT_ALSO_READS.get(parsed.base, ())
+    related = f"_avg_{parsed.days}d" if parsed.lookback in ("avg", "vs_avg") else f"_{parsed.days}d_ago"
+    return (parsed.base, parsed.base + related)
+
+
+def metric_sources(base: str) -> tuple[str, ...]:
+    """The metrics columns a base measure is computed from (none for account facts and the score history)."""
+    if base in _SOURCES:
+        return _SOURCES[base]
+    return (base,) if base in NUMERIC_METRICS or base in ("exec_sponsor_engaged", "plan_change") else ()
+
+
+_SOURCES: dict[str, tuple[str, ...]] = {
+    "seat_utilisation": ("active_users", "seats_purchased"),
+    "feature_adoption": ("features_used", "features_total"),
+    "logins_per_user_week": ("logins_30d", "active_users"),
+    "days_since_login": ("last_login",),
+    "days_since_touch": ("last_touch",),
+    "days_since_qbr": ("last_qbr",),
 }
 
 

@@ -11,7 +11,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from scoring.measures import SnapshotTable, parse_measure
+from scoring.measures import SnapshotTable, fact_reads, metric_sources, parse_measure
 from scoring.model import Condition, HealthModel, MetricRule, Rule
 
 MONTH_DAYS = 30
@@ -54,11 +54,17 @@ def _day_number(day: date) -> int:
     return int(np.datetime64(day, "D").astype("int64"))
 
 
-def score_snapshots(accounts: pd.DataFrame, metrics: pd.DataFrame, model: HealthModel) -> Scored:
+def score_snapshots(
+    accounts: pd.DataFrame, metrics: pd.DataFrame, model: HealthModel, *, stored_scores: pd.Series | None = None
+) -> Scored:
     """Score every snapshot in `metrics` (CONTRACT columns; a missing value is no data) for `accounts`.
 
     Snapshots of accounts missing from `accounts` are left out. Look-backs (usage change, trends) use each
     account's own earlier snapshots in `metrics`, so pass the history, not only the latest month.
+
+    `stored_scores` (aligned with `metrics`' rows, NaN = work it out) are scores already stored for earlier
+    snapshots: the score-history look-backs (trend, decline streaks, score rules) read them instead of scores
+    recomputed from earlier snapshots whose metrics the caller read only in part (see `history_reach`).
     """
     t = SnapshotTable(accounts, metrics)
     dimension_weights, ignored = _overrides(t, model)
@@ -71,6 +77,9 @@ def score_snapshots(accounts: pd.DataFrame, metrics: pd.DataFrame, model: Health
         if rule.force_band and rule.key in fired:
             score = np.where(fired[rule.key], np.minimum(score, model.band_ceiling(rule.force_band)), score)
     score = np.round(score, 1)
+    if stored_scores is not None:
+        stored = stored_scores.to_numpy(dtype="float64", na_value=np.nan)[t.source_rows]
+        score = np.where(np.isnan(stored), score, stored)
 
     trend = _trend(t, score, model.stable_points)
     t.set_history("score", score)
@@ -104,6 +113,36 @@ def score_snapshots(accounts: pd.DataFrame, metrics: pd.DataFrame, model: Health
         metric_scores=pd.DataFrame(metric_scores, columns=pd.MultiIndex.from_tuples(metric_keys), copy=False),
         rules=pd.DataFrame(rules, columns=[r.key for r in model.rules], copy=False),
     )
+
+
+@dataclass(frozen=True)
+class HistoryReach:
+    """How far behind a snapshot the model looks, and at what: what scoring one day needs besides that day."""
+
+    metric_days: int  # metrics look-backs (usage change over a year, ticket averages, …), tolerance included
+    metric_columns: frozenset[str]  # the metrics columns those look-backs read
+    score_days: int  # score look-backs (trends a month and a quarter back, score-history rules)
+
+
+def history_reach(model: HealthModel) -> HistoryReach:
+    """The look-backs of `model` (dimension metrics, signals, and the facts that word them) and the trend."""
+    names = {m.measure for d in model.dimensions for m in d.metrics} | {c.measure for r in model.rules for c in r.when}
+    names |= {extra for name in set(names) for extra in fact_reads(name)}
+    metric_days, score_days, columns = 0, _reach(QUARTER_DAYS), set()
+    for parsed in map(parse_measure, names):
+        if parsed.lookback is None:
+            continue
+        if parsed.needs_history:
+            score_days = max(score_days, _reach(parsed.days))
+        else:
+            metric_days = max(metric_days, _reach(parsed.days))
+            columns |= set(metric_sources(parsed.base))
+    return HistoryReach(metric_days, frozenset(columns), score_days)
+
+
+def _reach(days: int) -> int:
+    # "About N days earlier" is the nearest snapshot within a quarter of N (at least 3 days) either side.
+    return days + max(3, days // 4)
 
 
 def _dimension_scores(

@@ -154,14 +154,15 @@ def score(
     from sqlalchemy import func
     from sqlmodel import select
 
-    from bot.scoring_runs import score_and_store
+    from bot.scoring_runs import score_run
     from bot.store import HealthScore, read_session
 
     settings = _settings(db)
     day = parse_day(as_of, option="--as-of") or _today(settings)
     model = _health_model(settings)
     engine = _engine(settings)
-    scored = score_and_store(engine, model, as_of=day, history=history)
+    run = score_run(engine, model, as_of=day, history=history)
+    scored = run.accounts
     if scored == 0:
         err_console.print(
             f"[yellow]No account has metrics on or before {day.isoformat()}[/yellow], so nothing was scored. "
@@ -176,6 +177,7 @@ def score(
         )
     bands = " · ".join(f"{counts.get(b.name, 0)} {b.name}" for b in model.bands)
     console.print(f"Scored {scored} accounts as of {day.isoformat()} with the {model.name} model: {bands}")
+    console.print(run.summary(), markup=False, highlight=False)
 
 
 @app.command()

@@ -141,17 +141,21 @@ class ScoringRun:
     whole_history_accounts: int = 0  # of those, accounts scored from their whole history instead
 
     def summary(self) -> str:
-        """One line: what was scored and from what."""
+        """One sentence: what was scored and from what."""
         if self.days > 1:
-            return f"scored every snapshot ({self.days} days) from {self.snapshots_read:,} snapshots"
+            return f"Every snapshot scored ({self.days} days, {self.snapshots_read:,} snapshots read)."
         if not self.from_stored:
-            return f"scored {self.as_of.isoformat()} from the whole history ({self.snapshots_read:,} snapshots)"
+            return f"{self.as_of.isoformat()} scored from the whole history ({self.snapshots_read:,} snapshots read)."
         whole = self.whole_history_accounts
         return (
-            f"scored {self.as_of.isoformat()} only: earlier days' stored scores kept and used for trends "
+            f"Only {self.as_of.isoformat()} was scored; earlier days' stored scores were kept and gave the trends "
             f"({self.snapshots_read:,} snapshots read"
-            + (f"; {whole:,} accounts from their whole history, their past not being stored" if whole else "")
-            + ")"
+            + (
+                f"; {whole:,} accounts scored from their whole history, their recent past not being stored"
+                if whole
+                else ""
+            )
+            + ")."
         )
 
 

@@ -174,23 +174,45 @@ def score_run(engine: Engine, model: HealthModel, *, as_of: date, history: bool 
     as_of_day = _day_number(as_of)
     latest = scored.latest_rows(as_of)
     today = _storable(scored, latest, np.full(len(latest), as_of_day))
-    rows = _score_rows(scored, latest[today], as_of, with_facts=True)
+    parts = [_Part(scored, latest[today], as_of, with_facts=True)]
     if history:
         earlier = np.flatnonzero(scored.table.day < as_of_day)
         earlier = earlier[_storable(scored, earlier, scored.table.day[earlier])]
         # Past days keep which signals fired (digests compare with them) but not their facts: nobody reads them.
-        rows = pd.concat([rows, _score_rows(scored, earlier, None, with_facts=False)], ignore_index=True)
-    days = _store_rows(engine, rows, as_of)
+        parts.append(_Part(scored, earlier, None, with_facts=False))
+    days = _store(engine, as_of, parts)
     return ScoringRun(as_of, int(today.sum()), days, scored.table.n, from_stored=False)
 
 
-def _store_rows(engine: Engine, rows: pd.DataFrame, as_of: date) -> int:
-    """Replace the stored scores of every day in `rows` (and of `as_of`) with `rows`; returns how many days."""
-    days = sorted(set(rows["as_of"].dt.date) | {as_of})
+@dataclass(frozen=True)
+class _Part:
+    """Rows to store: `positions` of `scored`, on `as_of` (None: on each snapshot's own day)."""
+
+    scored: Scored
+    positions: np.ndarray
+    as_of: date | None
+    with_facts: bool
+
+
+# Rows built and written at a time: a million rows of JSON at once would take gigabytes.
+STORE_CHUNK_ROWS = 100_000
+
+
+def _store(engine: Engine, as_of: date, parts: list[_Part]) -> int:
+    """Replace the stored scores of `as_of` and of every day `parts` store rows on; returns how many days."""
+    days = {as_of}
+    for part in parts:
+        if part.as_of is None:
+            days |= set(np.unique(part.scored.table.day[part.positions]).astype("datetime64[D]").tolist())
     with write_session(engine) as session:
-        session.execute(delete(SCORES).where(SCORES.c.as_of.in_(days)))
+        session.execute(delete(SCORES).where(SCORES.c.as_of.in_(sorted(days))))
         with page_cache(session.connection()) as connection:
-            bulk_insert(connection, SCORES, rows)
+            for part in parts:
+                for start in range(0, len(part.positions), STORE_CHUNK_ROWS):
+                    chunk = part.positions[start : start + STORE_CHUNK_ROWS]
+                    bulk_insert(
+                        connection, SCORES, _score_rows(part.scored, chunk, part.as_of, with_facts=part.with_facts)
+                    )
     return len(days)
 
 
@@ -242,14 +264,15 @@ def _score_day(engine: Engine, model: HealthModel, as_of: date) -> ScoringRun | 
     whole = _without_stored_past(scored, known, today, reach.score_days)
     if len(whole) > WHOLE_HISTORY_AFTER:
         return None
-    rows = _score_rows(scored, today[~np.isin(scored.table.code[today], whole)], as_of, with_facts=True)
+    parts = [_Part(scored, today[~np.isin(scored.table.code[today], whole)], as_of, with_facts=True)]
     if len(whole):
         again = score_history(engine, model, as_of=as_of, account_ids=list(scored.table.account_ids[whole]))
         latest_again = again.latest_rows(as_of)
         latest_again = latest_again[_storable(again, latest_again, np.full(len(latest_again), _day_number(as_of)))]
-        rows = pd.concat([rows, _score_rows(again, latest_again, as_of, with_facts=True)], ignore_index=True)
-    _store_rows(engine, rows, as_of)
-    return ScoringRun(as_of, len(rows), 1, len(metrics), from_stored=True, whole_history_accounts=len(whole))
+        parts.append(_Part(again, latest_again, as_of, with_facts=True))
+    _store(engine, as_of, parts)
+    accounts = sum(len(part.positions) for part in parts)
+    return ScoringRun(as_of, accounts, 1, len(metrics), from_stored=True, whole_history_accounts=len(whole))
 
 
 def _without_stored_past(scored: Scored, known: pd.Series, today: np.ndarray, score_days: int) -> np.ndarray:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 UNIX_EPOCH_JULIAN_DAY = 2440587.5
 SQLITE_CACHE_KIB = 64 * 1024
+READ_CHUNK_ROWS = 100_000
 
 
 def normalise_url(url: str) -> str:
@@ -161,7 +162,6 @@ def read_frame(connection: Connection, query: Select[Any]) -> pd.DataFrame:
     """The rows of `query` as a frame, read straight from the driver: no per-value conversion by SQLAlchemy, which
     at a million metric rows costs more than the query. Numbers come as float64 (NULL → NaN), dates and times as
     datetime64, text as text; JSON columns are not read here."""
-    import numpy as np
     import pandas as pd
 
     kinds = {column.name: getattr(column.type, "_type_affinity", None) for column in query.selected_columns}
@@ -183,9 +183,24 @@ def read_frame(connection: Connection, query: Select[Any]) -> pd.DataFrame:
     try:
         cursor.execute(str(compiled), args)
         names = [column[0] for column in cursor.description]
-        frame = pd.DataFrame.from_records(cursor.fetchall(), columns=names, coerce_float=True)
+        # A chunk of rows at a time: a million rows as Python tuples would take gigabytes at once.
+        chunks = []
+        while True:
+            rows = cursor.fetchmany(READ_CHUNK_ROWS)
+            chunks.append(
+                _typed(pd.DataFrame.from_records(rows, columns=names, coerce_float=True), kinds, sqlite_dates)
+            )
+            if len(rows) < READ_CHUNK_ROWS:
+                break
     finally:
         cursor.close()
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+
+
+def _typed(frame: pd.DataFrame, kinds: dict[str, Any], sqlite_dates: bool) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
     for name, kind in kinds.items():
         if kind is Date and sqlite_dates:
             days = frame[name].to_numpy(dtype="float64", na_value=np.nan)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     func,
     inspect,
     literal,
+    literal_column,
     text,
 )
 from sqlalchemy.engine import Connection, Engine
@@ -162,34 +163,19 @@ def read_frame(connection: Connection, query: Select[Any]) -> pd.DataFrame:
     """The rows of `query` as a frame, read straight from the driver: no per-value conversion by SQLAlchemy, which
     at a million metric rows costs more than the query. Numbers come as float64 (NULL → NaN), dates and times as
     datetime64, text as text; JSON columns are not read here."""
+    kinds = {column.name: getattr(column.type, "_type_affinity", None) for column in query.selected_columns}
+    if connection.dialect.name == "sqlite":
+        return _read_sqlite(connection, query, kinds)
     import pandas as pd
 
-    kinds = {column.name: getattr(column.type, "_type_affinity", None) for column in query.selected_columns}
-    sqlite_dates = connection.dialect.name == "sqlite" and any(kind is Date for kind in kinds.values())
-    if sqlite_dates:
-        # SQLite keeps dates as ISO text; it hands them over as day numbers much faster than pandas parses text.
-        query = query.with_only_columns(
-            *(
-                (func.julianday(column) - UNIX_EPOCH_JULIAN_DAY).label(column.name)
-                if kinds[column.name] is Date
-                else column
-                for column in query.selected_columns
-            )
-        )
-    compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.params
-    args: Any = tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional else params
-    cursor = connection.connection.cursor()
+    cursor = _execute(connection, query)
     try:
-        cursor.execute(str(compiled), args)
         names = [column[0] for column in cursor.description]
         # A chunk of rows at a time: a million rows as Python tuples would take gigabytes at once.
         chunks = []
         while True:
             rows = cursor.fetchmany(READ_CHUNK_ROWS)
-            chunks.append(
-                _typed(pd.DataFrame.from_records(rows, columns=names, coerce_float=True), kinds, sqlite_dates)
-            )
+            chunks.append(_typed(pd.DataFrame.from_records(rows, columns=names, coerce_float=True), kinds))
             if len(rows) < READ_CHUNK_ROWS:
                 break
     finally:
@@ -197,20 +183,64 @@ def read_frame(connection: Connection, query: Select[Any]) -> pd.DataFrame:
     return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
 
 
-def _typed(frame: pd.DataFrame, kinds: dict[str, Any], sqlite_dates: bool) -> pd.DataFrame:
+def _execute(connection: Connection, query: Select[Any]) -> Any:
+    """A driver cursor on `query`'s rows."""
+    compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    args: Any = tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional else params
+    cursor = connection.connection.cursor()
+    cursor.execute(str(compiled), args)
+    return cursor
+
+
+# SQLite hands numbers over as floats with NULL as minus infinity (no imported value is infinite), so that numpy
+# can take each row straight into a typed record; dates come as day numbers, faster than pandas parses ISO text.
+_SQLITE_NULL = "-9e999"
+_NUMERIC = (Integer, Float, Numeric, Boolean, Date)
+
+
+def _read_sqlite(connection: Connection, query: Select[Any], kinds: dict[str, Any]) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
+    def as_read(column: Any) -> Any:
+        kind, value = kinds[column.name], column
+        if kind is Date:
+            value = func.julianday(column) - UNIX_EPOCH_JULIAN_DAY
+        if kind in _NUMERIC:
+            return func.coalesce(value, literal_column(_SQLITE_NULL)).label(column.name)
+        return column
+
+    cursor = _execute(connection, query.with_only_columns(*(as_read(c) for c in query.selected_columns)))
+    try:
+        record = [(name, "f8" if kind in _NUMERIC else "O") for name, kind in kinds.items()]
+        rows = np.fromiter(cursor, dtype=record)
+    finally:
+        cursor.close()
+    frame = {}
+    for name, kind in kinds.items():
+        values = rows[name]
+        if kind in _NUMERIC:
+            values = np.where(np.isneginf(values), np.nan, values)
+        if kind is Date:
+            values = (values * 86_400).astype("datetime64[s]")
+        frame[name] = values
+    return _typed(pd.DataFrame(frame), {name: kind for name, kind in kinds.items() if kind not in _NUMERIC})
+
+
+def _typed(frame: pd.DataFrame, kinds: dict[str, Any]) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
     for name, kind in kinds.items():
-        if kind is Date and sqlite_dates:
-            days = frame[name].to_numpy(dtype="float64", na_value=np.nan)
-            frame[name] = pd.Series((days * 86_400).astype("datetime64[s]"), index=frame.index)
-        elif kind in (Date, DateTime):
+        if kind in (Date, DateTime):
             frame[name] = pd.to_datetime(frame[name], format="ISO8601") if len(frame) else frame[name]
         elif kind in (Integer, Float, Numeric) and frame[name].dtype == object:
             frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
         elif kind is Boolean:
             frame[name] = frame[name].where(frame[name].notna(), np.nan).astype("float64")
+        elif frame[name].dtype == object and len(frame):
+            frame[name] = frame[name].astype("str")  # what pandas makes of text read any other way
     return frame
 
 

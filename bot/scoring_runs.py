@@ -10,7 +10,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 from sqlalchemy import Table, delete, func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from bot.activity import with_logged_touches
 from bot.pulse import with_pulse
@@ -55,16 +55,22 @@ def load_frames(
 
 
 def scoring_frames(
-    engine: Engine, *, as_of: date | None = None, since: date | None = None, account_ids: Sequence[str] | None = None
+    engine: Engine,
+    *,
+    as_of: date | None = None,
+    account_ids: Sequence[str] | None = None,
+    span: tuple[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The accounts and their metric snapshots (after `since`, on or before `as_of`) as scoring reads them: dates
-    as datetime64, numbers as float64, with the touches and pulses CSMs logged in Slack folded in."""
+    """The accounts (those of `account_ids`, or with IDs from `span[0]` to `span[1]`) and their metric snapshots on
+    or before `as_of` as scoring reads them: dates as datetime64, numbers as float64, with the touches and pulses
+    CSMs logged in Slack folded in."""
     accounts_query = select(ACCOUNTS)
     metrics_query = select(METRICS)
     if as_of is not None:
         metrics_query = metrics_query.where(METRICS.c.as_of <= as_of)
-    if since is not None:
-        metrics_query = metrics_query.where(METRICS.c.as_of > since)
+    if span is not None:
+        accounts_query = accounts_query.where(ACCOUNTS.c.account_id.between(*span))
+        metrics_query = metrics_query.where(METRICS.c.account_id.between(*span))
     if account_ids is not None:
         accounts_query = accounts_query.where(ACCOUNTS.c.account_id.in_(list(account_ids)))
         metrics_query = metrics_query.where(METRICS.c.account_id.in_(list(account_ids)))
@@ -77,10 +83,15 @@ def scoring_frames(
 
 
 def score_history(
-    engine: Engine, model: HealthModel, *, as_of: date, account_ids: Sequence[str] | None = None
+    engine: Engine,
+    model: HealthModel,
+    *,
+    as_of: date,
+    account_ids: Sequence[str] | None = None,
+    span: tuple[str, str] | None = None,
 ) -> Scored:
     """Every stored snapshot up to `as_of`, scored with `model` (nothing is written)."""
-    accounts, metrics = scoring_frames(engine, as_of=as_of, account_ids=account_ids)
+    accounts, metrics = scoring_frames(engine, as_of=as_of, account_ids=account_ids, span=span)
     return score_snapshots(accounts, metrics, model)
 
 
@@ -140,6 +151,17 @@ class ScoringRun:
     from_stored: bool  # only `as_of` was scored; earlier days' stored scores gave the trends
     whole_history_accounts: int = 0  # of those, accounts scored from their whole history instead
 
+    def plus(self, batch: ScoringRun) -> ScoringRun:
+        """This run with one more batch of accounts scored."""
+        return ScoringRun(
+            self.as_of,
+            self.accounts + batch.accounts,
+            self.days,
+            self.snapshots_read + batch.snapshots_read,
+            self.from_stored and batch.from_stored,
+            self.whole_history_accounts + batch.whole_history_accounts,
+        )
+
     def summary(self) -> str:
         """One sentence: what was scored and from what."""
         if self.days > 1:
@@ -159,96 +181,103 @@ class ScoringRun:
         )
 
 
-def score_run(engine: Engine, model: HealthModel, *, as_of: date, history: bool = False) -> ScoringRun:
-    """`score_and_store`, saying what it did.
+def score_run(
+    engine: Engine, model: HealthModel, *, as_of: date, history: bool = False, batch_accounts: int = 25_000
+) -> ScoringRun:
+    """`score_and_store`, saying what it did. Accounts are scored `batch_accounts` at a time (by ID), in one
+    transaction, so a run's memory does not grow with the book.
 
     Without `history` only `as_of` is scored: each account's latest snapshot in full, earlier snapshots only in
     the columns the model's look-backs read, and the stored scores of the earlier days for the trend. An account
     whose recent past is not stored (or whose decline streak runs back beyond it) is scored from its whole history.
     """
+    with engine.connect() as connection:
+        ids = read_frame(connection, select(ACCOUNTS.c.account_id).order_by(ACCOUNTS.c.account_id))["account_id"]
+        days = {as_of}
+        if history:
+            snapshot_days = select(METRICS.c.as_of).where(METRICS.c.as_of <= as_of).distinct()
+            days |= set(read_frame(connection, snapshot_days)["as_of"].dt.date)
+    ids = ids.to_numpy(dtype=object)
+    run = ScoringRun(as_of, 0, len(days), 0, from_stored=not history)
+    with write_session(engine) as session:
+        session.execute(delete(SCORES).where(SCORES.c.as_of.in_(sorted(days))))
+        with page_cache(session.connection()) as connection:
+            for start in range(0, len(ids), batch_accounts):
+                span = (str(ids[start]), str(ids[min(start + batch_accounts, len(ids)) - 1]))
+                run = run.plus(_score_batch(engine, connection, model, as_of=as_of, history=history, span=span))
+    return run
+
+
+def _score_batch(
+    engine: Engine, connection: Connection, model: HealthModel, *, as_of: date, history: bool, span: tuple[str, str]
+) -> ScoringRun:
     if not history:
-        day_run = _score_day(engine, model, as_of)
+        day_run = _score_day(engine, connection, model, as_of=as_of, span=span)
         if day_run is not None:
             return day_run
-    scored = score_history(engine, model, as_of=as_of)
+    scored = score_history(engine, model, as_of=as_of, span=span)
     as_of_day = _day_number(as_of)
     latest = scored.latest_rows(as_of)
     today = _storable(scored, latest, np.full(len(latest), as_of_day))
-    parts = [_Part(scored, latest[today], as_of, with_facts=True)]
+    _write(connection, scored, latest[today], as_of, with_facts=True)
     if history:
         earlier = np.flatnonzero(scored.table.day < as_of_day)
         earlier = earlier[_storable(scored, earlier, scored.table.day[earlier])]
         # Past days keep which signals fired (digests compare with them) but not their facts: nobody reads them.
-        parts.append(_Part(scored, earlier, None, with_facts=False))
-    days = _store(engine, as_of, parts)
-    return ScoringRun(as_of, int(today.sum()), days, scored.table.n, from_stored=False)
+        _write(connection, scored, earlier, None, with_facts=False)
+    return ScoringRun(as_of, int(today.sum()), 0, scored.table.n, from_stored=False)
 
 
-@dataclass(frozen=True)
-class _Part:
-    """Rows to store: `positions` of `scored`, on `as_of` (None: on each snapshot's own day)."""
+def _write(
+    connection: Connection, scored: Scored, positions: np.ndarray, as_of: date | None, *, with_facts: bool
+) -> int:
+    """Store `positions` of `scored` on `as_of` (None: on each snapshot's own day), a chunk of rows at a time (a
+    million rows of JSON at once would take gigabytes); returns how many."""
+    for start in range(0, len(positions), STORE_CHUNK_ROWS):
+        rows = _score_rows(scored, positions[start : start + STORE_CHUNK_ROWS], as_of, with_facts=with_facts)
+        bulk_insert(connection, SCORES, rows)
+    return len(positions)
 
-    scored: Scored
-    positions: np.ndarray
-    as_of: date | None
-    with_facts: bool
 
-
-# Rows built and written at a time: a million rows of JSON at once would take gigabytes.
 STORE_CHUNK_ROWS = 100_000
-
-
-def _store(engine: Engine, as_of: date, parts: list[_Part]) -> int:
-    """Replace the stored scores of `as_of` and of every day `parts` store rows on; returns how many days."""
-    days = {as_of}
-    for part in parts:
-        if part.as_of is None:
-            days |= set(np.unique(part.scored.table.day[part.positions]).astype("datetime64[D]").tolist())
-    with write_session(engine) as session:
-        session.execute(delete(SCORES).where(SCORES.c.as_of.in_(sorted(days))))
-        with page_cache(session.connection()) as connection:
-            for part in parts:
-                for start in range(0, len(part.positions), STORE_CHUNK_ROWS):
-                    chunk = part.positions[start : start + STORE_CHUNK_ROWS]
-                    bulk_insert(
-                        connection, SCORES, _score_rows(part.scored, chunk, part.as_of, with_facts=part.with_facts)
-                    )
-    return len(days)
-
-
-# Above this many accounts without a stored past, one pass over the whole history beats a second query.
+# Above this many accounts of a batch without a stored past, one pass over the batch's whole history is quicker.
 WHOLE_HISTORY_AFTER = 1_000
 
 
-def _score_day(engine: Engine, model: HealthModel, as_of: date) -> ScoringRun | None:
+def _score_day(
+    engine: Engine, connection: Connection, model: HealthModel, *, as_of: date, span: tuple[str, str]
+) -> ScoringRun | None:
     """Score `as_of` alone from the latest snapshots and the stored past; None when the whole history is needed."""
     reach = history_reach(model)
-    with engine.connect() as connection:
+    with engine.connect() as reading:
         latest = read_frame(
-            connection,
+            reading,
             select(METRICS.c.account_id, func.max(METRICS.c.as_of).label("as_of"))
-            .where(METRICS.c.as_of <= as_of)
+            .where(METRICS.c.as_of <= as_of, METRICS.c.account_id.between(*span))
             .group_by(METRICS.c.account_id),
         )
         if latest.empty:
             return None
         since = (latest["as_of"].min() - pd.Timedelta(days=reach.metric_days)).date()
-        accounts = read_frame(connection, select(ACCOUNTS))
+        accounts = read_frame(reading, select(ACCOUNTS).where(ACCOUNTS.c.account_id.between(*span)))
         columns = ["account_id", "as_of", *sorted(reach.metric_columns)]
         earlier = read_frame(
-            connection,
+            reading,
             select(*(METRICS.c[name] for name in columns))
-            .where(METRICS.c.as_of >= since, METRICS.c.as_of <= as_of)
+            .where(METRICS.c.as_of >= since, METRICS.c.as_of <= as_of, METRICS.c.account_id.between(*span))
             .order_by(METRICS.c.account_id, METRICS.c.as_of),
         )
+        latest_days = sorted(set(latest["as_of"].dt.date))
         newest = read_frame(
-            connection, select(METRICS).where(METRICS.c.as_of.in_(sorted(set(latest["as_of"].dt.date))))
+            reading,
+            select(METRICS).where(METRICS.c.as_of.in_(latest_days), METRICS.c.account_id.between(*span)),
         )
         stored = read_frame(
-            connection,
+            reading,
             select(SCORES.c.account_id, SCORES.c.as_of, SCORES.c.score).where(
                 SCORES.c.as_of >= (latest["as_of"].min() - pd.Timedelta(days=reach.score_days)).date(),
                 SCORES.c.as_of < as_of,
+                SCORES.c.account_id.between(*span),
             ),
         )
     latest_day = earlier["account_id"].map(latest.set_index("account_id")["as_of"])
@@ -264,15 +293,13 @@ def _score_day(engine: Engine, model: HealthModel, as_of: date) -> ScoringRun | 
     whole = _without_stored_past(scored, known, today, reach.score_days)
     if len(whole) > WHOLE_HISTORY_AFTER:
         return None
-    parts = [_Part(scored, today[~np.isin(scored.table.code[today], whole)], as_of, with_facts=True)]
+    count = _write(connection, scored, today[~np.isin(scored.table.code[today], whole)], as_of, with_facts=True)
     if len(whole):
         again = score_history(engine, model, as_of=as_of, account_ids=list(scored.table.account_ids[whole]))
         latest_again = again.latest_rows(as_of)
         latest_again = latest_again[_storable(again, latest_again, np.full(len(latest_again), _day_number(as_of)))]
-        parts.append(_Part(again, latest_again, as_of, with_facts=True))
-    _store(engine, as_of, parts)
-    accounts = sum(len(part.positions) for part in parts)
-    return ScoringRun(as_of, accounts, 1, len(metrics), from_stored=True, whole_history_accounts=len(whole))
+        count += _write(connection, again, latest_again, as_of, with_facts=True)
+    return ScoringRun(as_of, count, 0, len(metrics), from_stored=True, whole_history_accounts=len(whole))
 
 
 def _without_stored_past(scored: Scored, known: pd.Series, today: np.ndarray, score_days: int) -> np.ndarray:

@@ -12,10 +12,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.sample import load_sample
-from bot.scoring_runs import score_and_store
+from bot.importer import import_frames
+from bot.sample import generate_portfolio, load_sample
+from bot.scoring_runs import score_and_store, score_run
+from bot.store import create_db_engine, init_db
 from scoring import load_model
-from tests.bot.golden.scores_fingerprint import FIXTURE, TODAY, fingerprints, stored_fingerprint
+from tests.bot.golden.scores_fingerprint import (
+    FIXTURE,
+    GENERATED_ACCOUNTS,
+    TODAY,
+    fingerprints,
+    stored_fingerprint,
+)
 
 EXPECTED = json.loads(FIXTURE.read_text(encoding="utf-8"))
 
@@ -29,6 +37,16 @@ def test_stored_scores_and_findings_match_the_golden_fingerprint(tmp_path: Path)
         changed = [day for day, digest in expected["days"].items() if found[store]["days"].get(day) != digest]
         assert changed == [], f"{store}: stored scores or findings changed on {changed}"
         assert found[store]["all"] == expected["all"], store
+
+
+def test_scoring_in_batches_of_accounts_stores_the_same(tmp_path: Path) -> None:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'batches.db'}")
+    init_db(engine)
+    accounts, metrics = generate_portfolio(GENERATED_ACCOUNTS, TODAY, seed=11)
+    import_frames(engine, accounts=accounts, metrics=metrics, source="generated")
+    run = score_run(engine, load_model(None), as_of=TODAY, history=True, batch_accounts=GENERATED_ACCOUNTS // 4 + 1)
+    assert run.accounts > 0 and run.days == 13
+    assert stored_fingerprint(engine) == EXPECTED["generated with history"]
 
 
 def test_the_sample_book_stores_the_same_results_on_either_database(engine: Engine) -> None:

@@ -272,14 +272,12 @@ def _score_day(
             reading,
             select(METRICS).where(METRICS.c.as_of.in_(latest_days), METRICS.c.account_id.between(*span)),
         )
+        # By account alone: with a day range too, SQLite walks the day index and fetches rows all over the table.
         stored = read_frame(
             reading,
-            select(SCORES.c.account_id, SCORES.c.as_of, SCORES.c.score).where(
-                SCORES.c.as_of >= (latest["as_of"].min() - pd.Timedelta(days=reach.score_days)).date(),
-                SCORES.c.as_of < as_of,
-                SCORES.c.account_id.between(*span),
-            ),
+            select(SCORES.c.account_id, SCORES.c.as_of, SCORES.c.score).where(SCORES.c.account_id.between(*span)),
         )
+    stored = stored[(stored["as_of"] >= pd.Timestamp(since)) & (stored["as_of"] < pd.Timestamp(as_of))]
     latest_day = earlier["account_id"].map(latest.set_index("account_id")["as_of"])
     earlier = earlier[earlier["as_of"] < latest_day]
     newest = newest.merge(latest, on=["account_id", "as_of"])
@@ -304,20 +302,28 @@ def _score_day(
 
 def _without_stored_past(scored: Scored, known: pd.Series, today: np.ndarray, score_days: int) -> np.ndarray:
     """Codes of the accounts among `today`'s rows whose score look-backs would read a score the store lacks: an
-    earlier snapshot within `score_days` without a stored score, or a decline streak reaching back past them."""
+    earlier snapshot within `score_days` without a stored score, or a decline streak reaching back past the
+    stored scores just before today's."""
     t = scored.table
     n_accounts = len(t.account_ids)
     stored = ~np.isnan(known.to_numpy(dtype="float64", na_value=np.nan)[t.source_rows])
+    latest_row = np.full(n_accounts, -1)
+    latest_row[t.code[today]] = today
     latest_day = np.full(n_accounts, np.nan)
     latest_day[t.code[today]] = t.day[today]
-    then = latest_day[t.code]
-    earlier = (t.day >= then - score_days) & (t.day < then)
-    lacking = np.bincount(t.code[earlier & ~stored], minlength=n_accounts) > 0
-    # A streak is exact only while the snapshot before its first fall has a stored score too.
-    rows_in_reach = np.bincount(t.code[earlier & stored], minlength=n_accounts) + 1
+    earlier = t.day < latest_day[t.code]
+    lacking = earlier & ~stored
+    lacking_in_reach = np.bincount(t.code[lacking & (t.day >= latest_day[t.code] - score_days)], minlength=n_accounts)
+    # The stored scores running back unbroken from today's snapshot: a decline streak is exact while it stays
+    # within them, the snapshot before its first fall included.
+    first_row = np.full(n_accounts, t.n)
+    np.minimum.at(first_row, t.code, np.arange(t.n))
+    last_gap = first_row - 1
+    np.maximum.at(last_gap, t.code[lacking], np.flatnonzero(lacking))
+    codes = t.code[today]
+    unbroken = today - last_gap[codes] - 1
     streak = scored.frame["declines_in_a_row"].to_numpy()[today]
-    too_long = streak >= rows_in_reach[t.code[today]] - 1
-    return np.unique(t.code[today][lacking[t.code[today]] | too_long])
+    return np.unique(codes[(lacking_in_reach[codes] > 0) | (streak >= unbroken)])
 
 
 def _day_number(day: date) -> int:

@@ -62,6 +62,8 @@ def _environment() -> Environment:
         money_full=fmt.money_full,
         score=fmt.score,
         signed=fmt.signed,
+        move=fmt.move,
+        change=fmt.change,
         pct=fmt.pct,
         day=fmt.day,
         days_phrase=fmt.days_phrase,
@@ -72,7 +74,7 @@ def _environment() -> Environment:
         when=_when,
         respond_by=fmt.respond_by,
     )
-    env.globals.update(PAGE_SIZE=PAGE_SIZE, count=fmt.count)
+    env.globals.update(PAGE_SIZE=PAGE_SIZE, count=fmt.count, SEVERITIES=views.SEVERITIES)
     return env
 
 

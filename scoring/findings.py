@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from scoring.measures import fact
 from scoring.model import SEVERITIES, Rule
@@ -94,3 +95,19 @@ def findings_by_row(scored: Scored, rows: np.ndarray, *, with_facts: bool = True
         for i in np.flatnonzero(fired[:, j]):
             out[i].append(finding(scored, rule, int(rows[i]), with_facts=with_facts))
     return out
+
+
+URGENT_SEVERITIES = SEVERITIES[:2]  # Critical and High: worth an alert of their own, and no time for an upsell
+
+
+def wrong_at_first_scan(*, band_rank: pd.Series, lowest_rank: int, signals_json: pd.Series) -> pd.Series:
+    """The first alert scan of a store has no earlier day to compare with, so "what changed" is everything: the
+    accounts to alert on are those wrong now — in the lowest band, or with a High or Critical signal.
+
+    Args:
+        band_rank: each account's band, 0 for the best.
+        lowest_rank: the lowest band's rank.
+        signals_json: each account's stored signals as JSON text.
+    """
+    severe = signals_json.fillna("").str.contains("|".join(f'"{s}"' for s in URGENT_SEVERITIES), regex=True)
+    return (band_rank == lowest_rank) | severe

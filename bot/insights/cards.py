@@ -99,17 +99,15 @@ def _card_view(
 def recovery_plan(
     engine: Engine, model: HealthModel, account_id: str, *, as_of: date | None = None
 ) -> views.RecoveryPlan:
-    """ "Generate recovery plan for Acme Corp": what caused the drop, the recovery playbook's stages, the goal.
+    """ "Generate recovery plan for Acme Corp": what caused the drop, the account's playbook's stages, the goal.
 
-    A growth playbook is no recovery plan: accounts outside the lowest band get Churn Risk Response.
+    The playbook is the one the card recommends (scoring.advice.choose_playbook, the one place an account's
+    playbook is chosen), so the plan, the card and "what caused…" never name different playbooks.
     """
     account, card, scored, row, day = _card_parts(engine, model, account_id, as_of)
     view = _card_view(engine, model, account, card, day)
-    lowest = str(account["band"]) == model.lowest_band.name
-    key = "red_account_recovery" if lowest else "churn_risk_response"
-    playbook = model.playbooks.get(key, card.playbook)
-    stages = [views.PlaybookStage(s.name, s.timing, list(s.steps)) for s in playbook.stages]
-    return views.RecoveryPlan(view, playbook.name, diagnose_drop(scored, row), stages, view.goal)
+    stages = [views.PlaybookStage(s.name, s.timing, list(s.steps)) for s in card.playbook.stages]
+    return views.RecoveryPlan(view, card.playbook.name, diagnose_drop(scored, row), stages, view.goal)
 
 
 def drop_cause(engine: Engine, model: HealthModel, account_id: str, *, as_of: date | None = None) -> views.RecoveryPlan:

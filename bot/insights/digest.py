@@ -14,6 +14,7 @@ from bot.insights.lookup import csm_name
 from bot.insights.pieces import (
     LIST_LIMIT,
     account_refs,
+    as_date,
     by_owner,
     group_rows,
     renewal_notes,
@@ -71,25 +72,27 @@ class _DigestSections:
     ready: pd.DataFrame  # expansion ready, with their opportunity
     due: list[tuple[views.AccountRef, views.Signal]]  # risk signals new since the previous score
     red_arr: pd.Series  # ARR in the lowest band, by CSM
+    since: date | None  # the scored day "new" is measured from; None on the first scored day
 
 
 def _digest_sections(
     engine: Engine, model: HealthModel, day: date, *, owner: str | None
 ) -> tuple[pd.DataFrame, _DigestSections]:
-    book = load_book(engine, model, day, csm_owner=owner)
+    # Every digest list shows the month's move (what changed lately), as its headings say.
+    book = book_math.recent_moves(load_book(engine, model, day, csm_owner=owner))
     previous = previous_rows(engine, day, account_ids=None if owner is None else list(book["account_id"]))
     lowest = model.lowest_band.name
     was_band = book["account_id"].map(previous.set_index("account_id")["band"])
-    # What changed lately: the month's move (the portfolio's movers read the quarter).
-    drops = book[book["month_delta"] < -model.stable_points].sort_values("month_delta")
+    drops = book[book["delta"] < -model.stable_points].sort_values("delta")
     renewing = book_math.renewals(book, model, as_of=day)
     return book, _DigestSections(
         new_reds=book[(book["band"] == lowest) & (was_band != lowest)].sort_values("arr", ascending=False),
-        drops=drops.assign(delta=drops["month_delta"], previous_score=drops["score"] - drops["month_delta"]),
+        drops=drops,
         renewals=renewing[renewing["band"] != model.top_band.name],
         ready=book_math.expansion_ready(book, model, reasons_for=0),
         due=_new_signals(book, previous),
         red_arr=book.loc[book["band"] == lowest].groupby("csm_owner")["arr"].sum(),
+        since=as_date(previous["as_of"].max()) if len(previous) else None,
     )
 
 
@@ -98,6 +101,7 @@ def _team_digest(book: pd.DataFrame, sections: _DigestSections, model: HealthMod
     return views.Digest(
         recipient=TEAM,
         day=day,
+        since=sections.since,
         new_reds=account_refs(sections.new_reds),
         biggest_drops=account_refs(sections.drops.head(5)),
         due_today=sections.due,
@@ -130,6 +134,7 @@ def _csm_digests(
         csm: views.Digest(
             recipient=csm,
             day=day,
+            since=sections.since,
             due_today=due.get(csm, []),
             arr_at_risk=float(sections.red_arr.get(csm, 0.0)),
             risk_drivers=risk_driver_views(books.get(csm, book.iloc[0:0]), model),

@@ -99,7 +99,7 @@ def load_book(
         book = pd.read_sql(query, connection)
     book["dimensions"] = json_column(book["dimensions"])
     book["signals"] = json_column(book["signals"])
-    book["arr"] = pd.to_numeric(book["arr"]).fillna(0.0)
+    book["arr"] = pd.to_numeric(book["arr"]).astype("float64")  # a blank ARR stays missing ("—"), never $0
     return book_math.with_trend(book, model)
 
 
@@ -109,14 +109,14 @@ def json_column(texts: pd.Series) -> list[Any]:
 
 
 def previous_rows(engine: Engine, day: date, *, account_ids: Sequence[str] | None = None) -> pd.DataFrame:
-    """Each account's latest stored score before `day`: account_id, band, signals."""
+    """Each account's latest stored score before `day`: account_id, as_of, band, signals."""
     latest_query = select(SCORES.c.account_id, func.max(SCORES.c.as_of).label("as_of")).where(SCORES.c.as_of < day)
     if account_ids is not None:
         latest_query = latest_query.where(SCORES.c.account_id.in_(list(account_ids)))
     latest = latest_query.group_by(SCORES.c.account_id).subquery()
-    query = select(SCORES.c.account_id, SCORES.c.band, cast(SCORES.c.signals, Text).label("signals")).join(
-        latest, and_(SCORES.c.account_id == latest.c.account_id, SCORES.c.as_of == latest.c.as_of)
-    )
+    query = select(
+        SCORES.c.account_id, SCORES.c.as_of, SCORES.c.band, cast(SCORES.c.signals, Text).label("signals")
+    ).join(latest, and_(SCORES.c.account_id == latest.c.account_id, SCORES.c.as_of == latest.c.as_of))
     with engine.connect() as connection:
         previous = pd.read_sql(query, connection)
     previous["signals"] = json_column(previous["signals"])

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
+from messages import format as fmt
 from messages import views
 from scoring import Finding, HealthModel, Recommendation
 from scoring import portfolio as book_math
@@ -34,7 +35,8 @@ def number(value: Any) -> float | None:
 
 
 def account_refs(accounts: pd.DataFrame, *, notes: Sequence[str | None] | None = None) -> list[views.AccountRef]:
-    """AccountRefs for the rows of a book (in order), with the trend delta when the book has one."""
+    """AccountRefs for the rows of a book (in order), with the trend delta and its window when the book has one
+    (see scoring.portfolio.with_trend: the delta is always the difference of the two scores shown)."""
     has_trend = "delta" in accounts.columns
     refs = []
     for i, row in enumerate(accounts.itertuples(index=False)):
@@ -50,6 +52,7 @@ def account_refs(accounts: pd.DataFrame, *, notes: Sequence[str | None] | None =
                 delta=number(row.delta) if has_trend else None,
                 previous_score=number(row.previous_score) if has_trend else None,
                 note=notes[i] if notes is not None else None,
+                window=(row.window or None) if has_trend else None,
             )
         )
     return refs
@@ -81,9 +84,9 @@ def goal_view(goal: Goal | None) -> views.HealthGoal | None:
 def trend_view(row: pd.Series) -> views.Trend:
     score = float(row["score"])
     last_month, last_quarter = number(row["last_month_score"]), number(row["last_quarter_score"])
-    vs_quarter = None if last_quarter is None else round(score - last_quarter, 1)
+    vs_quarter = fmt.change(last_quarter, score)  # the change between the scores as shown
     return views.Trend(
-        vs_last_month=None if last_month is None else round(score - last_month, 1),
+        vs_last_month=fmt.change(last_month, score),
         vs_last_quarter=vs_quarter,
         last_month_score=last_month,
         last_quarter_score=last_quarter,

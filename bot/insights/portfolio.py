@@ -66,6 +66,13 @@ def _portfolio_view(
         expansion_ready=account_refs(ready.head(LIST_LIMIT), notes=list(ready["opportunity"].head(LIST_LIMIT))),
         recommendations=book_math.portfolio_recommendations(book, model, as_of=day),
         groups=groups,
+        improving_count=len(improving),
+        declining_count=len(declining),
+        new_count=int((book["direction"] == "new").sum()),
+        stable_points=model.stable_points,
+        window=book_math.WINDOWS[1],
+        renewal_count=len(renewing),
+        expansion_count=len(ready),
     )
 
 

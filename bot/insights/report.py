@@ -59,7 +59,8 @@ def report_table(
             "Last Touch": book["account_id"].map(touched),
             "Risk Notes": notes,
             "Action Needed": actions,
-            "Trend vs Last Month": (book["score"] - pd.to_numeric(book["last_month_score"])).round(1),
+            # The change between the scores as shown, as every view gives it (whole points; empty without history).
+            "Trend vs Last Month": book["score"].round(0) - pd.to_numeric(book["last_month_score"]).round(0),
             "Segment": book["segment"],
             "ARR": book["arr"],
             "Renewal Date": book["renewal_date"].map(as_date),

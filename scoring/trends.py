@@ -78,6 +78,15 @@ def _usage_indicators(a: pd.DataFrame) -> list[str]:
     return out
 
 
+def _engagement_indicators(a: pd.DataFrame) -> list[str]:
+    # An indicator backs the pattern it sits under: fewer touches support "engagement drop", more do not.
+    out = [f"{_mean(a['days_since_qbr']):.0f} days since the last QBR on average"]
+    touches = _mean(a["csm_touches_90d_delta_90d"])
+    if round(touches, 1) < 0:  # NaN compares False
+        out.append(f"CSM touches {signed_number(touches, 1)} a quarter on average")
+    return out
+
+
 PATTERNS = (
     TrendPattern(
         "usage_decline",
@@ -96,7 +105,7 @@ PATTERNS = (
         "{segment} engagement drop",
         "{n} of {total} {segment} accounts skipped their last QBR",
         lambda a: a["days_since_qbr"] > 100,
-        lambda a: [f"CSM touches {signed_number(_mean(a['csm_touches_90d_delta_90d']), 1)} a quarter on average"],
+        _engagement_indicators,
         (
             "Redesign the QBR around value delivered, not reporting",
             "Ask customers which engagement they prefer",

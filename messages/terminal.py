@@ -41,6 +41,10 @@ def _bullets(title: str, lines: list[str], *, limit: int = 8) -> RenderableType:
     return Group(Text.from_markup(f"[bold]{title}[/bold]"), Text.from_markup(body or "[dim]none[/dim]"), Text(""))
 
 
+def _model_note(note: str | None) -> list[RenderableType]:
+    return [Text(f"⚠️  {note}", style="yellow"), Text("")] if note else []
+
+
 def _risk_drivers(drivers: list[views.RiskDriver]) -> RenderableType:
     return _bullets(
         "Top risk drivers",
@@ -83,7 +87,7 @@ def health_card(card: views.HealthCard) -> RenderableType:
         facts = escape("; ".join(d.facts)) + (f" [dim]({escape(d.trend)})[/dim]" if d.trend else "")
         dims.add_row(f"{fmt.band_emoji(d.band)} {d.name}", score, fmt.pct(d.weight), facts)
 
-    parts: list[RenderableType] = [head, Text(""), dims, Text("")]
+    parts: list[RenderableType] = [*_model_note(card.model_note), head, Text(""), dims, Text("")]
     if card.risks:
         parts.append(
             _bullets(
@@ -182,7 +186,7 @@ def portfolio(p: views.Portfolio) -> RenderableType:
             f"[{_band(b.band)}]{bar}[/]",
             escape(", ".join(a.name for a in b.top[:3])),
         )
-    parts: list[RenderableType] = [bands]
+    parts: list[RenderableType] = [*_model_note(p.model_note), bands]
     if p.total_accounts == 0:
         parts = [Text("No scored accounts yet. Import data (healthbot import), then run healthbot score.")]
     line = lambda a: _account_line(a, window=p.window)  # noqa: E731
@@ -242,6 +246,8 @@ def digest(d: views.Digest) -> RenderableType:
 
     def line(a: views.AccountRef) -> str:
         return _account_line(a, owner=team, window=d.window)
+
+    parts.extend(_model_note(d.model_note))
 
     if d.new_reds:
         heading = ("🔴 Red " if d.since is None else "🔴 New red ") + d.new_since + f" · changes vs {d.window}"

@@ -128,6 +128,7 @@ class HealthCard:
     lifecycle_stage: str | None = None
     tags: list[str] = field(default_factory=list)
     pulse: PulseReading | None = None  # the CSM's own read, shown beside the computed score
+    model_note: str | None = None  # the score was made with another model than the one in force, and what to do
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,7 @@ class Portfolio:
     window: str = "last quarter"  # what the mover lists' changes are measured against (else per row)
     renewal_count: int | None = None
     expansion_count: int | None = None
+    model_note: str | None = None  # some scores were made with another model than the one in force
 
     @property
     def improving_total(self) -> int:
@@ -301,6 +303,7 @@ class Digest:
     risk_drivers: list[RiskDriver] = field(default_factory=list)
     unreachable_csms: list[str] = field(default_factory=list)
     since: date | None = None  # the scored day "new" is measured from; None on the first scored day
+    model_note: str | None = None  # some scores were made with another model than the one in force
     window: str = "last month"  # what every change in the digest's lists is measured against
 
     @property

@@ -7,6 +7,7 @@ is allowed. See scoring/models/default.toml for the format, documented in its he
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -127,6 +128,12 @@ class HealthModel:
     stable_points: float = 3.0
     goal_days: int = 30
     goal_points: float = 7.0
+    fingerprint: str = ""  # a hash of the resolved model's content: scores remember which model made them
+
+    @property
+    def label(self) -> str:
+        """The model's name and content hash, as scores store it: "Default (…) · 3fa2c1d09b8e"."""
+        return f"{self.name} · {self.fingerprint}" if self.fingerprint else self.name
 
     @property
     def weights(self) -> dict[str, float]:
@@ -381,8 +388,16 @@ def _build(raw: dict[str, Any], *, source: str, where: str, playbooks: Mapping[s
         stable_points=trend.number("stable_points", 3, low=0, high=50),
         goal_days=int(goal.number("days", 30, low=1, high=365)),
         goal_points=goal.number("points", 7, low=1, high=100),
+        fingerprint=_fingerprint(raw, playbooks),
     )
     return model
+
+
+def _fingerprint(raw: dict[str, Any], playbooks: Mapping[str, Playbook]) -> str:
+    """12 hex digits of a SHA-256 over the resolved model (after `extends`) and the playbooks it names: the same
+    content gives the same hash whatever the file is called or how it is laid out."""
+    content = json.dumps([raw, sorted(playbooks)], sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(content.encode()).hexdigest()[:12]
 
 
 def _check_weights(weights: dict[str, float], key: str, where: str) -> None:

@@ -11,7 +11,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from scoring.measures import SnapshotTable, parse_measure
+from scoring.measures import SnapshotTable, as_text, parse_measure
 from scoring.model import Condition, HealthModel, MetricRule, Rule
 
 MONTH_DAYS = 30
@@ -221,11 +221,8 @@ def dimension_shares(
     overrides applied, then renormalised over the dimensions with data (NaN score = no data)."""
     keys = [d.key for d in model.dimensions]
     scores = dimension_scores.reindex(columns=keys).to_numpy(dtype="float64", na_value=np.nan)
-    weights, _ = override_weights(
-        model,
-        segments=segments.astype(object).to_numpy(),
-        lifecycle_stages=lifecycle_stages.astype(object).to_numpy(),
-    )
+    # Cleaned as the scorer cleans them (stripped, lower-cased), so "Enterprise " meets [segments.enterprise].
+    weights, _ = override_weights(model, segments=as_text(segments), lifecycle_stages=as_text(lifecycle_stages))
     _, shares, _ = _overall(np.asfortranarray(scores), np.zeros_like(scores), weights)
     return pd.DataFrame(shares, columns=keys, index=dimension_scores.index)
 

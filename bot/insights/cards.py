@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from bot.insights.errors import NoScoresError
 from bot.insights.loaders import load_book, pulse, recent_actions, scored_day
 from bot.insights.lookup import account_or_error
-from bot.insights.pieces import action_view, as_date, goal_view, number, signal_view, tags, trend_view
+from bot.insights.pieces import action_view, as_date, goal_view, model_note, number, signal_view, tags, trend_view
 from bot.scoring_runs import score_history
 from messages import views
 from scoring import Explanation, HealthModel, diagnose_drop, explain
@@ -93,6 +93,7 @@ def _card_view(
         lifecycle_stage=account["lifecycle_stage"] or None,
         tags=tags(account["tags"]),
         pulse=pulse(engine, account["account_id"], day),
+        model_note=model_note(account.to_frame().T, model),
     )
 
 

@@ -84,6 +84,8 @@ def load_book(
             cast(SCORES.c.signals, Text).label("signals"),
             SCORES.c.last_month_score,
             SCORES.c.last_quarter_score,
+            SCORES.c.model_name,
+            SCORES.c.model_hash,
         )
         .join(SCORES, SCORES.c.account_id == ACCOUNTS.c.account_id)
         .where(SCORES.c.as_of == day)

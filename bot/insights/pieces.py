@@ -129,3 +129,23 @@ def group_rows(book: pd.DataFrame, model: HealthModel, by: str) -> list[views.Gr
         )
         for g in summary.to_dict("records")
     ]
+
+
+def model_note(book: pd.DataFrame, model: HealthModel) -> str | None:
+    """A warning when the scores shown were made with another model than the one in force (their weights and
+    bands would not match the card's), with what to do; None when they match."""
+    if book.empty or "model_hash" not in book.columns:
+        return None
+    stale = book[book["model_hash"].fillna("") != model.fingerprint]
+    if stale.empty:
+        return None
+    made = stale.drop_duplicates(["model_name", "model_hash"])
+    names = [
+        f"{name} · {digest}" if isinstance(digest, str) else "an earlier model (not recorded)"
+        for name, digest in zip(made["model_name"], made["model_hash"], strict=True)
+    ]
+    share = "These scores were" if len(stale) == len(book) else f"{len(stale)} of these {len(book)} scores were"
+    return (
+        f"{share} made with {', '.join(names)}; the model in force is {model.label}. "
+        "Run `healthbot score` to rescore with it."
+    )

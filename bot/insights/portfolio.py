@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 from bot.insights.loaders import load_book, scored_day
 from bot.insights.lookup import csm_name, segment_name
-from bot.insights.pieces import LIST_LIMIT, account_refs, group_rows, renewal_notes, risk_driver_views
+from bot.insights.pieces import LIST_LIMIT, account_refs, group_rows, model_note, renewal_notes, risk_driver_views
 from messages import views
 from scoring import HealthModel
 from scoring import portfolio as book_math
@@ -73,6 +73,7 @@ def _portfolio_view(
         window=book_math.WINDOWS[1],
         renewal_count=len(renewing),
         expansion_count=len(ready),
+        model_note=model_note(book, model),
     )
 
 

@@ -408,8 +408,10 @@ def alerts(
 
 @app.command()
 def export(
-    format_: Annotated[ExportFormat, typer.Option("--format", help="csv or xlsx.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write; - for standard output.")],
+    format_: Annotated[
+        ExportFormat | None, typer.Option("--format", help="csv or xlsx (default: from the file's extension).")
+    ] = None,
     group_by: Annotated[GroupBy | None, typer.Option("--group-by", help="Group the report.")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="The report as scored on this date.")] = None,
     csm: Annotated[str | None, typer.Option("--csm", help="Only this CSM's accounts (full or first name).")] = None,
@@ -417,19 +419,35 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Write the portfolio report table as CSV or XLSX."""
-    from bot import insights
-    from bot.export import ExportError, export_report
+    import sys
+    import tempfile
 
+    from bot import insights
+    from bot.export import ExportError, export_report, report_format
+
+    to_stdout = str(output) == "-"
+    try:
+        chosen = report_format(output, "xlsx" if format_ == ExportFormat.xlsx else "csv" if format_ else None)
+    except ExportError as err:
+        err_console.print(f"[red]{escape(str(err))}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from err
     settings = _settings(db)
     day = parse_day(as_of, option="--as-of")
     model = _health_model(settings)
     engine = _engine(settings)
     grouping = group_by.value if group_by else None
+    # Standard output gets the file's bytes and nothing else; what the command says goes to stderr.
+    say = err_console if to_stdout else console
     try:
-        with console.status(f"Writing the {format_.value.upper()} report…"):
-            result = export_report(
-                engine, model, output, format=format_.value, as_of=day, group_by=grouping, csm=csm, segment=segment
-            )
+        with tempfile.TemporaryDirectory() as scratch:
+            target = Path(scratch) / f"report.{chosen}" if to_stdout else output
+            with say.status(f"Writing the {chosen.upper()} report…"):
+                result = export_report(
+                    engine, model, target, format=chosen, as_of=day, group_by=grouping, csm=csm, segment=segment
+                )
+            if to_stdout:
+                sys.stdout.buffer.write(target.read_bytes())
+                sys.stdout.buffer.flush()
     except insights.NoScoresError as err:
         err_console.print(f"[red]{err.title}.[/red] {' '.join(err.lines)}", soft_wrap=True)
         raise typer.Exit(1) from err
@@ -438,11 +456,12 @@ def export(
         raise typer.Exit(1) from err
     sheets = f" · sheets: {', '.join(result.sheets)}" if result.sheets else ""
     # soft_wrap: a path broken across lines can't be copied.
-    wrote = f"Wrote {result.rows:,} accounts scored on {result.as_of} to {result.path}{sheets}"
-    console.print(f"[green]✓[/green] {wrote}", soft_wrap=True, highlight=False)
+    where = "standard output" if to_stdout else str(result.path)
+    wrote = f"Wrote {fmt.count(result.rows, 'account')} scored on {result.as_of} to {where}{sheets}"
+    say.print(f"[green]✓[/green] {escape(wrote)}", soft_wrap=True, highlight=False)
     if result.summary is not None:
         summary = result.summary
-        console.print(
+        say.print(
             f"  {summary.at_risk_accounts:,} at risk ({fmt.money(summary.at_risk_arr)} ARR) · "
             f"{summary.upsell_ready_count:,} upsell-ready ({fmt.money(summary.upsell_ready_arr)} ARR)",
             highlight=False,

@@ -209,3 +209,17 @@ def test_the_first_day_is_a_day_like_any_other(store: tuple[str, Engine]) -> Non
     later = insights.digest(engine, model, day=DAY + timedelta(days=1))
     assert later.since == DAY and later.new_since == "since yesterday"
     assert later.new_reds == []  # Acme was red yesterday too: nothing new
+
+
+# --- export wording ------------------------------------------------------------------------------------------------
+def test_export_to_standard_output_format_from_the_name_and_a_bom(store: tuple[str, Engine], tmp_path: Path) -> None:
+    url, _ = store
+    run("score", "--db", url, "--as-of", DAY.isoformat())
+    result = CliRunner().invoke(app, ["export", "-o", "-", "--db", url])
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes.startswith("\ufeffAccount ID,Account Name".encode())  # Excel reads UTF-8 with a BOM
+    assert not Path("-").exists()
+    code, output = run("export", "--format", "csv", "-o", str(tmp_path / "r.xlsx"), "--db", url)
+    assert code == 2 and "does not match the file name" in output and not (tmp_path / "r.xlsx").exists()
+    assert run("export", "-o", str(tmp_path / "r.xlsx"), "--db", url)[0] == 0
+    assert (tmp_path / "r.xlsx").read_bytes()[:2] == b"PK"  # an XLSX (a zip), as the name says

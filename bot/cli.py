@@ -151,7 +151,7 @@ def _settings(db: str | None = None) -> Settings:
         _current_url["url"] = settings.database_url
         return settings
     except SettingsError as err:
-        err_console.print(f"[red]Configuration problem:[/red] {err}")
+        err_console.print(f"[red]Configuration problem:[/red] {escape(str(err))}", soft_wrap=True)
         err_console.print("Fix it in your environment or .env (see .env.example), then run the command again.")
         raise typer.Exit(2) from err
 
@@ -296,6 +296,10 @@ def score(
             highlight=False,
         )
         history = True
+    from bot.insights.lookup import unknown_override_names
+
+    for warning in unknown_override_names(engine, model):
+        err_console.print(f"Warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     scored = score_and_store(engine, model, as_of=day, history=history)
     if scored == 0:
         err_console.print(
@@ -503,11 +507,11 @@ def _health_model(settings: Settings) -> HealthModel:
     try:
         return load_health_model(settings)
     except ModelError as err:
-        err_console.print(f"[red]Health model problem:[/red] {err}")
+        err_console.print(f"[red]Health model problem:[/red] {escape(str(err))}", soft_wrap=True)
         err_console.print("Fix the file HEALTHBOT_MODEL points at (or unset it for the built-in default).")
         raise typer.Exit(2) from err
     except PlaybookFileError as err:
-        err_console.print(f"[red]Playbooks file problem:[/red] {err}")
+        err_console.print(f"[red]Playbooks file problem:[/red] {escape(str(err))}", soft_wrap=True)
         raise typer.Exit(2) from err
 
 
@@ -673,7 +677,7 @@ def _operator_file(load: Any, what: str) -> Any:
     try:
         return load()
     except ValueError as err:
-        err_console.print(f"[red]{what} problem:[/red] {err}")
+        err_console.print(f"[red]{what} problem:[/red] {escape(str(err))}", soft_wrap=True)
         raise typer.Exit(2) from err
 
 

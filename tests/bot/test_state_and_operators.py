@@ -223,3 +223,47 @@ def test_export_to_standard_output_format_from_the_name_and_a_bom(store: tuple[s
     assert code == 2 and "does not match the file name" in output and not (tmp_path / "r.xlsx").exists()
     assert run("export", "-o", str(tmp_path / "r.xlsx"), "--db", url)[0] == 0
     assert (tmp_path / "r.xlsx").read_bytes()[:2] == b"PK"  # an XLSX (a zip), as the name says
+
+
+# --- model files ---------------------------------------------------------------------------------------------------
+def test_a_model_file_reports_every_problem_with_file_and_key(tmp_path: Path) -> None:
+    model = tmp_path / "mine.toml"
+    model.write_text(
+        'extends = "default"\n'
+        "[portfolio]\nhealthy_span = 0\n"
+        "[signals.usage_drop]\nwhen = [1, 2]\n"
+        '[dimensions.usage]\nmetrics = [{ measure = "seat_utilisation", points = [[0.2, nan], [0.8, 100]] }]\n'
+        '[signals.broken]\ntitle = "Broken"\nwhen = [["nps", "<", inf]]\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["score"], env={"HEALTHBOT_MODEL": str(model)})
+    output = result.output.replace("\n", " ")
+    assert result.exit_code == 2 and "5 problems in the health model" in output, output
+    for key in ("portfolio.healthy_span", "signals.usage_drop.when[0]", "points", "signals.broken.when[0]"):
+        assert key in output, key
+    assert str(model) in output
+    assert "must be [measure, operator, value] with operator" in output  # not eaten as terminal markup
+    assert "finite number" in output
+
+
+def test_a_mistyped_extends_names_its_file() -> None:
+    from scoring import ModelError, parse_model
+
+    with pytest.raises(ModelError, match="extends = 'defualt' is neither a file"):
+        parse_model('extends = "defualt"', source="team.toml")
+
+
+def test_an_override_no_account_has_is_warned_with_the_names_present(store: tuple[str, Engine], tmp_path: Path) -> None:
+    url, engine = store
+    import_frames(engine, accounts=_accounts(segment=["Enterprise", "SMB"]))
+    model = tmp_path / "typo.toml"
+    model.write_text(
+        'extends = "default"\n[segments.Enterprize]\nweights = { usage = 40, support = 20, financial = 20, '
+        "sentiment = 10, engagement = 10 }\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        app, ["score", "--db", url, "--as-of", DAY.isoformat()], env={"HEALTHBOT_MODEL": str(model)}
+    )
+    assert result.exit_code == 0, result.output
+    assert "[segments.enterprize] matches no account; segments in your data: enterprise, smb" in result.output

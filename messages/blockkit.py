@@ -99,7 +99,7 @@ def render_message(view: object, *, page: int = 1, more_value: str | None = None
     for attachment in message.get("attachments", []):  # alerts carry their colour bar in an attachment
         attachment["blocks"] = [block for block in attachment["blocks"] if block is not None]
     # The fallback is plain words, but Slack reads `text` as mrkdwn too, so its control characters are escaped.
-    message["text"] = slack_escape(message["text"])
+    message["text"] = slack_escape(fmt.one_stop(message["text"]))
     return _within_limits(message, limit=MAX_BLOCKS)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 
@@ -118,6 +119,12 @@ def days_phrase(days: int | None) -> str:
     if days > 0:
         return f"in {count(days, 'day')}"
     return f"{count(-days, 'day')} ago"
+
+
+def one_stop(text: str) -> str:
+    """Sentences joined from parts that bring their own full stop ("… 53 → 36." + ".") end with one, not "36..";
+    a "?" or "!" keeps its own."""
+    return re.sub(r"(?<=[.!?])\.+", "", text)
 
 
 def clip(text: str, limit: int) -> str:

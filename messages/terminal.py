@@ -156,10 +156,12 @@ def health_card(card: views.HealthCard) -> RenderableType:
         meta.append(f"confidence {fmt.pct(card.confidence)}")
     if card.pulse:
         meta.append(f"CSM pulse {card.pulse.label} ({card.pulse.level}/6)")
+    # The account's facts go in the body, which wraps to the terminal's width; a panel's subtitle is cut instead.
+    parts.append(Text(" · ".join(meta), style="dim"))
     return Panel(
         Group(*parts),
         title=f"{fmt.band_emoji(card.band)} [bold]{escape(card.name)}[/bold] · {card.account_id}",
-        subtitle=" · ".join(meta) + f" · as of {fmt.day(card.as_of)}",
+        subtitle=f"as of {fmt.day(card.as_of)}",
         border_style=_band(card.band),
     )
 
@@ -231,11 +233,14 @@ def portfolio(p: views.Portfolio) -> RenderableType:
         parts.append(
             _bullets("Recommended portfolio actions", [f"{i}. {escape(r)}" for i, r in enumerate(p.recommendations, 1)])
         )
+    summary = (
+        f"{fmt.count(p.total_accounts, 'account')} · {fmt.money(p.total_arr)} ARR · "
+        f"average {fmt.score(p.average_score)}/100"
+    )
     return Panel(
-        Group(*parts),
+        Group(Text(summary, style="bold"), Text(""), *parts),
         title=f"📊 [bold]Portfolio health · {escape(p.title)}[/bold]",
-        subtitle=f"{fmt.count(p.total_accounts, 'account')} · {fmt.money(p.total_arr)} ARR · "
-        f"average {fmt.score(p.average_score)}/100 · as of {fmt.day(p.as_of)}",
+        subtitle=f"as of {fmt.day(p.as_of)}",
     )
 
 
@@ -284,9 +289,8 @@ def digest(d: views.Digest) -> RenderableType:
         f" · {fmt.count(len(d.renewals_at_risk), 'renewal')} at risk"
     )
     return Panel(
-        Group(*parts),
+        Group(Text(summary, style="bold"), Text(""), *parts),
         title=f"☀️ [bold]Early-warning digest · {escape(d.recipient)}[/bold] · {d.day:%a %-d %b %Y}",
-        subtitle=summary,
     )
 
 
@@ -409,10 +413,14 @@ def alert(a: views.Alert) -> RenderableType:
         state.append("escalated")
     parts.append(Text.from_markup(" · ".join(state)))
     acct = a.account
+    parts.append(
+        Text(
+            f"{a.severity} · {acct.csm_owner} · {fmt.money(acct.arr)} ARR · opened {fmt.day(a.opened_on)}", style="dim"
+        )
+    )
     return Panel(
         Group(*parts),
         title=f"{fmt.severity_emoji(a.severity)} [bold]{escape(acct.name)}[/bold] {escape(a.title)}",
-        subtitle=f"{a.severity} · {escape(acct.csm_owner)} · {fmt.money(acct.arr)} ARR · opened {fmt.day(a.opened_on)}",
         border_style=STATE_STYLE[a.state],
     )
 

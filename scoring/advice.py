@@ -279,10 +279,12 @@ def _dimension_trend(scored: Scored, key: str, row: int) -> str | None:
     then, period = comparison
     values = scored.dimensions[key].to_numpy()
     now_value, then_value = _value(values, row), _value(values, then)
-    if now_value is None or then_value is None or abs(now_value - then_value) < 1:
+    if now_value is None or then_value is None:
         return None
-    moved = "down" if now_value < then_value else "up"
-    return f"{moved} {abs(now_value - then_value):.0f} points vs {period}"
+    points = round(now_value) - round(then_value)  # between the dimension scores as shown
+    if points == 0:
+        return None
+    return f"{'down' if points < 0 else 'up'} {abs(points)} point{'' if abs(points) == 1 else 's'} vs {period}"
 
 
 def positives(scored: Scored, row: int) -> list[str]:

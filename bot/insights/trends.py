@@ -105,6 +105,7 @@ def _playbook_results(engine: Engine, book: pd.DataFrame, day: date) -> list[str
     improved, declined = moved[moved > 0], moved[moved < 0]
     line = f"{len(runs)} playbook{'s' * (len(runs) != 1)} started in the last 90 days: {len(improved)} improved"
     if len(improved):
-        line += f" (average +{improved.mean():.0f} points)"
+        average = round(improved.mean())
+        line += f" (average +{average} point{'' if average == 1 else 's'})"
     line += f", {len(declined)} declined"
     return [line]

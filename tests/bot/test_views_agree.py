@@ -301,3 +301,18 @@ def test_the_report_weighs_dimensions_as_scoring_does_with_lifecycle_overrides(s
         usage = next(d for d in card.dimensions if d.key == "usage")
         ignored = [f for f in usage.facts if "not counted while onboarding" in f]
         assert ignored, (card.name, usage.facts)  # the seat count beside a usage score it does not move
+
+
+def test_wording_counts_plurals_and_stops(sample_book: Rendered) -> None:
+    fallbacks = [render_message(v)["text"] for v in sample_book.views]
+    assert fallbacks and not any(re.search(r"\d\.\.|\.\.(?!\.)", text) for text in fallbacks)
+    assert not any(re.search(r"\b1 (points|accounts|alerts|signals)\b|\(s\)", text) for text in sample_book.texts)
+
+
+def test_the_terminal_card_fits_an_80_column_terminal(sample_book: Rendered) -> None:
+    card = next(v for v in sample_book.views if isinstance(v, views.HealthCard) and v.renewal_date is not None)
+    console = Console(width=80, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    render_terminal(card, console)
+    text = " ".join(console.export_text().split())
+    for fact in (card.csm_owner, "ARR", f"renews {card.renewal_date:%-d %b %Y}"):
+        assert fact in text.replace("│ ", "").replace(" │", ""), fact  # wrapped, never cut

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.activity import AlertGone, alert_state
+from bot.insights.pieces import signal_view
 from bot.playbook_runs import Playbook, active_run_summary, checklist, recommended_playbook
 from bot.pulse import current_pulse
 from bot.routing import Routing, csm_routes, watchers
@@ -36,7 +37,7 @@ from bot.store.tables import as_utc
 from messages import views
 from messages.blockkit import render_message
 from messages.format import count
-from scoring.findings import wrong_at_first_scan
+from scoring.findings import Finding, stored_risks, wrong_at_first_scan
 
 logger = logging.getLogger(__name__)
 
@@ -203,21 +204,10 @@ def _first_scan_alert(row: Any, *, red: str, as_of: date) -> Detected | None:
     return Detected(str(row.Index), condition, severity, title, respond_within, [*leads, *risks][:MAX_REASONS], as_of)
 
 
-def _risks(signals: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
-    """The risk signals of a stored score, most severe first, in one shape whatever the scorer stored."""
-    order = {s: i for i, s in enumerate(views.SEVERITIES)}
-    risks = [
-        {
-            "key": str(s.get("key")),
-            "title": str(s.get("title") or str(s.get("key", "")).replace("_", " ").capitalize()),
-            "severity": str(s.get("severity") or "Medium"),
-            "facts": [str(fact) for fact in s.get("facts") or []],
-            "response_time": s.get("response_time"),
-        }
-        for s in signals or []
-        if s.get("kind", "risk") == "risk"
-    ]
-    return sorted(risks, key=lambda s: order.get(s["severity"], len(order)))
+def _risks(signals: Sequence[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The risk signals of a stored score, most severe first, as alert reasons: the store's own record shape
+    (scoring.Finding.to_record), so a reason reads back as the Finding it was."""
+    return [{"facts": [], **found.to_record()} for found in stored_risks(signals)]
 
 
 def _new_alert(d: Detected, *, now: datetime, playbooks: Mapping[str, Playbook]) -> HealthAlert:
@@ -330,17 +320,7 @@ def _view(
         severity=alert.severity,
         state=alert_state(alert, now),
         opened_on=alert.opened_on,
-        reasons=[
-            views.Signal(
-                key=r["key"],
-                title=r["title"],
-                severity=r["severity"],
-                kind="risk",
-                response_time=r.get("response_time"),
-                facts=list(r.get("facts") or []),
-            )
-            for r in alert.reasons
-        ],
+        reasons=[signal_view(Finding.from_record(r)) for r in alert.reasons],
         playbook=playbook.name if playbook else None,
         respond_within=_respond_within(alert),
         respond_by=local(alert.respond_by),

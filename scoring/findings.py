@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -40,6 +41,13 @@ class Finding:
         known.setdefault("title", str(known.get("key", "signal")).replace("_", " ").capitalize())
         known.setdefault("severity", "Medium")
         return cls(**known)
+
+
+def stored_risks(records: Sequence[dict[str, Any]] | None) -> list[Finding]:
+    """The risk findings among a stored score's records (HealthScore.signals), most severe first — readable
+    whatever version of the scorer stored them."""
+    found = [Finding.from_record(r) for r in records or []]
+    return sorted((f for f in found if f.kind == "risk"), key=lambda f: severity_rank(f.severity))
 
 
 def severity_rank(severity: str) -> int:

@@ -59,6 +59,8 @@ def account_refs(accounts: pd.DataFrame, *, notes: Sequence[str | None] | None =
 
 
 def signal_view(found: Finding) -> views.Signal:
+    """The one way from a scoring Finding (live, or read back from the store with Finding.from_record) to the view's
+    Signal: the card, the digest and the alerts all show a signal through here."""
     facts = list(found.facts)
     if found.kind == "expansion" and found.opportunity:
         facts.insert(0, f"Opportunity: {found.opportunity}")

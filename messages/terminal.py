@@ -272,7 +272,10 @@ def digest(d: views.Digest) -> RenderableType:
         parts.append(_bullets(f"↘ Biggest score drops vs {d.window}", [line(a) for a in d.biggest_drops], limit=5))
     if d.renewals_at_risk:
         parts.append(
-            _bullets(f"📅 Renewals in 90 days at risk · changes vs {d.window}", [line(a) for a in d.renewals_at_risk])
+            _bullets(
+                f"📅 Renewals in 90 days at risk ({d.renewal_total}) · changes vs {d.window}",
+                [line(a) for a in d.renewals_at_risk],
+            )
         )
     if d.expansion_ready:
         parts.append(
@@ -286,7 +289,7 @@ def digest(d: views.Digest) -> RenderableType:
         parts.append(Text("✅ Nothing needs you this morning."))
     summary = (
         f"{fmt.count(len(d.new_reds), 'new red account')} · {fmt.count(len(d.due_today), 'signal')} due today"
-        f" · {fmt.count(len(d.renewals_at_risk), 'renewal')} at risk"
+        f" · {fmt.count(d.renewal_total, 'renewal')} at risk"
     )
     return Panel(
         Group(Text(summary, style="bold"), Text(""), *parts),

@@ -305,6 +305,11 @@ class Digest:
     since: date | None = None  # the scored day "new" is measured from; None on the first scored day
     model_note: str | None = None  # some scores were made with another model than the one in force
     window: str = "last month"  # what every change in the digest's lists is measured against
+    renewal_count: int | None = None  # renewals at risk in all (the list shows the first few); None: the list's length
+
+    @property
+    def renewal_total(self) -> int:
+        return len(self.renewals_at_risk) if self.renewal_count is None else self.renewal_count
 
     @property
     def new_since(self) -> str:

@@ -104,6 +104,7 @@ def _team_digest(book: pd.DataFrame, sections: _DigestSections, model: HealthMod
         day=day,
         since=sections.since,
         model_note=model_note(book, model),
+        renewal_count=len(sections.renewals),
         new_reds=account_refs(sections.new_reds),
         biggest_drops=account_refs(sections.drops.head(5)),
         due_today=sections.due,
@@ -132,12 +133,14 @@ def _csm_digests(
     ready = refs(sections.ready, 5, lambda rows: list(rows["opportunity"]))
     due = by_owner(sections.due, key=lambda item: item[0].csm_owner)
     books = {str(csm): rows for csm, rows in book.groupby("csm_owner", sort=False)}
+    renewing = sections.renewals.groupby("csm_owner").size()
     return {
         csm: views.Digest(
             recipient=csm,
             day=day,
             since=sections.since,
             model_note=model_note(books.get(csm, book.iloc[0:0]), model),
+            renewal_count=int(renewing.get(csm, 0)),
             due_today=due.get(csm, []),
             arr_at_risk=float(sections.red_arr.get(csm, 0.0)),
             risk_drivers=risk_driver_views(books.get(csm, book.iloc[0:0]), model),

@@ -239,6 +239,13 @@ def test_counts_add_up_to_the_rows_they_describe(book: str, request: pytest.Fixt
         if d.recipient == insights.TEAM:
             assert sum(g.accounts for g in d.by_group) == len(table)
             assert d.arr_at_risk == pytest.approx(table.loc[table["Status"] == LOWEST, "ARR"].sum())
+    digests = [v for v in rendered.views if isinstance(v, views.Digest)]
+    team_digest = next(d for d in digests if d.recipient == insights.TEAM)
+    csm_digests = [d for d in digests if d.recipient != insights.TEAM]
+    # Each CSM's digest is the team's, split: the counts of the parts add up to the whole.
+    assert sum(d.renewal_total for d in csm_digests) == team_digest.renewal_total >= len(team_digest.renewals_at_risk)
+    assert sum(len(d.new_reds) for d in csm_digests) == len(team_digest.new_reds)
+    assert sum(len(d.due_today) for d in csm_digests) == len(team_digest.due_today)
     for trends in (v for v in rendered.views if isinstance(v, views.TrendReport)):
         for finding in [*trends.concerns, *trends.positives]:
             assert finding.affected_accounts <= finding.total_accounts

@@ -275,7 +275,9 @@ def _score_day(
         # By account alone: with a day range too, SQLite walks the day index and fetches rows all over the table.
         stored = read_frame(
             reading,
-            select(SCORES.c.account_id, SCORES.c.as_of, SCORES.c.score).where(SCORES.c.account_id.between(*span)),
+            select(SCORES.c.account_id, SCORES.c.as_of, SCORES.c.score).where(
+                SCORES.c.account_id.between(*span), SCORES.c.model_hash == model.fingerprint
+            ),
         )
     stored = stored[(stored["as_of"] >= pd.Timestamp(since)) & (stored["as_of"] < pd.Timestamp(as_of))]
     latest_day = earlier["account_id"].map(latest.set_index("account_id")["as_of"])
@@ -354,6 +356,8 @@ def _score_rows(scored: Scored, positions: np.ndarray, as_of: date | None, *, wi
             "computed_at": np.full(len(positions), np.datetime64(utcnow().replace(tzinfo=None), "us")),
             "last_month_score": frame["last_month_score"].to_numpy()[positions],
             "last_quarter_score": frame["last_quarter_score"].to_numpy()[positions],
+            "model_name": np.full(len(positions), scored.model.name, dtype=object),
+            "model_hash": np.full(len(positions), scored.model.fingerprint, dtype=object),
         }
     )
 

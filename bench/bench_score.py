@@ -1,9 +1,12 @@
 """Benchmark: score 100,000 accounts × 13 monthly snapshots with the default health model.
 
 Times `scoring.score_snapshots` on a book from `bot.sample.generate_portfolio` (every snapshot: dimensions, score,
-band, confidence, trend, all signals) and, once, the findings with facts for each account's latest snapshot (what
-`healthbot score` stores). Prints the median of `--runs` runs, accounts per second, and peak memory two ways: the
-process's peak RSS (input frames included, from `resource.getrusage`) and the scoring call's own peak allocation
+band, confidence, trend, all signals) and, once, the findings with facts for each account's latest snapshot as the
+JSON `healthbot score` stores, and the findings and dimensions of every earlier snapshot (what `--history` stores).
+The whole commands, store included, are timed by bench/bench_commands.py.
+
+Prints the median of `--runs` runs, accounts per second, and peak memory two ways: the process's peak RSS (input
+frames included, from `resource.getrusage`) and the scoring call's own peak allocation
 (`tracemalloc`, in a separate untimed run).
 
 Target (issue 3): under 3 s and under 2 GB peak on a 2-core machine.
@@ -23,13 +26,18 @@ import tracemalloc
 from datetime import date
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.sample import generate_portfolio  # noqa: E402
-from scoring import findings_by_row, load_model, score_snapshots  # noqa: E402
+from bot.scoring_runs import dimensions_json  # noqa: E402
+from scoring import load_model, score_snapshots  # noqa: E402
+from scoring.findings import findings_json  # noqa: E402
 
 TODAY = date(2026, 11, 24)
+KEY = '"key":'  # one per finding in the stored JSON
 
 
 def main() -> None:
@@ -58,8 +66,13 @@ def main() -> None:
     median = statistics.median(times)
     latest = scored.latest_rows()
     started = time.perf_counter()
-    findings = findings_by_row(scored, latest)
+    findings = findings_json(scored, latest)
     facts_seconds = time.perf_counter() - started
+    earlier = np.flatnonzero(~np.isin(np.arange(scored.table.n), latest))
+    started = time.perf_counter()
+    findings_json(scored, earlier, with_facts=False)
+    dimensions_json(scored.dimensions, np.arange(scored.table.n))
+    history_seconds = time.perf_counter() - started
     bands = scored.frame["band"].iloc[latest].value_counts().to_dict()
     del scored
 
@@ -75,9 +88,10 @@ def main() -> None:
         f"{len(metrics) / median:,.0f} snapshots/s)"
     )
     print(
-        f"findings with facts for today's {len(latest):,} accounts: {facts_seconds:.2f} s "
-        f"({sum(len(f) for f in findings):,} findings)"
+        f"findings with facts for today's {len(latest):,} accounts, as the store keeps them (JSON): "
+        f"{facts_seconds:.2f} s ({sum(text.count(KEY) for text in findings):,} findings)"
     )
+    print(f"findings of every earlier snapshot and every snapshot's dimensions as JSON: {history_seconds:.2f} s")
     print(
         f"peak memory: {rss_peak / 2**30:.2f} GiB process RSS (input included), "
         f"{traced_peak / 2**30:.2f} GiB allocated by scoring (tracemalloc)"

@@ -125,6 +125,11 @@ def import_and_score(n_accounts: int, runs: int) -> None:
         f"  ratio healthbot / reference: median {statistics.median(ratios):.2f}× (pairs: "
         f"{', '.join(f'{r:.2f}' for r in ratios)}); target ≤ 1.2×: {verdict}"
     )
+    cpu_ratios = sorted(o.cpu / p.cpu for o, p in zip(ours, plain, strict=True))
+    print(
+        f"  ratio of CPU seconds (steadier than wall time on a shared machine): median "
+        f"{statistics.median(cpu_ratios):.2f}× (pairs: {', '.join(f'{r:.2f}' for r in cpu_ratios)})"
+    )
     print(f"  peak memory: healthbot {healthbot.peak / 2**20:,.0f} MB, reference {reference.peak / 2**20:,.0f} MB")
 
     print(f"\ndaily run, {n_accounts:,} accounts, one new snapshot ({NEXT_SNAPSHOT}):")

@@ -346,7 +346,6 @@ def ask(
     """Answer a question exactly as the bot would in Slack."""
     from bot.answers import AnswerContext, answer
     from bot.intents import parse_question
-    from messages.blockkit import render_message
     from messages.terminal import render_terminal
     from messages.views import Notice
 
@@ -354,6 +353,8 @@ def ask(
     ctx = AnswerContext(engine=_engine(settings), settings=settings, user_name=user, today=_today(settings))
     view = answer(parse_question(text), ctx=ctx)
     if json_:
+        from messages.blockkit import render_message  # Jinja2 and the templates: only for --json
+
         print(json.dumps(render_message(view), indent=2, ensure_ascii=False))
     else:
         render_terminal(view, console)

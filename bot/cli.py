@@ -25,9 +25,9 @@ from bot.settings import Settings, SettingsError, load_settings
 from bot.store import HealthScore, create_db_engine, init_db, read_session
 from messages import format as fmt
 from messages.views import Notice
-from scoring import HealthModel, ModelError, refined_model_text
+from scoring import HealthModel, ModelError
 from scoring.backtest import describe as describe_backtest
-from scoring.backtest import refinement_notes
+from scoring.backtest import not_written_reason
 from scoring.playbooks import PlaybookFileError
 
 app = typer.Typer(
@@ -315,16 +315,19 @@ def backtest(
     horizon_days: Annotated[
         int, typer.Option("--horizon-days", min=1, max=730, help="Churn within this many days.")
     ] = 90,
-    json_: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
-    write_model: Annotated[Path | None, typer.Option("--write-model", help="Save the refined model.")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print every figure as JSON.")] = False,
+    write_model: Annotated[
+        Path | None,
+        typer.Option("--write-model", help="Save the learned model here (only when it predicts better out of time)."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Measure how well the score predicted churn, and propose refined weights."""
+    """Measure how well the score predicts churn, which measures do, and learn a better model from the history."""
     settings = _settings(db)
     model = _health_model(settings)
     engine = _engine(settings)
     try:
-        result = backtest_store(engine, model, horizon_days=horizon_days)
+        result = backtest_store(engine, model, horizon_days=horizon_days, day=_today(settings))
     except NothingToBacktest as err:
         err_console.print(f"[yellow]Nothing to backtest yet.[/yellow] {err}")
         raise typer.Exit(1) from err
@@ -334,9 +337,12 @@ def backtest(
         for line in describe_backtest(result, model):
             console.print(line, markup=False, highlight=False)
     if write_model is not None:
-        notes = refinement_notes(result, day=_today(settings))
-        write_model.write_text(refined_model_text(model, result.refined_weights, notes=notes), encoding="utf-8")
-        err_console.print(f"Saved the refined model to {write_model}. Set HEALTHBOT_MODEL={write_model} to use it.")
+        learned = result.learned
+        if learned is None or not learned.accepted:
+            err_console.print(f"No model file written. {not_written_reason(result)}", markup=False, highlight=False)
+            raise typer.Exit(1)
+        write_model.write_text(learned.model_file, encoding="utf-8")
+        err_console.print(f"Saved the learned model to {write_model}. Set HEALTHBOT_MODEL={write_model} to use it.")
 
 
 def _health_model(settings: Settings) -> HealthModel:

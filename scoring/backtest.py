@@ -74,6 +74,7 @@ __all__ = [
     "describe",
     "holdout_accounts",
     "model_insights",
+    "not_written_reason",
     "observation_rows",
     "prediction_summary",
     "roc_auc",
@@ -885,6 +886,27 @@ def _learned_lines(learned: LearnedReport, horizon: int) -> list[str]:
     if learned.bands is not None:
         lines += ["  " + line for line in _band_lines("Its bands", learned.bands, horizon)]
     return lines
+
+
+def not_written_reason(result: BacktestResult) -> str:
+    """Why no learned model file is proposed, in words (empty when one is)."""
+    learned = result.learned
+    if learned is not None and learned.accepted:
+        return ""
+    if learned is None:
+        return next(
+            (n for n in result.notes if n.startswith(("Too few", "No former"))),
+            "Nothing was learned from this history.",
+        )
+    if learned.test_auc is None:
+        return "No measure carried a signal in the learning period: nothing was learned."
+    current = result.baseline("current_model")
+    best = result.baseline("best_measure")
+    return (
+        f"The learned model ranks who left at ROC AUC {learned.test_auc:.3f} out of time; a file is written only "
+        f"when it beats the score in force ({_auc_text(current.auc if current else None)}, by at least {MIN_GAIN}) "
+        f"and the best single measure ({_auc_text(best.auc if best else None)})."
+    )
 
 
 def model_insights(result: BacktestResult, model: HealthModel) -> list[str]:

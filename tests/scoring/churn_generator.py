@@ -46,8 +46,11 @@ def monthly_dates(months: int, today: date = TODAY) -> list[pd.Timestamp]:
     return [end - pd.DateOffset(months=months - 1 - i) for i in range(months)]
 
 
-def churn_book(n_accounts: int = 3000, *, months: int = 13, seed: int = 14, today: date = TODAY) -> ChurnBook:
-    """Generate the book (see the module docstring); deterministic for a given size and seed."""
+def churn_book(
+    n_accounts: int = 3000, *, months: int = 13, seed: int = 14, today: date = TODAY, signal: bool = True
+) -> ChurnBook:
+    """Generate the book (see the module docstring); deterministic for a given size and seed. With `signal` False,
+    churn follows the hidden frailty alone: nothing observable predicts it."""
     rng = np.random.default_rng(seed)
     n = n_accounts
     dates = monthly_dates(months, today)
@@ -66,9 +69,8 @@ def churn_book(n_accounts: int = 3000, *, months: int = 13, seed: int = 14, toda
     active = np.maximum(np.round(utilisation * seats[:, None]), 1)
     mrr = np.round(seats[:, None] * price[:, None] * np.exp(rng.normal(0, 0.05, shape)), 2)
     log_mrr = np.log(mrr)
-    hazard = (
-        BASE_LOGIT
-        + FEATURE_EFFECT * (features - 6) / 3
+    hazard = BASE_LOGIT + float(signal) * (
+        FEATURE_EFFECT * (features - 6) / 3
         + MRR_EFFECT * (log_mrr - 7.5) / 1.0
         + UTILISATION_EFFECT * (utilisation - 0.57) / 0.18
     )

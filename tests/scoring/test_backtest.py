@@ -102,15 +102,23 @@ def independent_observations(book: ChurnBook, cut_date: str | None) -> pd.DataFr
     return frame.assign(test=in_test)
 
 
+def scored_as(obs: pd.DataFrame, book: ChurnBook, model_text: str | None, column: str = "score") -> pd.DataFrame:
+    """`obs` with each snapshot's `column` (score or band) as the scorer gives it for `model_text` (None: default)."""
+    model = MODEL if model_text is None else parse_model(model_text)
+    frame = score_snapshots(book.accounts, book.metrics, model).frame
+    values = frame[column].astype(str if column == "band" else "float64").to_numpy()
+    merged = obs.merge(frame[["account_id", "as_of"]].astype({"account_id": str}).assign(**{column: values}))
+    assert len(merged) == len(obs)
+    return merged
+
+
 def test_every_auc_reported_equals_an_independent_computation(book: ChurnBook, result: BacktestResult) -> None:
     obs = independent_observations(book, result.validation.cut_date)
     assert result.observations == len(obs)
     test = obs[obs["test"]]
     assert result.validation.test_observations == len(test) > 1000
     assert result.validation.test_churned == int(test["churned"].sum())
-    scored = score_snapshots(book.accounts, book.metrics, MODEL).frame
-    score = obs.merge(scored[["account_id", "as_of"]].assign(score=scored["score"].to_numpy()).astype({"account_id": str}))
-    assert len(score) == len(obs)
+    score = scored_as(obs, book, None)
     assert result.auc == round(roc_auc_score(score["churned"], -score["score"]), 3)
     in_test = score[score["test"]]
     current = result.baseline("current_model")
@@ -122,10 +130,7 @@ def test_every_auc_reported_equals_an_independent_computation(book: ChurnBook, r
     assert power["seat_utilisation"].auc == round(roc_auc_score(obs["churned"], utilisation), 4)
     # The learned model's AUC is its written file's, scored by the scorer.
     assert result.learned is not None
-    learned = score_snapshots(book.accounts, book.metrics, parse_model(result.learned.model_file)).frame
-    mine = in_test[["account_id", "as_of", "churned"]].merge(
-        learned[["account_id", "as_of"]].assign(score=learned["score"].to_numpy()).astype({"account_id": str})
-    )
+    mine = scored_as(test, book, result.learned.model_file)
     assert result.learned.test_auc == round(roc_auc_score(mine["churned"], -mine["score"]), 3)
 
 
@@ -153,7 +158,8 @@ def test_the_report_finds_the_measure_the_default_model_has_backwards(result: Ba
     features = power["features_used"]
     assert features.direction == "higher = safer" and not features.opposite and features.auc > 0.6
     assert features.top_decile_lift is not None and features.top_decile_lift > 1.5
-    assert [g.churn_rate for g in features.quintiles] == sorted((g.churn_rate for g in features.quintiles), reverse=True)
+    rates = [g.churn_rate for g in features.quintiles]
+    assert len(rates) == 5 and rates == sorted(rates, reverse=True)
     # Noise stays near a coin toss.
     assert power["nps"].auc < 0.55 and power["tickets_30d"].auc < 0.55
     # Every report line has its interval around its AUC, and coverage of the observations.
@@ -221,10 +227,7 @@ def test_bands_are_calibrated_on_the_learning_period_and_judged_on_the_test(
     assert rates == sorted(rates) and rates[-1] is not None and rates[-1] > 2 * (rates[0] or 0)
     red = learned.bands
     obs = independent_observations(book, result.validation.cut_date)
-    scores = score_snapshots(book.accounts, book.metrics, parse_model(learned.model_file)).frame
-    test = obs[obs["test"]].merge(
-        scores[["account_id", "as_of"]].assign(band=scores["band"].astype(str).to_numpy()).astype({"account_id": str})
-    )
+    test = scored_as(obs[obs["test"]], book, learned.model_file, "band")
     in_red = test["band"] == "Red"
     assert red.precision_lowest == round(test.loc[in_red, "churned"].mean(), 3)
     assert red.recall_lowest == round(in_red[test["churned"]].mean(), 3)

@@ -70,7 +70,6 @@ __all__ = [
     "Split",
     "Validation",
     "backtest",
-    "backtest_scored",
     "describe",
     "holdout_accounts",
     "model_insights",
@@ -421,45 +420,63 @@ def backtest(
         learn: also learn a model from the history (the slow part on a large book).
         day: the date written into a learned model's header (default: the last snapshot's).
     """
-    return backtest_scored(
-        score_snapshots(accounts, metrics, model),
-        accounts,
-        metrics,
-        horizon_days=horizon_days,
-        learn=learn,
-        day=day,
-    )
+    scored = score_snapshots(accounts, metrics, model)
+    history = _History.of(scored, horizon_days)
+    del scored  # the learned model is scored next: one scored book in memory at a time
+    return _measure(history, accounts, metrics, model, horizon_days=horizon_days, learn=learn, day=day)
 
 
-def backtest_scored(
-    scored: Scored,
+@dataclass(frozen=True)
+class _History:
+    """What a backtest needs of the history scored with the model in force, on the observations only."""
+
+    obs: Observations
+    account_ids: np.ndarray
+    score: np.ndarray
+    dims: np.ndarray
+    band: np.ndarray
+    measures: dict[str, np.ndarray]
+    texts: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, scored: Scored, horizon_days: int) -> _History:
+        table = scored.table
+        obs = observation_rows(table, horizon_days)
+        measures = observed_measures(table, obs.rows)
+        measures["days_to_renewal"] = _annual_days_to_renewal(table, obs)
+        return cls(
+            obs=obs,
+            account_ids=table.account_ids,
+            score=scored.frame["score"].to_numpy(dtype="float64")[obs.rows],
+            dims=scored.dimensions.to_numpy(dtype="float64")[obs.rows],
+            band=np.asarray(scored.frame["band"].astype(str))[obs.rows],
+            measures=measures,
+            texts={name: np.asarray(table.measure_at(name, obs.rows), dtype=object) for name in LEARNED_TEXTS},
+        )
+
+
+def _measure(
+    history: _History,
     accounts: pd.DataFrame,
     metrics: pd.DataFrame,
+    model: HealthModel,
     *,
-    horizon_days: int = 90,
-    learn: bool = True,
-    day: date | None = None,
+    horizon_days: int,
+    learn: bool,
+    day: date | None,
 ) -> BacktestResult:
-    """`backtest` for history already scored with the model in force (`scored`)."""
-    model, table = scored.model, scored.table
-    obs = observation_rows(table, horizon_days)
+    obs, score, measures = history.obs, history.score, history.measures
     churned = obs.churned
-    ids = table.account_ids
-    split = split_observations(obs, ids, horizon_days)
-    score = scored.frame["score"].to_numpy(dtype="float64")[obs.rows]
+    split = split_observations(obs, history.account_ids, horizon_days)
     keys = [d.key for d in model.dimensions]
-    dims = scored.dimensions.to_numpy(dtype="float64")[obs.rows]
+    dims = history.dims
     lowest = model.lowest_band.name
-    band = np.asarray(scored.frame["band"].astype(str))[obs.rows]
-    in_lowest = band == lowest
+    in_lowest = history.band == lowest
     everyone = np.ones(len(obs.rows), dtype=bool)
     lead, flagged = _lead_times(obs, in_lowest, everyone)
     precision, recall = _precision_recall(in_lowest, churned)
     notes: list[str] = []
-    end_date = str(np.datetime64(obs.end_day, "D")) if table.n else ""
-
-    measures = observed_measures(table, obs.rows)
-    measures["days_to_renewal"] = _annual_days_to_renewal(table, obs)
+    end_date = str(np.datetime64(obs.end_day, "D")) if len(obs.rows) else ""
     power = predictive_power(measures, churned, obs.account, model)
     opposite = [p.note for p in power if p.opposite and p.note]
 
@@ -490,7 +507,7 @@ def backtest_scored(
         proposed = propose_floors(model, score[split.train], churned[split.train], score[split.train])
         bands = _band_report(model, [(b.name, b.min) for b in model.bands], score, obs, split, proposed)
         if learn and enough:
-            learned = _learn(scored, accounts, metrics, obs, split, measures, baselines, day or _end(obs))
+            learned = _learn(history, accounts, metrics, model, split, baselines, day or _end(obs))
             if learned.test_auc is not None:
                 baselines.append(Baseline("learned_model", "The learned model", learned.test_auc))
         elif learn:
@@ -560,18 +577,16 @@ def _test_auc(risk: np.ndarray, obs: Observations, split: Split) -> float | None
 
 
 def _learn(
-    scored: Scored,
+    history: _History,
     accounts: pd.DataFrame,
     metrics: pd.DataFrame,
-    obs: Observations,
+    model: HealthModel,
     split: Split,
-    measures: dict[str, np.ndarray],
     baselines: list[Baseline],
     day: date,
 ) -> LearnedReport:
-    model, table = scored.model, scored.table
+    obs, measures, texts = history.obs, history.measures, history.texts
     churned = obs.churned
-    texts = {name: np.asarray(table.measure_at(name, obs.rows), dtype=object) for name in LEARNED_TEXTS}
     segment = texts["segment"]
     train = split.train
     card = fit_scorecard(
@@ -590,13 +605,13 @@ def _learn(
     columns = {**measures, **texts}
     changes = _changes(card, model, columns, churned, split)
     header = _header(day, obs, split)
-    first = parse_model(model_text(card, model, header=header, changes=changes), source="learned model")
-    learned_scores = _scores(accounts, metrics, first, obs)
-    proposed = propose_floors(model, learned_scores[split.train], churned[split.train], _current(scored, obs, split))
+    # Bands from the learning period's scores as the file computes them before any signal caps one (scoring the
+    # whole book twice for that would cost more than the caps move a cut point).
+    train_scores = np.round(card.composite({k: v[split.train] for k, v in columns.items()}), 1)
+    proposed = propose_floors(model, train_scores, churned[split.train], history.score[split.train])
     text = model_text(card, model, header=header, changes=changes, bands=proposed)
     final = parse_model(text, source="learned model")
-    if any(rule.force_band for rule in final.rules):
-        learned_scores = _scores(accounts, metrics, final, obs)  # a signal caps the score at its band's ceiling
+    learned_scores = _scores(accounts, metrics, final, obs)
     risk = _filled(-learned_scores, -learned_scores[split.train])
     auc = _test_auc(risk, obs, split)
     accepted = auc is not None and current is not None and auc >= current + MIN_GAIN and (best is None or auc > best)
@@ -617,10 +632,6 @@ def _learn(
         bands=band_report,
         model_file=text,
     )
-
-
-def _current(scored: Scored, obs: Observations, split: Split) -> np.ndarray:
-    return scored.frame["score"].to_numpy(dtype="float64")[obs.rows][split.train]
 
 
 def _scores(accounts: pd.DataFrame, metrics: pd.DataFrame, model: HealthModel, obs: Observations) -> np.ndarray:

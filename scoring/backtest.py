@@ -24,8 +24,9 @@ How it measures (the seeds' "predictive power analysis" and "model refinement re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,7 +50,7 @@ from scoring.predictive import (
     roc_auc,
     top_share_rate,
 )
-from scoring.score import Scored, score_snapshots
+from scoring.score import score_snapshots
 
 HOLDOUT_BUCKETS = 3  # of 10 hash buckets: the test accounts
 MIN_GAIN = 0.005  # out-of-time AUC a learned model must add to the model in force to be worth a new file
@@ -421,9 +422,21 @@ def backtest(
         day: the date written into a learned model's header (default: the last snapshot's).
     """
     scored = score_snapshots(accounts, metrics, model)
-    history = _History.of(scored, horizon_days)
-    del scored  # the learned model is scored next: one scored book in memory at a time
-    return _measure(history, accounts, metrics, model, horizon_days=horizon_days, learn=learn, day=day)
+    table = scored.table
+    obs = observation_rows(table, horizon_days)
+    score = scored.frame["score"].to_numpy(dtype="float64")[obs.rows]
+    dims = scored.dimensions.to_numpy(dtype="float64")[obs.rows]
+    band = np.asarray(scored.frame["band"].astype(str))[obs.rows]
+    # Only the snapshots' measures are needed from here on: at a million snapshots the scored frames are a few
+    # hundred MB, and the learned model is scored later, so one scored book is in memory at a time.
+    del scored
+    history = _History.of(table, obs, score, dims, band)
+    del table
+    overall = _overall(history, model)
+    split = split_observations(obs, history.account_ids, horizon_days)
+    # From here on only the learning and test observations count: keep just those (half the measures' memory).
+    history, split = history.compact(split)
+    return _measure(history, split, overall, accounts, metrics, model, horizon_days=horizon_days, learn=learn, day=day)
 
 
 @dataclass(frozen=True)
@@ -439,24 +452,68 @@ class _History:
     texts: dict[str, np.ndarray]
 
     @classmethod
-    def of(cls, scored: Scored, horizon_days: int) -> _History:
-        table = scored.table
-        obs = observation_rows(table, horizon_days)
+    def of(
+        cls, table: SnapshotTable, obs: Observations, score: np.ndarray, dims: np.ndarray, band: np.ndarray
+    ) -> _History:
         measures = observed_measures(table, obs.rows)
         measures["days_to_renewal"] = _annual_days_to_renewal(table, obs)
         return cls(
             obs=obs,
             account_ids=table.account_ids,
-            score=scored.frame["score"].to_numpy(dtype="float64")[obs.rows],
-            dims=scored.dimensions.to_numpy(dtype="float64")[obs.rows],
-            band=np.asarray(scored.frame["band"].astype(str))[obs.rows],
+            score=score,
+            dims=dims,
+            band=band,
             measures=measures,
             texts={name: np.asarray(table.measure_at(name, obs.rows), dtype=object) for name in LEARNED_TEXTS},
         )
 
+    def compact(self, split: Split) -> tuple[_History, Split]:
+        """Only the observations that learn or test, and the split over them."""
+        used = split.train | split.test
+        o = self.obs
+        obs = Observations(o.rows[used], o.account[used], o.day[used], o.churned[used], o.left_on[used], o.end_day)
+        history = replace(
+            self,
+            obs=obs,
+            score=self.score[used],
+            dims=self.dims[used],
+            band=self.band[used],
+            measures={k: v[used] for k, v in self.measures.items()},
+            texts={k: v[used] for k, v in self.texts.items()},
+        )
+        return history, Split(split.train[used], split.test[used], split.cut_day, split.inner[used])
+
+
+def _overall(history: _History, model: HealthModel) -> dict[str, Any]:
+    """The figures over every labelled observation (nothing is fitted to them): BacktestResult's first fields."""
+    obs, score, churned = history.obs, history.score, history.obs.churned
+    in_lowest = history.band == model.lowest_band.name
+    lead, flagged = _lead_times(obs, in_lowest, np.ones(len(obs.rows), dtype=bool))
+    precision, recall = _precision_recall(in_lowest, churned)
+    power = predictive_power(history.measures, churned, obs.account, model)
+    return {
+        "observations": len(obs.rows),
+        "accounts": len(np.unique(obs.account)),
+        "churned_accounts": len(np.unique(obs.account[~np.isnan(obs.left_on)])),
+        "auc": _rounded(roc_auc(-score, churned)),
+        "auc_by_dimension": {
+            d.key: _rounded(roc_auc(-history.dims[:, j], churned)) for j, d in enumerate(model.dimensions)
+        },
+        "score_top_decile_lift": _lift(-score, churned),
+        "lowest_band": model.lowest_band.name,
+        "precision_lowest_band": precision,
+        "recall_lowest_band": recall,
+        "lead_time_days": lead,
+        "flagged_before_churn": flagged,
+        "measures": power,
+        "opposite": [p.note for p in power if p.opposite and p.note],
+    }
+
 
 def _measure(
     history: _History,
+    split: Split,
+    overall: dict[str, Any],
     accounts: pd.DataFrame,
     metrics: pd.DataFrame,
     model: HealthModel,
@@ -467,18 +524,8 @@ def _measure(
 ) -> BacktestResult:
     obs, score, measures = history.obs, history.score, history.measures
     churned = obs.churned
-    split = split_observations(obs, history.account_ids, horizon_days)
-    keys = [d.key for d in model.dimensions]
-    dims = history.dims
-    lowest = model.lowest_band.name
-    in_lowest = history.band == lowest
-    everyone = np.ones(len(obs.rows), dtype=bool)
-    lead, flagged = _lead_times(obs, in_lowest, everyone)
-    precision, recall = _precision_recall(in_lowest, churned)
     notes: list[str] = []
-    end_date = str(np.datetime64(obs.end_day, "D")) if len(obs.rows) else ""
-    power = predictive_power(measures, churned, obs.account, model)
-    opposite = [p.note for p in power if p.opposite and p.note]
+    end_date = str(np.datetime64(obs.end_day, "D")) if overall["observations"] else ""
 
     enough = churned[split.train].sum() >= MIN_TRAIN_CHURNED and churned[split.test].sum() >= MIN_TEST_CHURNED
     baselines: list[Baseline] = []
@@ -538,22 +585,10 @@ def _measure(
     )
     result = BacktestResult(
         horizon_days=horizon_days,
-        observations=len(obs.rows),
-        accounts=len(np.unique(obs.account)),
-        churned_accounts=len(np.unique(obs.account[~np.isnan(obs.left_on)])),
-        auc=_rounded(roc_auc(-score, churned)),
-        auc_by_dimension={k: _rounded(roc_auc(-dims[:, j], churned)) for j, k in enumerate(keys)},
-        score_top_decile_lift=_lift(-score, churned),
-        lowest_band=lowest,
-        precision_lowest_band=precision,
-        recall_lowest_band=recall,
-        lead_time_days=lead,
-        flagged_before_churn=flagged,
+        **overall,
         validation=validation,
         baselines=baselines,
         best_measure=best_name,
-        measures=power,
-        opposite=opposite,
         bands=bands,
         learned=learned,
         headline=[],

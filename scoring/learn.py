@@ -38,7 +38,9 @@ MAX_MEASURES = 12
 _GROUPS = 8
 _SMOOTHING = 20.0  # observations' worth of the average churn rate mixed into each group's rate
 _RIDGE = 1.0
-_FIT_ROWS = 60_000  # the regression is fitted on at most this many training observations (a fixed random subset)
+_CHOOSE_ROWS = 120_000  # measures are chosen and weighed on at most this many training observations
+_FIT_ROWS = 40_000  # … and each trial regression while choosing on at most this many
+_CANDIDATES = 20  # the strongest measures (not near-copies of each other) that compete for a place
 # Not learned: renewal dates and today's account facts are stored as they are now, not as they were (a former
 # customer's renewal date is the day it left), so a backtest would learn the outcome, not the customer's health.
 NOT_LEARNED = ("days_to_renewal", "arr", *TODAYS_FACTS)
@@ -174,24 +176,22 @@ def numeric_shape(measure: str, x: np.ndarray, positive: np.ndarray) -> Shape | 
 
 def text_shape(measure: str, text: np.ndarray, positive: np.ndarray, *, min_rows: int = 30) -> Shape | None:
     """Scores per value of a text measure (segment, plan tier, plan change); rarer values and no value → otherwise."""
-    series = pd.Series(text, dtype=object)
+    codes, uniques = pd.factorize(pd.Series(text, dtype=object))
     y = positive.astype("float64")
-    counts = series.value_counts()
-    frequent = [v for v in counts.index if counts[v] >= min_rows]
+    rows = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    frequent = [code for code in np.argsort(-rows, kind="stable") if rows[code] >= min_rows]
     if not frequent:
         return None
     base = y.mean()
-    labels = series.where(series.isin(frequent), None)
-    groups = [*frequent, None]
-    rates = []
-    for value in groups:
-        inside = (labels == value).to_numpy() if value is not None else labels.isna().to_numpy()
-        rates.append((y[inside].sum() + _SMOOTHING * base) / (inside.sum() + _SMOOTHING))
+    rest = ~np.isin(codes, frequent)
+    rates = [(y[codes == code].sum() + _SMOOTHING * base) / (rows[code] + _SMOOTHING) for code in frequent]
+    rates.append((y[rest].sum() + _SMOOTHING * base) / (rest.sum() + _SMOOTHING))
+    frequent_values = [uniques[code] for code in frequent]
     scaled = _scaled(_logit(np.array(rates)))
     if scaled is None:
         return None
     scores = np.round(scaled[0])
-    values = tuple((str(v), float(s)) for v, s in zip(frequent, scores[:-1], strict=True))
+    values = tuple((str(v), float(s)) for v, s in zip(frequent_values, scores[:-1], strict=True))
     return Shape(measure, values=values, otherwise=float(scores[-1]))
 
 
@@ -352,17 +352,19 @@ def fit_scorecard(
     columns = {**numbers, **texts}
     if not shapes:
         return None
-    sub = np.column_stack([s.sub_score(columns[s.measure]) for s in shapes])
+    # Choosing measures and weights needs far fewer rows than the shapes: a fixed random subset of a large book.
+    work = _rows(len(positive), _CHOOSE_ROWS)
+    sub = np.column_stack([s.sub_score(columns[s.measure][work]) for s in shapes])
+    positive, inner_holdout, fit_rows = positive[work], inner_holdout[work], fit_rows[work]
     auc = np.array([_auc_of(sub[fit_rows, j], positive[fit_rows]) for j in range(len(shapes))])
     # Strongest first; a measure nearly the same as one already kept (|r| > 0.9) adds nothing readable.
     order = [j for j in np.argsort(-auc, kind="stable") if auc[j] > 0.52]
     means = np.nanmean(sub, axis=0)
     filled = _filled(sub, np.nan_to_num(means))
-    sample = _rows(len(filled), 100_000)
-    corr = np.nan_to_num(np.corrcoef(filled[sample].T)) if len(shapes) > 1 else np.ones((1, 1))
+    corr = np.nan_to_num(np.corrcoef(filled.T)) if len(shapes) > 1 else np.ones((1, 1))
     kept: list[int] = []
     for j in order:
-        if all(abs(corr[j, k]) <= 0.9 for k in kept):
+        if len(kept) < _CANDIDATES and all(abs(corr[j, k]) <= 0.9 for k in kept):
             kept.append(j)
     if not kept:
         return None
@@ -372,8 +374,7 @@ def fit_scorecard(
     importance = weights * np.nanstd(sub[:, kept], axis=0)
     ranked = [kept[j] for j in np.argsort(-importance, kind="stable") if weights[j] > 0][:MAX_MEASURES]
     chosen = _choose_count(sub, positive, fit_idx, inner_holdout, ranked)
-    everything = _rows(len(positive), _FIT_ROWS)
-    final = positive_weights(sub[everything][:, chosen], positive[everything])
+    final = positive_weights(sub[:, chosen], positive)
     picked = [(shapes[j], float(w)) for j, w in zip(chosen, final, strict=True) if w > 0]
     if not picked:
         return None
@@ -382,7 +383,7 @@ def fit_scorecard(
         weights=tuple(w for _, w in picked),
         dimension_of=tuple(_dimension_for(s.measure, model) for s, _ in picked),
     )
-    return _with_segments(card, columns, positive, segment, account)
+    return _with_segments(card, {k: v[work] for k, v in columns.items()}, positive, segment[work], account[work])
 
 
 def _rows(n: int, at_most: int) -> np.ndarray:

@@ -212,8 +212,8 @@ class _Ranked:
                 churned = np.bincount(codes, weights=positive[keep].astype("float64"))
                 present = rows > 0
                 return cls(np.flatnonzero(present) + low, rows[present], churned[present])
-        order = np.argsort(x[keep], kind="stable")
-        sorted_x = x[keep][order]
+        order = np.argsort(values)
+        sorted_x = values[order]
         sorted_y = positive[keep][order].astype("float64")
         starts = np.flatnonzero(np.r_[True, sorted_x[1:] != sorted_x[:-1]]) if len(sorted_x) else np.array([], int)
         rows = np.diff(np.r_[starts, len(sorted_x)]).astype("float64")
@@ -342,12 +342,11 @@ def observed_measures(
     for fact in TEXT_FACTS:
         if not include_todays_facts and fact in TODAYS_FACTS:
             continue
-        text = pd.Series(table.measure_at(fact, rows))
-        if text.isna().all():
-            continue
-        shares = text.value_counts(normalize=True)
-        for value in shares.index[shares >= MIN_VALUE_SHARE]:
-            out[f"{fact}={value}"] = (text == value).to_numpy(dtype="float64")
+        codes, values = pd.factorize(pd.Series(table.measure_at(fact, rows), dtype=object))
+        shares = np.bincount(codes[codes >= 0], minlength=len(values)) / max(len(codes), 1)
+        for code, value in enumerate(values):
+            if shares[code] >= MIN_VALUE_SHARE:
+                out[f"{fact}={value}"] = (codes == code).astype("float64")
     if include_todays_facts:
         tags = table.per_account("tags", "text")
         if any(t for t in tags if t):

@@ -335,14 +335,17 @@ def backtest(
         typer.echo(json.dumps(asdict(result), indent=2))
     else:
         for line in describe_backtest(result, model):
-            console.print(line, markup=False, highlight=False)
+            # One figure a line, never re-wrapped: the report is read in terminals and pasted into documents.
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
     if write_model is not None:
         learned = result.learned
         if learned is None or not learned.accepted:
-            err_console.print(f"No model file written. {not_written_reason(result)}", markup=False, highlight=False)
+            reason = f"No model file written. {not_written_reason(result)}"
+            err_console.print(reason, markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(1)
         write_model.write_text(learned.model_file, encoding="utf-8")
-        err_console.print(f"Saved the learned model to {write_model}. Set HEALTHBOT_MODEL={write_model} to use it.")
+        saved = f"Saved the learned model to {write_model}. Set HEALTHBOT_MODEL={write_model} to use it."
+        err_console.print(saved, markup=False, highlight=False, soft_wrap=True)
 
 
 def _health_model(settings: Settings) -> HealthModel:

@@ -888,7 +888,7 @@ def describe(result: BacktestResult, model: HealthModel, *, measures: int = 12) 
 
 def _band_lines(title: str, bands: BandReport, horizon: int) -> list[str]:
     lines = [f"{title} on the test snapshots (churn within {horizon} days):"]
-    lines.append("  now: " + " · ".join(_band_rate_text(b) for b in bands.test))
+    lines.append("  now: " + " · ".join(_band_rate_text(b, bands.test) for b in bands.test))
     lowest = bands.lowest_band
     if bands.precision_lowest is not None and bands.recall_lowest is not None:
         lines.append(
@@ -896,7 +896,9 @@ def _band_lines(title: str, bands: BandReport, horizon: int) -> list[str]:
             + ("" if bands.lead_time_days is None else f", lead time {bands.lead_time_days:.0f} days")
         )
     if bands.proposed_floors != bands.floors:
-        cuts = ", ".join(f"{name} from {floor:g}" for name, floor in bands.proposed_floors.items())
+        floors = list(bands.proposed_floors.items())
+        cuts = ", ".join(f"{name} from {floor:g}" for name, floor in floors[:-1])
+        cuts += f", {floors[-1][0]} below {floors[-2][1]:g}" if len(floors) > 1 else ""
         figures = ""
         if bands.proposed_precision_lowest is not None and bands.proposed_recall_lowest is not None:
             figures = (
@@ -906,9 +908,10 @@ def _band_lines(title: str, bands: BandReport, horizon: int) -> list[str]:
     return lines
 
 
-def _band_rate_text(band: BandRate) -> str:
+def _band_rate_text(band: BandRate, bands: list[BandRate]) -> str:
     rate = "n/a" if band.churn_rate is None else f"{band.churn_rate:.1%}"
-    return f"{band.band} {band.floor:g}+ {band.share:.0%} of snapshots, {rate} churned"
+    where = f"{band.floor:g}+" if band is not bands[-1] or len(bands) == 1 else f"below {bands[-2].floor:g}"
+    return f"{band.band} {where} {band.share:.0%} of snapshots, {rate} churned"
 
 
 def _learned_lines(learned: LearnedReport, horizon: int) -> list[str]:

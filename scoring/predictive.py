@@ -49,7 +49,7 @@ def catalogue_measures() -> list[str]:
 
 
 def measure_label(name: str) -> str:
-    """A measure in words: `active_users_change_30d` → "active users, change over 30 days"."""
+    """A measure in words: `active_users_change_30d` → "active users change over 30 days"."""
     if "=" in name:
         base, value = name.split("=", 1)
         return f"{CATALOGUE[base].label} is {value}" if base in CATALOGUE else name
@@ -57,17 +57,15 @@ def measure_label(name: str) -> str:
         return f"tagged {name[5:]}"
     parsed: MeasureName = parse_measure(name)
     label = parsed.info.label
-    if parsed.lookback is None:
-        return label
-    words = {
-        "change": "change over",
-        "delta": "change over",
-        "vs_avg": "vs its average over",
-        "avg": "average over",
-        "ago": "as it was",
+    days = parsed.days
+    return {
+        None: label,
+        "change": f"{label} change over {days} days",
+        "delta": f"{label} change over {days} days",
+        "vs_avg": f"{label} vs its {days}-day average",
+        "avg": f"{label}, {days}-day average",
+        "ago": f"{label} {days} days ago",
     }[parsed.lookback]
-    suffix = f"{parsed.days} days ago" if parsed.lookback == "ago" else f"{parsed.days} days"
-    return f"{label}, {words} {suffix}"
 
 
 # --- ROC AUC and friends --------------------------------------------------------------------------------------

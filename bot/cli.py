@@ -327,7 +327,7 @@ def backtest(
     model = _health_model(settings)
     engine = _engine(settings)
     try:
-        result = backtest_store(engine, model, horizon_days=horizon_days, day=_today(settings))
+        result = backtest_store(engine, model, horizon_days=horizon_days, learn=True, day=_today(settings))
     except NothingToBacktest as err:
         err_console.print(f"[yellow]Nothing to backtest yet.[/yellow] {err}")
         raise typer.Exit(1) from err

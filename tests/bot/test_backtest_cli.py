@@ -10,7 +10,9 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.importer import import_frames
+from bot.scoring_runs import churn_prediction_summary
 from bot.store import create_db_engine, init_db
+from scoring import load_model
 from tests.scoring.churn_generator import churn_book
 
 
@@ -63,6 +65,17 @@ def test_backtest_json_carries_every_figure(churn_store: str) -> None:
     assert {c["change"] for c in figures["learned"]["changes"]} >= {"added", "flipped", "dropped"}
     assert figures["learned"]["min_segment_churners"] == 30 and figures["learned"]["segments"]
     assert figures["headline"][0].startswith("Your health score predicts churn worse than a single column")
+
+
+def test_the_chat_summary_reads_the_same_figures_from_the_store(churn_store: str) -> None:
+    engine = create_db_engine(churn_store)
+    summary = churn_prediction_summary(engine, load_model(None))
+    assert summary.best_measure == "features used" and summary.learned_proposed
+    assert summary.score_auc is not None and summary.best_measure_auc is not None
+    assert summary.score_auc < summary.best_measure_auc < (summary.learned_auc or 0)
+    assert [band for band, _ in summary.churn_rate_by_band] == ["Green", "Yellow", "Red"]
+    assert summary.flipped[0].startswith("Your model treats higher seat utilisation as healthier")
+    assert summary.headline[0].startswith("Your health score predicts churn worse than a single column")
 
 
 def test_backtest_on_an_empty_store_says_what_it_needs(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from sklearn.metrics import roc_auc_score
 from scoring import load_model, parse_model, score_snapshots
 from scoring.backtest import (
     BacktestResult,
+    Baseline,
     backtest,
     describe,
     holdout_accounts,
@@ -123,6 +124,17 @@ def test_every_auc_reported_equals_an_independent_computation(book: ChurnBook, r
     in_test = score[score["test"]]
     current = result.baseline("current_model")
     assert current is not None and current.auc == round(roc_auc_score(in_test["churned"], -in_test["score"]), 3)
+    # The single columns, on the same test observations (the churn book has every value, so nothing is filled in).
+    best = result.baseline("best_measure")
+    assert best is not None and best.measure == "features_used"
+    assert best.auc == round(roc_auc_score(test["churned"], -test["features_used"]), 3)
+    renewal = pd.to_datetime(test["account_id"].map(book.accounts.set_index("account_id")["renewal_date"]))
+    days_to_renewal = (renewal - test["as_of"]).dt.days % 365  # annual terms: the renewal then, not today's
+    assert result.baseline("days_to_renewal") == Baseline(
+        "days_to_renewal",
+        "Days to renewal (sooner = riskier)",
+        round(roc_auc_score(test["churned"], -days_to_renewal), 3),
+    )
     # Per measure, over every observation, in the data's direction.
     power = {p.measure: p for p in result.measures}
     assert power["features_used"].auc == round(roc_auc_score(obs["churned"], -obs["features_used"]), 4)

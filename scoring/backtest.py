@@ -35,6 +35,7 @@ from scoring.learn import (
     MIN_SEGMENT_CHURNERS,
     MetricChange,
     Scorecard,
+    Shape,
     fit_scorecard,
     model_text,
     whole_percentages,
@@ -650,10 +651,11 @@ def _learn(
     risk = _filled(-learned_scores, -learned_scores[split.train])
     auc = _test_auc(risk, obs, split)
     accepted = auc is not None and current is not None and auc >= current + MIN_GAIN and (best is None or auc > best)
+    # The same file, its header now saying how it did (comments only: the model is the one just measured).
     verdict = (
         f"Out of time it ranks who left at ROC AUC {auc}: the model in force {current}, the best single measure {best}."
     )
-    text = text.replace("# VERDICT", "# " + verdict, 1)
+    text = model_text(card, model, header=[*header[:2], verdict, *header[2:]], changes=changes, bands=proposed)
     band_report = _band_report(final, proposed, learned_scores, obs, split, proposed)
     return LearnedReport(
         test_auc=auc,
@@ -682,7 +684,6 @@ def _header(day: date, obs: Observations, split: Split) -> list[str]:
         f"{cut}, and tested on {len(np.unique(obs.account[split.test]))} other accounts"
         + ("" if split.cut_day is None else " after it")
         + ".",
-        "VERDICT",
         "Each metric's comment: its ROC AUC alone on the test observations, and what it adds to the learned model's.",
     ]
 
@@ -723,8 +724,6 @@ def _changes(
             )
         )
     learned = {s.measure for s in card.shapes}
-    from scoring.learn import Shape  # local: only the dropped metrics need it
-
     for measure, (dimension, metric) in old.items():
         if measure in learned or measure not in values:
             continue
@@ -826,7 +825,7 @@ def _with_headline(result: BacktestResult) -> BacktestResult:
                 "than both the score and the best single measure: no model file is proposed."
             )
     lines += [f"Warning: {note}" for note in result.opposite[:3]]
-    return BacktestResult(**{**result.__dict__, "headline": lines})
+    return replace(result, headline=lines)
 
 
 def _auc_text(value: float | None) -> str:

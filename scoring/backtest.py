@@ -312,9 +312,13 @@ def _precision_recall(in_lowest: np.ndarray, churned: np.ndarray) -> tuple[float
 def propose_floors(
     model: HealthModel, scores: np.ndarray, churned: np.ndarray, reference: np.ndarray
 ) -> list[tuple[str, float]]:
-    """Band floors (top first) from learning-period scores: the lowest band's ceiling where it catches churn best
-    (the F1 of "lowest band = will leave" over the 5th … 50th percentiles), every band above it keeping the share
-    of observations it has under the model in force (`reference`: that model's scores of the same observations)."""
+    """Band floors (top first) from learning-period scores. The lowest band's ceiling goes where it catches churn
+    best (the F1 of "lowest band = will leave", tried at the 5th … 50th percentiles); the top band keeps the share
+    of observations it has under the model in force (`reference`: that model's scores of the same observations);
+    bands in between share the rest evenly."""
+    names = [b.name for b in model.bands]
+    if len(names) == 1:
+        return [(names[0], 0.0)]
     shown = np.round(scores)
     candidates = np.unique(np.ceil(np.quantile(shown, np.arange(0.05, 0.501, 0.05))))
     best_floor, best_f1 = float(candidates[0]), -1.0
@@ -326,17 +330,16 @@ def propose_floors(
         f1 = 2 * hits / (lowest.sum() + churned.sum())
         if f1 > best_f1:
             best_floor, best_f1 = float(floor), f1
-    floors = [0.0]
-    previous = best_floor
-    names = [b.name for b in model.bands]
-    if len(names) > 1:
-        floors.insert(0, best_floor)
-    for band in reversed(model.bands[:-2]):
-        share_below = float(np.mean(np.round(reference) < band.min))
-        floor = float(np.ceil(np.quantile(shown, min(share_below, 1.0))))
-        floor = min(max(floor, previous + 1), 100.0)
-        floors.insert(0, floor)
-        previous = floor
+    floors = [best_floor, 0.0]
+    if len(names) > 2:
+        low_share = float(np.mean(shown < best_floor))
+        top_share = float(np.mean(np.round(reference) < model.bands[0].min))
+        if top_share <= low_share:
+            top_share = low_share + (1 - low_share) / 2
+        # Quantiles from the top band's floor down to just above the lowest band's ceiling.
+        for share in np.linspace(low_share, top_share, len(names) - 1)[1:]:
+            floor = float(np.ceil(np.quantile(shown, min(share, 1.0))))
+            floors.insert(0, min(max(floor, floors[0] + 1), 100.0))
     return list(zip(names, floors, strict=True))
 
 

@@ -36,6 +36,7 @@ from scoring.learn import (
     MetricChange,
     Scorecard,
     Shape,
+    dimension_average,
     fit_scorecard,
     model_text,
     whole_percentages,
@@ -787,11 +788,8 @@ def _segment_reports(
             test_values = {k: v[test] for k, v in columns.items()}
             auc_shared = _rounded(roc_auc(-card.composite(test_values), churned[test]))
             if own is not None:
-                dims = card.dimension_scores(test_values)
                 weights = np.array([own.get(k, 0.0) for k in card.dimensions])
-                has = ~np.isnan(dims)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    mixed = (np.nan_to_num(dims) * weights).sum(1) / (has * weights).sum(1)
+                mixed = dimension_average(card.dimension_scores(test_values), weights)
                 auc_own = _rounded(roc_auc(-mixed, churned[test]))
         out.append(SegmentReport(str(name), churners, own is not None, auc_own, auc_shared))
     return out

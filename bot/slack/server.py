@@ -108,7 +108,20 @@ def _not_an_object(text: str, what: str) -> str | None:
     actions = data.get("actions")
     if actions is not None and not (isinstance(actions, list) and all(isinstance(a, dict) for a in actions)):
         return f"{what}'s actions are not a list of objects"
+    if data["type"] in ("block_actions", "view_submission") and not isinstance((data.get("user") or {}).get("id"), str):
+        return f"{what} names no user"
+    state = (data.get("view") or {}).get("state")
+    if state is not None and not _form_state(state):
+        return f"{what}'s form values are not the shape Slack sends"
     return None
+
+
+def _form_state(state: object) -> bool:
+    # {"values": {block_id: {action_id: {...element...}}}}
+    if not isinstance(state, dict) or not isinstance(state.get("values", {}), dict):
+        return False
+    blocks = state.get("values", {}).values()
+    return all(isinstance(inputs, dict) and all(isinstance(e, dict) for e in inputs.values()) for inputs in blocks)
 
 
 # --- the WSGI app -------------------------------------------------------------------------------------------------

@@ -63,12 +63,13 @@ def dedupe_key(body: dict[str, Any], action: dict[str, Any]) -> str:
     return f"{action.get('action_ts')}:{clicker(body)}:{action.get('action_id')}:{action.get('block_id', '')}"
 
 
-def alert_id_from(text: str | None) -> int | None:
+def alert_id_from(value: object) -> int | None:
     """The alert id in a button value ("42"), a select option ("42:7d") or a block id ("alert_actions:42")."""
-    if not text:
+    if not value or not isinstance(value, str):
         return None
+    text = value
     for part in (text.split(":")[-1], text.split(":")[0]):
-        if part.isdigit():
+        if part.isascii() and part.isdigit():
             return int(part)
     return None
 

@@ -86,6 +86,12 @@ def test_a_wrong_secret_or_a_changed_body_is_refused(door: SlackSignature) -> No
         (b"[]", "application/json", "the JSON body is a JSON list, not an object"),
         (b"text=risks", "application/x-www-form-urlencoded", "neither a slash command nor an interaction"),
         (b"\xff\xfe", "application/json", "not UTF-8"),
+        (b'payload={"type":"view_submission","view":{}}', "application/x-www-form-urlencoded", "names no user"),
+        (
+            b'payload={"type":"view_submission","user":{"id":"U1"},"view":{"state":{"values":[1]}}}',
+            "application/x-www-form-urlencoded",
+            "form values are not the shape",
+        ),
     ],
 )
 def test_bodies_slack_never_sends_are_named(body: bytes, content_type: str, problem: str) -> None:
@@ -97,7 +103,7 @@ def test_bodies_slack_never_sends_are_named(body: bytes, content_type: str, prob
     [
         (urlencode({"command": "/health", "text": "risks"}).encode(), "application/x-www-form-urlencoded"),
         (
-            urlencode({"payload": json.dumps({"type": "block_actions", "actions": []})}).encode(),
+            urlencode({"payload": json.dumps({"type": "block_actions", "user": {"id": "U1"}, "actions": []})}).encode(),
             "application/x-www-form-urlencoded",
         ),
         (b"ssl_check=1&token=x", "application/x-www-form-urlencoded"),

@@ -723,10 +723,24 @@ def _check_column(part: _Part, column: str, kind: schema.Kind, problems: _Proble
     series = pd.Series(values, dtype=object)
     if column in EMPTY_EXPECTED:
         problems.cells(part, series.isna().to_numpy() & ~bad, column, "is empty", EMPTY_EXPECTED[column])
-    if kind not in ("text", "tags"):
-        return series.where(~bad, None), bad
+    if kind in ("text", "tags"):
+        bad = _check_text(part, column, parsed, codes, bad, problems)
+    return series.where(~bad, None), bad
+
+
+def _check_text(
+    part: _Part, column: str, distinct: np.ndarray, codes: np.ndarray, bad: np.ndarray, problems: _Problems
+) -> np.ndarray:
+    """Refuse text the store cannot hold (a NUL character) or over its column's cap; measured once per distinct
+    value. Returns the column's bad cells with these added."""
+    texts = pd.Series(np.append(distinct, ""), dtype=object).fillna("")
+    lengths = texts.str.len().to_numpy()[codes]
+    has_nul = texts.str.contains("\x00", regex=False).to_numpy()[codes] & ~bad
+    problems.cells(
+        part, has_nul, column, "contains a NUL character", "text without NUL characters (save the file again)"
+    )
+    bad = bad | has_nul
     limit = MAX_ACCOUNT_ID if column == "account_id" else MAX_TEXT.get(column, MAX_OTHER_TEXT)
-    lengths = series.str.len().fillna(0).to_numpy()
     too_long = (lengths > limit) & ~bad
     if too_long.any():
         what = TEXT_NAMES.get(column, f"a {column.replace('_', ' ')}")
@@ -738,7 +752,7 @@ def _check_column(part: _Part, column: str, kind: schema.Kind, problems: _Proble
             f"{what} of at most {limit:,} characters",
         )
         bad = bad | too_long
-    return series.where(~bad, None), bad
+    return bad
 
 
 # --- across files: duplicates, unknown accounts -----------------------------------------------------------------

@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from bot.importer import MAX_INTEGER, ImportFailed, import_files
+from bot.importer import MAX_INTEGER, ImportFailed, import_files, import_frames
 from bot.store import Account, MetricSnapshot, read_session
 from tests.bot.test_import import ACCOUNTS, METRICS, counts, failure_of, write
 
@@ -120,6 +121,16 @@ def test_over_long_text_is_refused_saying_the_cap(
     assert f"is {length:,} characters long; expected {what} of at most {cap} characters" in error
     assert len(error) < 300, "the long value is quoted in part, not in full"
     assert counts(engine) == (0, 0)
+
+
+def test_text_the_store_cannot_hold_names_its_row_and_column(engine: Engine) -> None:
+    accounts = pd.DataFrame(
+        {"account_id": ["ACCT-1", "ACCT-2"], "name": ["Acme Corp", "Mega\x00Corp"], "csm_owner": ["Sarah", "Sarah"]}
+    )
+    with pytest.raises(ImportFailed) as caught:
+        import_frames(engine, accounts=accounts)
+    assert str(caught.value.errors[0]).startswith('data accounts row 3, column name: "Mega\x00Corp" contains a NUL')
+    assert caught.value.total == 1 and counts(engine) == (0, 0)
 
 
 def test_text_at_the_cap_is_imported(engine: Engine, tmp_path: Path) -> None:

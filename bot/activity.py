@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.permissions import NotAllowed, Person, check_may_act
+from bot.permissions import Person, check_may_act
 from bot.playbook_runs import Playbook, RunStart, start_run
 from bot.settings import Settings
 from bot.store import AlertAction, HealthAlert, Touchpoint, read_session, write_session
@@ -40,9 +40,6 @@ CUSTOMER_TOUCHES = ("call", "meeting", "email", "qbr")
 
 class AlertGone(LookupError):
     """The alert no longer exists (resolved and purged, or the store was rebuilt)."""
-
-
-__all__ = ["NotAllowed"]  # raised by every write here; defined with the one permission check
 
 
 def record_action(

@@ -14,9 +14,10 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.activity import AlertClick, AlertGone, AlertOutcome, NotAllowed, act_on_alert
+from bot.activity import AlertClick, AlertGone, AlertOutcome, act_on_alert
 from bot.alerts import AlertDesk
 from bot.forms import AccountGlance, FormSeal, FormTarget, alert_account, glance
+from bot.permissions import NotAllowed
 from bot.playbook_runs import Playbook, load_playbooks
 from bot.routing import load_routing
 from bot.settings import Settings

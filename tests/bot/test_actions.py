@@ -12,13 +12,12 @@ from sqlmodel import select
 from bot.activity import (
     AlertClick,
     AlertGone,
-    NotAllowed,
     act_on_alert,
     alert_actions,
     alert_state,
     log_touch,
 )
-from bot.permissions import Person
+from bot.permissions import NotAllowed, Person
 from bot.playbook_runs import load_playbooks
 from bot.scoring_runs import load_frames
 from bot.settings import Settings

@@ -8,8 +8,9 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from bot.activity import SNOOZE_CHOICES, AlertGone, NotAllowed, act_on_alert
+from bot.activity import SNOOZE_CHOICES, AlertGone, act_on_alert
 from bot.forms import open_alert_ids
+from bot.permissions import NotAllowed
 from handlers.slack.alert_clicks import click_from_form, form_target, show_everywhere, submitted
 from handlers.slack.deps import deps_of
 

@@ -1,5 +1,6 @@
 """Global middleware, in the order `bot.slack.app.create_app` installs it: hand listeners their dependencies,
-answer each Slack event once, and turn away people who are not on the access list."""
+answer each Slack event and slash command once, turn away people who are not on the access list, and refuse a
+submitted form that does not carry the metadata we signed when we opened it."""
 
 from __future__ import annotations
 

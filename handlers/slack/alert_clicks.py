@@ -7,7 +7,6 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from typing import Any, TypeVar
 
 from slack_bolt import Ack, BoltContext, Respond
@@ -16,13 +15,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot.activity import AlertClick, AlertGone, AlertOutcome, act_on_alert
 from bot.alerts import AlertDesk
-from bot.forms import AccountGlance, FormSeal, FormTarget, alert_account, glance
+from bot.forms import AccountGlance, FormTarget, alert_account, glance
 from bot.permissions import NotAllowed
 from bot.playbook_runs import Playbook, load_playbooks
 from bot.routing import load_routing
-from bot.settings import Settings
 from handlers.slack.actions.payload import clicked_in_ephemeral, clicked_thread, clicker
-from handlers.slack.deps import AppDeps, deps_of
+from handlers.slack.deps import AppDeps, deps_of, form_seal
 from handlers.slack.failures import slack_error
 from handlers.slack.replies import APOLOGY, notice_message, respond_safely
 from messages import views
@@ -193,28 +191,6 @@ def open_form(client: WebClient, trigger_id: str | None, form: views.Form) -> bo
         logger.warning("could not open the %s modal (%s)", form.callback_id, slack_error(err))
         return False
     return True
-
-
-FORM_TARGET = "healthbot.form_target"  # where RefuseMalformed leaves a submitted form's checked target
-
-
-def form_seal(settings: Settings) -> FormSeal:
-    """The seal on our forms' metadata, keyed from the signing secret (Socket Mode: the app token)."""
-    secret = settings.slack_signing_secret or settings.slack_app_token or settings.slack_bot_token or ""
-    return _seal(secret)
-
-
-@lru_cache(maxsize=4)
-def _seal(secret: str) -> FormSeal:
-    return FormSeal(secret)
-
-
-def form_target(context: BoltContext) -> FormTarget:
-    """What the submitted form was opened on, as its signed metadata says (checked by the middleware)."""
-    target = context.get(FORM_TARGET)
-    if not isinstance(target, FormTarget):
-        raise RuntimeError("the form's metadata was not checked: build the app with bot.slack.app.create_app")
-    return target
 
 
 def submitted(view: dict[str, Any]) -> dict[str, str | None]:

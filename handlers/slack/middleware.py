@@ -17,8 +17,7 @@ from sqlalchemy.engine import Engine
 
 from bot.forms import FORM_CALLBACKS, ForgedForm
 from handlers.slack.access import REFUSAL
-from handlers.slack.alert_clicks import FORM_TARGET, form_seal
-from handlers.slack.deps import CONTEXT_KEY, AppDeps
+from handlers.slack.deps import CONTEXT_KEY, FORM_TARGET, AppDeps, form_seal
 from handlers.slack.once import first_delivery, forget_old_events
 from handlers.slack.replies import notice_message, respond_safely
 

@@ -4,8 +4,9 @@ section or its "…and N more"; and every text a notification can show escaped, 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import fields, is_dataclass, replace
 from datetime import date
+from typing import Any
 
 from messages import views
 from messages.blockkit import render_message
@@ -68,3 +69,59 @@ def test_the_alert_fallbacks_carry_no_raw_mentions_from_customer_text() -> None:
             assert markup not in text, f"{markup} would notify or link from the fallback: {text!r}"
         assert "&lt;!channel&gt;" in text
     assert all(markup not in json.dumps(message["blocks"]) for markup in RAW_MARKUP)
+
+
+# --- every customer text field, in every template --------------------------------------------------------------------
+
+HOSTILE = "Acme <!channel> <@U0EVIL0001> <https://evil.example|x> & Co"
+CUSTOMER_TEXT = frozenset({"name", "csm_owner", "title", "note", "facts", "group", "subject", "playbook", "lines"})
+
+
+def poisoned(value: Any, field_name: str = "") -> Any:
+    """`value` with every field that can carry customer text replaced by text full of Slack markup."""
+    if is_dataclass(value) and not isinstance(value, type):
+        if isinstance(value, views.Dimension):
+            return value  # the model's own labels, from the operator's model file: not customer text
+        changes = {f.name: poisoned(getattr(value, f.name), f.name) for f in fields(value)}
+        return replace(value, **changes)
+    if isinstance(value, str):
+        return HOSTILE if field_name in CUSTOMER_TEXT else value
+    if isinstance(value, list):
+        return [poisoned(item, field_name) for item in value]
+    if isinstance(value, tuple):
+        return tuple(poisoned(item, field_name) for item in value)
+    return value
+
+
+def readable_as_markup(message: dict[str, Any]) -> list[str]:
+    """Every text Slack reads as mrkdwn: the fallbacks and every mrkdwn text object."""
+    found = [message.get("text", ""), *(a.get("fallback", "") for a in message.get("attachments", []))]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
+                found.append(node["text"])
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(message.get("blocks"))
+    walk(message.get("attachments"))
+    return found
+
+
+def test_customer_text_never_reaches_slack_as_markup_in_any_template() -> None:
+    from tests.handlers.slack.test_controls import every_view
+
+    showing = []
+    for view in every_view():
+        texts = readable_as_markup(render_message(poisoned(view)))
+        if any("&lt;!channel&gt;" in text for text in texts):
+            showing.append(type(view).__name__)
+        for text in texts:
+            for markup in ("<!channel>", "<@U0EVIL0001>", "<https://evil.example"):
+                assert markup not in text, f"{type(view).__name__}: {markup} in {text[:200]!r}"
+    # every view that carries customer text was poisoned and shown it (App Home's settings carry none)
+    assert set(showing) >= {"HealthCard", "Portfolio", "TrendReport", "Notice", "Digest", "Alert", "PlaybookChecklist"}

@@ -12,14 +12,13 @@ from bot.activity import CUSTOMER_TOUCHES, TOUCH_KINDS, log_touch
 from bot.permissions import Person
 from handlers.slack.alert_clicks import (
     click_from_form,
-    form_target,
     now,
     record_from_form,
     submitted,
     submitted_day,
     write_from_form,
 )
-from handlers.slack.deps import deps_of
+from handlers.slack.deps import deps_of, form_target
 
 
 def log_touch_submitted_callback(

@@ -9,8 +9,8 @@ from slack_sdk import WebClient
 
 from bot.permissions import Person
 from bot.pulse import PulseError, pulse_level, set_pulse
-from handlers.slack.alert_clicks import desk_for, form_target, now, submitted, write_from_form
-from handlers.slack.deps import deps_of
+from handlers.slack.alert_clicks import desk_for, now, submitted, write_from_form
+from handlers.slack.deps import deps_of, form_target
 from messages import views
 
 

@@ -11,8 +11,8 @@ from slack_sdk import WebClient
 from bot.activity import SNOOZE_CHOICES, AlertGone, act_on_alert
 from bot.forms import open_alert_ids
 from bot.permissions import NotAllowed
-from handlers.slack.alert_clicks import click_from_form, form_target, show_everywhere, submitted
-from handlers.slack.deps import deps_of
+from handlers.slack.alert_clicks import click_from_form, show_everywhere, submitted
+from handlers.slack.deps import deps_of, form_target
 
 
 def snooze_account_submitted_callback(

@@ -12,7 +12,6 @@ from bot.permissions import Person
 from handlers.slack.alert_clicks import (
     click_from_form,
     desk_for,
-    form_target,
     now,
     playbooks_of,
     record_from_form,
@@ -20,7 +19,7 @@ from handlers.slack.alert_clicks import (
     tell_person,
     write_from_form,
 )
-from handlers.slack.deps import deps_of
+from handlers.slack.deps import deps_of, form_target
 from messages import views
 
 

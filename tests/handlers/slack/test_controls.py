@@ -15,7 +15,7 @@ import pytest
 
 from bot.forms import AccountGlance, FormTarget, playbook_form, snooze_form, touch_form
 from bot.playbook_runs import load_playbooks
-from handlers.slack.alert_clicks import form_seal
+from handlers.slack.deps import form_seal
 from messages import views
 from messages.blockkit import render_home, render_message, render_modal
 from messages.controls import DIGEST_MENU_CHOICES, FORM_INPUT, Action, FormId

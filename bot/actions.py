@@ -112,6 +112,9 @@ class AlertClick:
     playbook: Playbook | None = None
     touch_kind: str | None = None  # a note logged from the alert may record a customer touch too
     touched_on: date | None = None
+    # Other names the clicker goes by, for a surface whose user IDs are not Slack's (Teams: Entra object ID and
+    # email address); matched against HEALTHBOT_ADMINS, the assignee and the account's CSM like user_id.
+    identities: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,10 @@ def _refusal(session: Session, alert: HealthAlert, click: AlertClick, settings: 
     if click.user_id in who_may_act(session, alert):
         return None
     account = session.get(Account, alert.account_id)
+    if click.identities:
+        contacts = {account.csm_email.strip().lower()} if account is not None and account.csm_email else set()
+        if click.identities & (settings.admins | who_may_act(session, alert) | contacts):
+            return None
     csm = account.csm_owner if account else "the account's CSM"
     assignee = " or the person it is assigned to" if alert.assigned_to else ""
     return (

@@ -233,3 +233,41 @@ def unsent(engine: Engine, *, kind: str | None = None, since: datetime | None = 
         if since is not None:
             query = query.where(SentMessage.created_at >= since)
         return list(session.exec(query.order_by(col(SentMessage.id).desc())).all())
+
+
+# --- a surface-neutral seam (issue 16: Teams) -------------------------------------------------------------------------
+
+
+class SendFailed(Exception):
+    """A surface refused or could not be reached; the message says why, for the operator."""
+
+
+def deliver_once(
+    engine: Engine,
+    *,
+    key: str,
+    kind: str,
+    channel: str,
+    send: Callable[[], tuple[str, str]],
+    alert_id: int | None = None,
+    thread_ts: str | None = None,
+) -> Delivery:
+    """The same exactly-once ledger as `post_once`, for a surface other than Slack.
+
+    Args:
+        key: unique per message and destination; name the surface in it, e.g. "digest:2026-11-24:teams:a:1…".
+        channel: the destination as the surface names it, prefixed by the surface ("teams:19:…").
+        send: posts the message and returns (channel, message id); raises SendFailed when the surface refused.
+    """
+    claimed = _claim(engine, key=key, kind=kind, channel=channel, alert_id=alert_id, thread_ts=thread_ts)
+    if claimed is not None:
+        return claimed
+    try:
+        posted_channel, message_id = send()
+    except SendFailed as err:
+        return _failed(engine, key, channel, str(err))
+    with write_session(engine) as session:
+        row = session.exec(select(SentMessage).where(SentMessage.dedupe_key == key)).one()
+        row.status, row.channel, row.ts, row.sent_at, row.error = "sent", posted_channel, message_id, utcnow(), None
+        session.add(row)
+    return Delivery(key, "sent", posted_channel, message_id)

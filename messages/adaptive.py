@@ -9,6 +9,7 @@ as they are written.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -392,7 +393,7 @@ def alert(a: views.Alert, names: Names) -> Card:
 
 def alert_actions(a: views.Alert) -> list[Element]:
     """The buttons of an alert in its state, as Action.Execute (the verb names the action, the data the alert)."""
-    ref = {"alert_id": a.alert_id}
+    ref = {"alert_id": a.alert_id, "rev": alert_revision(a)}
 
     def verb(kind: str) -> str:
         return VERB_PREFIX + kind
@@ -435,6 +436,14 @@ def alert_actions(a: views.Alert) -> list[Element]:
         )
     )  # fmt: skip
     return actions
+
+
+def alert_revision(a: views.Alert) -> str:
+    """A short fingerprint of the alert's state as this card shows it: two clicks on the same card (a double click,
+    Teams retrying the invoke) carry the same one, a click on the updated card a new one."""
+    state = (a.state, a.acknowledged_by, a.acknowledged_at, a.snoozed_until, a.resolved_at, a.assigned_to,
+             a.pulse.set_at if a.pulse else None, a.playbook_run)  # fmt: skip
+    return hashlib.sha256(repr(state).encode()).hexdigest()[:16]
 
 
 def _choices(input_id: str, label: str, choices: list[tuple[str, str]], initial: str | None) -> Element:

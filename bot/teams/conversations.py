@@ -1,0 +1,91 @@
+"""Conversation references: where the bot may write on its own. Kept when the app is installed or first messaged,
+refreshed on every message (Teams may move a conversation to another service URL)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from bot.insights import UnknownCsmError, csm_name
+from bot.store import Account, TeamsConversation, read_session, write_session
+from bot.store.tables import utcnow
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What an incoming activity says about its conversation and sender."""
+
+    conversation_id: str
+    service_url: str
+    kind: str  # personal, channel, groupChat
+    tenant_id: str | None = None
+    user_id: str | None = None
+    aad_object_id: str | None = None
+    user_name: str | None = None
+    email: str | None = None
+
+
+def remember(engine: Engine, ref: Reference) -> TeamsConversation:
+    """Store (or refresh) a conversation reference; a personal chat also records who the person is as a CSM."""
+    email = ref.email.strip().lower() if ref.email else None
+    with write_session(engine) as session:
+        row = session.get(TeamsConversation, ref.conversation_id)
+        if row is None:
+            row = TeamsConversation(conversation_id=ref.conversation_id, service_url=ref.service_url)
+        row.service_url, row.kind, row.updated_at = ref.service_url, ref.kind, utcnow()
+        row.tenant_id = ref.tenant_id or row.tenant_id
+        if ref.kind == "personal":
+            row.user_id = ref.user_id or row.user_id
+            row.aad_object_id = ref.aad_object_id or row.aad_object_id
+            row.user_name = ref.user_name or row.user_name
+            row.email = email or row.email
+            row.csm_owner = _csm_of(engine, row.email, row.aad_object_id) or row.csm_owner
+        session.add(row)
+        session.flush()
+        session.expunge(row)
+    return row
+
+
+def _csm_of(engine: Engine, *keys: str | None) -> str | None:
+    for key in keys:
+        if not key:
+            continue
+        try:
+            return csm_name(engine, key)
+        except UnknownCsmError:
+            continue
+    return None
+
+
+def find(engine: Engine, conversation_id: str) -> TeamsConversation | None:
+    """The stored reference of a conversation, or None when the bot has never seen it."""
+    with read_session(engine) as session:
+        return session.get(TeamsConversation, conversation_id)
+
+
+def personal_chats(engine: Engine) -> dict[str, TeamsConversation]:
+    """Each CSM's personal chat with the bot (the most recently used when they have several), by CSM name."""
+    with read_session(engine) as session:
+        rows = session.exec(
+            select(TeamsConversation)
+            .where(TeamsConversation.kind == "personal", col(TeamsConversation.csm_owner).is_not(None))
+            .order_by(col(TeamsConversation.updated_at))
+        ).all()
+    return {row.csm_owner: row for row in rows if row.csm_owner}
+
+
+def display_names(engine: Engine) -> dict[str, str]:
+    """Names for the user IDs Teams clicks record (Entra object IDs), for "Acknowledged by …" on cards."""
+    with read_session(engine) as session:
+        rows = session.exec(
+            select(TeamsConversation.aad_object_id, TeamsConversation.user_name).where(
+                col(TeamsConversation.aad_object_id).is_not(None), col(TeamsConversation.user_name).is_not(None)
+            )
+        ).all()
+        slack = session.exec(
+            select(Account.csm_slack_id, Account.csm_owner).where(col(Account.csm_slack_id).is_not(None)).distinct()
+        ).all()
+    # A Slack click shows as the CSM's name in Teams when the Slack ID is on their accounts.
+    return {**{str(uid): str(name) for uid, name in slack}, **{str(aad): str(name) for aad, name in rows}}

@@ -475,6 +475,81 @@ def manifest(
     typer.echo(manifest_yaml(public_url=url, name=name), nl=False)
 
 
+@app.command(name="serve-teams")
+def serve_teams(
+    port: Annotated[int, typer.Option("--port", help="HTTP port for POST /api/messages.")] = 3978,
+    dev: Annotated[
+        bool, typer.Option("--dev", help="No Teams credentials: listen on 127.0.0.1 only, requests NOT authenticated.")
+    ] = False,
+) -> None:
+    """Run the Microsoft Teams app: POST /api/messages and GET /healthz on --port."""
+    import asyncio
+
+    from bot import server
+    from bot.teams.app import create_teams_app
+
+    settings = _settings()
+    server.configure_logging(settings)
+    try:
+        bot = create_teams_app(settings, engine=_engine(settings), port=port, dev=dev)
+    except SettingsError as err:
+        err_console.print(f"[red]Configuration problem:[/red] {err}")
+        raise typer.Exit(2) from err
+    if dev:
+        err_console.print(
+            "[bold red]DEVELOPMENT MODE: requests to /api/messages are NOT authenticated.[/bold red] Listening on "
+            f"127.0.0.1:{port} only; anyone on this machine can act as any Teams user. Never expose this port."
+        )
+    console.print(f"Teams app listening on {bot.host}:{port} (POST /api/messages, GET /healthz). Ctrl-C to stop.")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(bot.serve())
+
+
+@app.command(name="teams-manifest")
+def teams_manifest(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the app package (zip).")] = Path(
+        "healthbot-teams.zip"
+    ),
+    name: Annotated[str, typer.Option("--name", help="The app's name in Teams.")] = "Healthbot",
+    website_url: Annotated[
+        str | None, typer.Option("--website-url", help="https page about the app (default: TEAMS_PUBLIC_URL).")
+    ] = None,
+    app_id: Annotated[
+        str | None, typer.Option("--app-id", help="The Teams app's own GUID (default: TEAMS_CLIENT_ID).")
+    ] = None,
+) -> None:
+    """Write the Teams app package: manifest.json and two icons, ready to upload in Teams."""
+    import re
+
+    from bot.teams.manifest import package
+
+    settings = _settings()
+    bot_id = settings.teams_client_id
+    guid = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+    if not bot_id or not guid.match(bot_id):
+        err_console.print(
+            "[red]TEAMS_CLIENT_ID is not set (or is not a GUID)[/red]: the package names the bot by it. Copy the "
+            "Microsoft App ID from your Azure Bot's Configuration page into TEAMS_CLIENT_ID, then run this again."
+        )
+        raise typer.Exit(2)
+    if app_id is not None and not guid.match(app_id):
+        err_console.print(f"[red]--app-id '{app_id}' is not a GUID[/red] like 00000000-0000-0000-0000-000000000000.")
+        raise typer.Exit(2)
+    website = website_url or settings.teams_public_url
+    if not website or not website.startswith("https://"):
+        err_console.print(
+            "[red]Teams needs an https page about the app.[/red] Pass --website-url https://… or set TEAMS_PUBLIC_URL."
+        )
+        raise typer.Exit(2)
+    domain = website.removeprefix("https://").split("/")[0]
+    try:
+        out.write_bytes(package(app_id=app_id or bot_id, bot_id=bot_id, name=name, website=website, domain=domain))
+    except OSError as err:
+        err_console.print(f"[red]Could not write {out}:[/red] {err.strerror}. Choose another path with --out.")
+        raise typer.Exit(1) from err
+    console.print(f"Wrote {out}: upload it in Teams → Apps → Manage your apps → Upload an app.", markup=False)
+
+
 def parse_day(value: str | None, *, option: str) -> date | None:
     """Parse an ISO date option, or exit with a message naming the option and the expected form."""
     if value is None:

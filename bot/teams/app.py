@@ -77,6 +77,7 @@ def create_teams_app(
     port: int = DEFAULT_PORT,
     dev: bool = False,
     token: TokenProvider | None = None,
+    host: str | None = None,
 ) -> TeamsBot:
     """Build the Teams app.
 
@@ -84,6 +85,7 @@ def create_teams_app(
         dev: accept requests without a Bot Framework token, listening on loopback only (no credentials needed).
         token: a token provider for the bot's outgoing calls instead of the client secret (managed identities,
             tests); the inbound check is the same either way.
+        host: the interface to listen on; loopback with `dev`, every interface otherwise.
 
     Raises:
         SettingsError: Teams credentials are incomplete and `dev` is not set.

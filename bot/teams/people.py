@@ -38,7 +38,7 @@ async def teams_user(api: ApiClient, *, conversation_id: str, user_id: str, aad_
     needs it); a refusal leaves the email unknown rather than failing the answer."""
     email = None
     try:
-        member = await api.conversations.members(conversation_id).get(user_id)
+        member = await api.conversations.get_member_by_id(conversation_id, user_id)
         email = getattr(member, "email", None) or getattr(member, "user_principal_name", None)
         aad_object_id = aad_object_id or getattr(member, "aad_object_id", None)
         name = name or getattr(member, "name", None)

@@ -15,3 +15,45 @@ def test_a_personal_question_is_answered_with_the_health_card(teams: RunningTeam
     [card] = teams.api.cards()
     assert_valid_card(card)
     assert "Acme Corp" in card_text(card) and "/100" in card_text(card)
+
+
+def test_a_channel_mention_is_answered_in_its_thread_without_the_mention(teams: RunningTeams) -> None:
+    from tests.teams.conftest import channel_mention
+
+    status, _ = teams.post(channel_mention("portfolio Sarah Chen", teams.api.service_url))
+
+    assert status == 200
+    [sent] = teams.api.wait_for("create")
+    assert sent.conversation_id.startswith(CHANNEL)
+    [card] = teams.api.cards()
+    assert_valid_card(card)
+    assert "Sarah Chen: portfolio health" in card_text(card)
+
+
+def test_install_keeps_the_conversation_and_says_hello(teams: RunningTeams) -> None:
+    from bot.teams.conversations import personal_chats
+    from tests.teams.conftest import installed
+
+    assert personal_chats(teams.engine) == {}
+    status, _ = teams.post(installed(teams.api.service_url))
+
+    assert status == 200
+    [card] = [c for c in (teams.api.wait_for("create") and teams.api.cards())]
+    assert_valid_card(card)
+    chat = personal_chats(teams.engine)["Sarah Chen"]  # her email in the member list names her as the CSM
+    assert chat.conversation_id == SARAH_CHAT and chat.service_url == teams.api.service_url
+
+
+def test_every_answer_card_is_valid_adaptive_card_1_5(teams: RunningTeams) -> None:
+    questions = ["health Acme Corp", "portfolio me", "risks", "expansion", "trends", "help", "health Acme Crp",
+                 "Generate recovery plan for Acme Corp", "What caused Acme Corp health to drop?", "segment Enterprise"]  # fmt: skip
+    for question in questions:
+        assert teams.post(personal_message(question, teams.api.service_url))[0] == 200
+    teams.api.wait_for("create", count=len(questions), timeout=60)
+    cards = teams.api.cards()
+    assert len(cards) == len(questions)
+    for card in cards:
+        assert_valid_card(card)
+    trends = next(c for c in cards if any(e.get("type") == "Image" for e in c["body"]))
+    assert trends["body"][2]["url"].startswith("data:image/png;base64,")  # no TEAMS_PUBLIC_URL: embedded
+    assert "Sarah Chen: portfolio health" in card_text(cards[1])  # "me" is the CSM her email names

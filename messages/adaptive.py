@@ -194,7 +194,7 @@ def portfolio(p: views.Portfolio, names: Names) -> Card:
             [
                 ("Accounts", p.total_accounts),
                 ("ARR", fmt.money(p.total_arr)),
-                ("Average score", fmt.score(p.average_score)),
+                ("Average score", f"{fmt.score(p.average_score)}/100"),
                 ("Renewal ARR at risk", fmt.money(p.renewal_arr_at_risk) if p.renewals else None),
                 ("Capacity", f"{p.capacity.status}: {p.capacity.note}" if p.capacity else None),
             ]

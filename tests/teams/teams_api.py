@@ -152,7 +152,14 @@ class TeamsApiStandIn:
                                                "id_token_signing_alg_values_supported": ["RS256"]})  # fmt: skip
         if method == "GET" and path.endswith("/keys"):
             numbers = self.key.public_key().public_numbers()
-            jwk = {"kty": "RSA", "use": "sig", "kid": KEY_ID, "alg": "RS256", "n": _b64(numbers.n), "e": _b64(numbers.e)}
+            jwk = {
+                "kty": "RSA",
+                "use": "sig",
+                "kid": KEY_ID,
+                "alg": "RS256",
+                "n": _b64(numbers.n),
+                "e": _b64(numbers.e),
+            }
             return self._answer(request, 200, {"keys": [jwk]})
         found = re.match(r"^/teams/v3/conversations/([^/]+)/(activities|members)(?:/([^/]+))?$", path)
         if not found:
@@ -177,7 +184,9 @@ class TeamsApiStandIn:
             return self._answer(request, status, {"error": {"code": "Throttled" if status == 429 else "ServiceError"}},
                                 headers)  # fmt: skip
         activity_id = item or f"activity-{next(self._ids)}"
-        self._record(ConnectorCall(operation, conversation, body, 200 if operation == "update" else 201, activity_id, auth))
+        self._record(
+            ConnectorCall(operation, conversation, body, 200 if operation == "update" else 201, activity_id, auth)
+        )
         return self._answer(request, 200 if operation == "update" else 201, {"id": activity_id})
 
     def _record(self, call: ConnectorCall) -> None:

@@ -92,8 +92,13 @@ def test_an_alert_goes_to_the_csm_and_the_channel_once_and_a_click_updates_every
 def test_someone_who_may_not_act_is_told_so_and_nothing_is_recorded(teams: RunningTeams) -> None:
     alert_id = open_alert(teams)
     status, response = teams.post(
-        card_click("alert_resolve", {"alert_id": alert_id, "rev": "x"}, teams.api.service_url, user=MARCUS,
-                   conversation="a:1marcus")  # fmt: skip
+        card_click(
+            "alert_resolve",
+            {"alert_id": alert_id, "rev": "x"},
+            teams.api.service_url,
+            user=MARCUS,
+            conversation="a:1marcus",
+        )  # fmt: skip
     )
 
     assert status == 200

@@ -34,7 +34,9 @@ def forged(teams: RunningTeams) -> str:
         pytest.param(lambda t: t.api.sign(audience=CLIENT_ID, expires_in=-3600), id="expired an hour ago"),
         pytest.param(lambda t: t.api.sign(audience="another-bot"), id="another bot's audience"),
         pytest.param(lambda t: t.api.sign(audience=CLIENT_ID, iss="https://evil.example"), id="wrong issuer"),
-        pytest.param(lambda t: t.api.sign(audience=CLIENT_ID, service_url="https://evil.example/"), id="other serviceurl"),
+        pytest.param(
+            lambda t: t.api.sign(audience=CLIENT_ID, service_url="https://evil.example/"), id="other serviceurl"
+        ),
         pytest.param(
             lambda t: jwt.encode({"iss": ISSUER, "aud": CLIENT_ID}, "secret", algorithm="HS256"), id="HS256 token"
         ),

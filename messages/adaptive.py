@@ -421,28 +421,47 @@ def alert_actions(a: views.Alert) -> list[Element]:
     actions.append(
         _form(
             "Log note…",
-            [{"type": "Input.Text", "id": "note", "label": "Note", "isMultiline": True, "isRequired": True,
-              "errorMessage": "Write the note first", "maxLength": 2000}],
+            [
+                {
+                    "type": "Input.Text",
+                    "id": "note",
+                    "label": "Note",
+                    "isMultiline": True,
+                    "isRequired": True,
+                    "errorMessage": "Write the note first",
+                    "maxLength": 2000,
+                }
+            ],
             execute("Save note", verb("note"), ref),
         )
-    )  # fmt: skip
+    )
     levels = [(str(i), f"{i} · {label}") for i, label in enumerate(views.PULSE_LEVELS, start=1)]
     actions.append(
         _form(
             "Set pulse…",
-            [_choices("pulse", "Your read of the account", levels, None), {"type": "Input.Text", "id": "pulse_note",
-             "label": "Why (optional)", "maxLength": 500}],
+            [
+                _choices("pulse", "Your read of the account", levels, None),
+                {"type": "Input.Text", "id": "pulse_note", "label": "Why (optional)", "maxLength": 500},
+            ],
             execute("Set pulse", verb("pulse"), ref),
         )
-    )  # fmt: skip
+    )
     return actions
 
 
 def alert_revision(a: views.Alert) -> str:
     """A short fingerprint of the alert's state as this card shows it: two clicks on the same card (a double click,
     Teams retrying the invoke) carry the same one, a click on the updated card a new one."""
-    state = (a.state, a.acknowledged_by, a.acknowledged_at, a.snoozed_until, a.resolved_at, a.assigned_to,
-             a.pulse.set_at if a.pulse else None, a.playbook_run)  # fmt: skip
+    state = (
+        a.state,
+        a.acknowledged_by,
+        a.acknowledged_at,
+        a.snoozed_until,
+        a.resolved_at,
+        a.assigned_to,
+        a.pulse.set_at if a.pulse else None,
+        a.playbook_run,
+    )
     return hashlib.sha256(repr(state).encode()).hexdigest()[:16]
 
 
@@ -478,9 +497,11 @@ def alert_event(e: views.AlertEvent, names: Names) -> Card:
 def playbook_run(run: views.PlaybookChecklist, names: Names) -> Card:
     body: list[Element | None] = [
         heading(f"📋 {run.playbook} · {run.account.name}"),
-        subtle(f"{run.done_steps} of {run.total_steps} steps done · {run.status} · started by "
-               f"{_who(run.started_by, names)} {_when(run.started_at)}"),
-    ]  # fmt: skip
+        subtle(
+            f"{run.done_steps} of {run.total_steps} steps done · {run.status} · started by "
+            f"{_who(run.started_by, names)} {_when(run.started_at)}"
+        ),
+    ]
     for stage in run.stages:
         body.append(text(f"**{stage.name}** · {stage.timing} · due {fmt.day(stage.due)}", spacing="Medium"))
         body.append(bullets((("☑" if s.done else "☐") + f" {s.text}" for s in stage.steps), limit=20))

@@ -24,8 +24,15 @@ COMMANDS = (
 )
 
 
-def manifest(*, app_id: str, bot_id: str, name: str = "Healthbot", version: str = "1.0.0",
-             website: str, domain: str | None = None) -> dict[str, Any]:  # fmt: skip
+def manifest(
+    *,
+    app_id: str,
+    bot_id: str,
+    name: str = "Healthbot",
+    version: str = "1.0.0",
+    website: str,
+    domain: str | None = None,
+) -> dict[str, Any]:
     """The manifest.json of the app package."""
     commands = [{"title": title, "description": about} for title, about in COMMANDS]
     built: dict[str, Any] = {

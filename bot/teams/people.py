@@ -32,8 +32,9 @@ class TeamsUser:
         return self.aad_object_id or self.user_id
 
 
-async def teams_user(api: ApiClient, *, conversation_id: str, user_id: str, aad_object_id: str | None,
-                     name: str | None) -> TeamsUser:  # fmt: skip
+async def teams_user(
+    api: ApiClient, *, conversation_id: str, user_id: str, aad_object_id: str | None, name: str | None
+) -> TeamsUser:
     """Look the sender up in the conversation's member list for their email address (one call per activity that
     needs it); a refusal leaves the email unknown rather than failing the answer."""
     email = None

@@ -107,8 +107,16 @@ async def alert_click(
             extra["playbook"] = await asyncio.to_thread(recommended, deps, alert_id)
             if extra["playbook"] is None:
                 return say("This alert has no recommended playbook; start one from Slack or the command line.")
-        click = AlertClick(alert_id=alert_id, user_id=user.recorded_as, kind=kind, dedupe_key=key, at=at,
-                           in_alert_channel=in_channel, identities=user.identities, **extra)  # fmt: skip
+        click = AlertClick(
+            alert_id=alert_id,
+            user_id=user.recorded_as,
+            kind=kind,
+            dedupe_key=key,
+            at=at,
+            in_alert_channel=in_channel,
+            identities=user.identities,
+            **extra,
+        )
         try:
             outcome = await asyncio.to_thread(act_on_alert, deps.engine, click, settings=deps.settings)
         except NotAllowed as refusal:
@@ -152,6 +160,14 @@ def record_pulse(deps: TeamsDeps, alert_id: int, user: TeamsUser, data: dict[str
     if account_id is None:
         return GONE
     note = str(data.get("pulse_note") or "").strip() or None
-    set_pulse(deps.engine, account_id=account_id, level=level, author=user.recorded_as, at=now(), note=note,
-              dedupe_key=key, alert_id=alert_id)  # fmt: skip
+    set_pulse(
+        deps.engine,
+        account_id=account_id,
+        level=level,
+        author=user.recorded_as,
+        at=now(),
+        note=note,
+        dedupe_key=key,
+        alert_id=alert_id,
+    )
     return None

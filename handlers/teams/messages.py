@@ -97,8 +97,10 @@ def export_card(intent: Intent, deps: TeamsDeps) -> dict[str, object]:
     day = result.as_of.isoformat() if result.as_of else "latest"
     name = f"health-report-{day}.{fmt}"
     link = deps.public_link(deps.shelf.put(name, content, MEDIA_TYPES[fmt]))
-    body = [text(f"Health report · {result.rows} accounts · as of {day}", weight="Bolder"),
-            subtle("The link works for 15 minutes; ask again for a fresh one.")]  # fmt: skip
+    body = [
+        text(f"Health report · {result.rows} accounts · as of {day}", weight="Bolder"),
+        subtle("The link works for 15 minutes; ask again for a fresh one."),
+    ]
     return card(
         body,
         fallback=f"Health report ({fmt})",

@@ -31,8 +31,12 @@ TENANT_ID = "0d7c8e2a-5f4b-4c1d-8e9a-3b2c1d0e9f8a"
 SECRET = "standin-client-secret-value"
 BOT_ID = f"28:{CLIENT_ID}"
 SARAH = {"id": "29:1sarah", "name": "Sarah Chen", "aadObjectId": "aad-sarah-0001", "email": "sarah.chen@example.com"}
-MARCUS = {"id": "29:1marcus", "name": "Marcus Johnson", "aadObjectId": "aad-marcus-01",
-          "email": "marcus.johnson@example.com"}  # fmt: skip
+MARCUS = {
+    "id": "29:1marcus",
+    "name": "Marcus Johnson",
+    "aadObjectId": "aad-marcus-01",
+    "email": "marcus.johnson@example.com",
+}
 SARAH_CHAT = "a:1sarah-personal-chat"
 CHANNEL = "19:cs-team-channel@thread.tacv2"
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -114,8 +118,9 @@ class RunningTeams:
             return err.code, err.read()
 
 
-def activity(kind: str, *, conversation: str, conversation_type: str, user: dict[str, Any], service_url: str,
-             **extra: Any) -> dict[str, Any]:  # fmt: skip
+def activity(
+    kind: str, *, conversation: str, conversation_type: str, user: dict[str, Any], service_url: str, **extra: Any
+) -> dict[str, Any]:
     """An activity shaped as Teams posts it."""
     return {
         "type": kind,
@@ -132,8 +137,15 @@ def activity(kind: str, *, conversation: str, conversation_type: str, user: dict
 
 
 def personal_message(text: str, service_url: str, *, user: dict[str, Any] = SARAH) -> dict[str, Any]:
-    return activity("message", conversation=SARAH_CHAT if user is SARAH else f"a:1{user['id']}",
-                    conversation_type="personal", user=user, service_url=service_url, text=text, textFormat="plain")  # fmt: skip
+    return activity(
+        "message",
+        conversation=SARAH_CHAT if user is SARAH else f"a:1{user['id']}",
+        conversation_type="personal",
+        user=user,
+        service_url=service_url,
+        text=text,
+        textFormat="plain",
+    )
 
 
 def channel_mention(text: str, service_url: str, *, user: dict[str, Any] = SARAH) -> dict[str, Any]:
@@ -150,12 +162,25 @@ def channel_mention(text: str, service_url: str, *, user: dict[str, Any] = SARAH
 
 
 def installed(service_url: str, *, user: dict[str, Any] = SARAH) -> dict[str, Any]:
-    return activity("conversationUpdate", conversation=SARAH_CHAT, conversation_type="personal", user=user,
-                    service_url=service_url, membersAdded=[{"id": BOT_ID}])  # fmt: skip
+    return activity(
+        "conversationUpdate",
+        conversation=SARAH_CHAT,
+        conversation_type="personal",
+        user=user,
+        service_url=service_url,
+        membersAdded=[{"id": BOT_ID}],
+    )
 
 
-def card_click(verb: str, data: dict[str, Any], service_url: str, *, user: dict[str, Any] = SARAH,
-               conversation: str = SARAH_CHAT, reply_to: str = "activity-1") -> dict[str, Any]:  # fmt: skip
+def card_click(
+    verb: str,
+    data: dict[str, Any],
+    service_url: str,
+    *,
+    user: dict[str, Any] = SARAH,
+    conversation: str = SARAH_CHAT,
+    reply_to: str = "activity-1",
+) -> dict[str, Any]:
     return activity(
         "invoke",
         conversation=conversation,
@@ -205,8 +230,9 @@ def start_teams(teams_api: TeamsApiStandIn, teams_db: str) -> Iterator[Callable[
         init_db(engine)
         port = free_port()
         outbound = teams_api.sign(audience="https://api.botframework.com", appid=CLIENT_ID)
-        bot = create_teams_app(settings, engine=engine, port=port, host="127.0.0.1",
-                               token=lambda scope, tenant=None: outbound)  # fmt: skip
+        bot = create_teams_app(
+            settings, engine=engine, port=port, host="127.0.0.1", token=lambda scope, tenant=None: outbound
+        )
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_until_complete, args=(bot.serve(),), daemon=True)
         thread.start()

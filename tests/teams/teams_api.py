@@ -59,7 +59,7 @@ class TeamsApiStandIn:
         self._ids = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
 
-    # --- lifecycle ----------------------------------------------------------------------------------------------------
+    # --- lifecycle
 
     def __enter__(self) -> TeamsApiStandIn:
         stand_in = self
@@ -101,11 +101,16 @@ class TeamsApiStandIn:
         """For TEAMS_OPENID_METADATA_URL; the SDK reads keys from its sibling /keys."""
         return f"{self.base_url}/v1/.well-known/openidconfiguration"
 
-    # --- what tests set up ---------------------------------------------------------------------------------------------
+    # --- what tests set up
 
     def add_member(self, user_id: str, *, name: str, email: str, aad: str) -> None:
-        self.members[user_id] = {"id": user_id, "name": name, "email": email, "aadObjectId": aad,
-                                 "userPrincipalName": email}  # fmt: skip
+        self.members[user_id] = {
+            "id": user_id,
+            "name": name,
+            "email": email,
+            "aadObjectId": aad,
+            "userPrincipalName": email,
+        }
 
     def fail(self, operation: str, *, status: int, retry_after: int | None = None, times: int = 1) -> None:
         """Answer the next `times` calls of `operation` (create, update) with `status`."""
@@ -115,11 +120,18 @@ class TeamsApiStandIn:
     def sign(self, *, audience: str, service_url: str | None = None, expires_in: int = 600, **claims: Any) -> str:
         """A Bot Framework token as the connector signs it, with this stand-in's key."""
         now = int(time.time())
-        payload = {"iss": ISSUER, "aud": audience, "iat": now - 5, "nbf": now - 5, "exp": now + expires_in,
-                   "serviceurl": service_url or self.service_url, **claims}  # fmt: skip
+        payload = {
+            "iss": ISSUER,
+            "aud": audience,
+            "iat": now - 5,
+            "nbf": now - 5,
+            "exp": now + expires_in,
+            "serviceurl": service_url or self.service_url,
+            **claims,
+        }
         return jwt.encode(payload, self.key, algorithm="RS256", headers={"kid": KEY_ID})
 
-    # --- what tests read ------------------------------------------------------------------------------------------------
+    # --- what tests read
 
     def calls(self, operation: str | None = None) -> list[ConnectorCall]:
         with self._lock:
@@ -137,10 +149,15 @@ class TeamsApiStandIn:
 
     def cards(self, operation: str = "create") -> list[dict[str, Any]]:
         """Every Adaptive Card sent (or updated) successfully, in order."""
-        return [a["content"] for c in self.calls(operation) if c.status < 300
-                for a in c.body.get("attachments", []) if a.get("contentType") == "application/vnd.microsoft.card.adaptive"]  # fmt: skip
+        return [
+            a["content"]
+            for c in self.calls(operation)
+            if c.status < 300
+            for a in c.body.get("attachments", [])
+            if a.get("contentType") == "application/vnd.microsoft.card.adaptive"
+        ]
 
-    # --- the server ----------------------------------------------------------------------------------------------------
+    # --- the server
 
     def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
         path = request.path.split("?")[0]
@@ -148,8 +165,15 @@ class TeamsApiStandIn:
         body = json.loads(request.rfile.read(length) or b"{}") if length else {}
         auth = request.headers.get("Authorization")
         if method == "GET" and path.endswith("/openidconfiguration"):
-            return self._answer(request, 200, {"issuer": ISSUER, "jwks_uri": f"{self.base_url}/v1/.well-known/keys",
-                                               "id_token_signing_alg_values_supported": ["RS256"]})  # fmt: skip
+            return self._answer(
+                request,
+                200,
+                {
+                    "issuer": ISSUER,
+                    "jwks_uri": f"{self.base_url}/v1/.well-known/keys",
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                },
+            )
         if method == "GET" and path.endswith("/keys"):
             numbers = self.key.public_key().public_numbers()
             jwk = {
@@ -181,8 +205,9 @@ class TeamsApiStandIn:
             status, retry_after = failure
             self._record(ConnectorCall(operation, conversation, body, status, item, auth))
             headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-            return self._answer(request, status, {"error": {"code": "Throttled" if status == 429 else "ServiceError"}},
-                                headers)  # fmt: skip
+            return self._answer(
+                request, status, {"error": {"code": "Throttled" if status == 429 else "ServiceError"}}, headers
+            )
         activity_id = item or f"activity-{next(self._ids)}"
         self._record(
             ConnectorCall(operation, conversation, body, 200 if operation == "update" else 201, activity_id, auth)

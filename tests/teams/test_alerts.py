@@ -30,11 +30,18 @@ from tests.teams.conftest import (
 
 def open_alert(teams: RunningTeams) -> int:
     with write_session(teams.engine) as session:
-        alert = HealthAlert(account_id="ACCT-4521", condition="turned_red", severity="High", opened_on=DEMO_DAY,
-                            title="turned Red (52 → 38)", playbook="red_account_recovery",
-                            reasons=[{"key": "usage_drop", "title": "Usage decline", "severity": "High",
-                                      "facts": ["12 of 25 seats active"]}],
-                            respond_by=datetime.now(UTC) + timedelta(hours=24))  # fmt: skip
+        alert = HealthAlert(
+            account_id="ACCT-4521",
+            condition="turned_red",
+            severity="High",
+            opened_on=DEMO_DAY,
+            title="turned Red (52 → 38)",
+            playbook="red_account_recovery",
+            reasons=[
+                {"key": "usage_drop", "title": "Usage decline", "severity": "High", "facts": ["12 of 25 seats active"]}
+            ],
+            respond_by=datetime.now(UTC) + timedelta(hours=24),
+        )
         session.add(alert)
         session.flush()
         assert alert.id is not None
@@ -73,7 +80,7 @@ def test_an_alert_goes_to_the_csm_and_the_channel_once_and_a_click_updates_every
     # Sarah (the account's CSM, known by her email) acknowledges; Teams sends the invoke twice (a double click).
     click = card_click("alert_acknowledge", ack["data"], teams.api.service_url)
     status, response = teams.post(click)
-    status_again, response_again = teams.post(card_click("alert_acknowledge", ack["data"], teams.api.service_url))
+    status_again, _ = teams.post(card_click("alert_acknowledge", ack["data"], teams.api.service_url))
 
     assert status == status_again == 200
     assert response["type"] == "application/vnd.microsoft.card.adaptive"
@@ -98,7 +105,7 @@ def test_someone_who_may_not_act_is_told_so_and_nothing_is_recorded(teams: Runni
             teams.api.service_url,
             user=MARCUS,
             conversation="a:1marcus",
-        )  # fmt: skip
+        )
     )
 
     assert status == 200
@@ -111,10 +118,12 @@ def test_someone_who_may_not_act_is_told_so_and_nothing_is_recorded(teams: Runni
 
 def test_snooze_and_note_come_from_the_cards_forms(teams: RunningTeams) -> None:
     alert_id = open_alert(teams)
-    status, snoozed = teams.post(card_click("alert_snooze", {"alert_id": alert_id, "rev": "a", "snooze": "7d"},
-                                            teams.api.service_url))  # fmt: skip
-    _, noted = teams.post(card_click("alert_note", {"alert_id": alert_id, "rev": "b", "note": "Called their VP"},
-                                     teams.api.service_url))  # fmt: skip
+    status, snoozed = teams.post(
+        card_click("alert_snooze", {"alert_id": alert_id, "rev": "a", "snooze": "7d"}, teams.api.service_url)
+    )
+    _, noted = teams.post(
+        card_click("alert_note", {"alert_id": alert_id, "rev": "b", "note": "Called their VP"}, teams.api.service_url)
+    )
 
     assert status == 200
     assert "Snoozed by Sarah Chen" in card_text(snoozed["value"])

@@ -45,8 +45,18 @@ def test_install_keeps_the_conversation_and_says_hello(teams: RunningTeams) -> N
 
 
 def test_every_answer_card_is_valid_adaptive_card_1_5(teams: RunningTeams) -> None:
-    questions = ["health Acme Corp", "portfolio me", "risks", "expansion", "trends", "help", "health Acme Crp",
-                 "Generate recovery plan for Acme Corp", "What caused Acme Corp health to drop?", "segment Enterprise"]  # fmt: skip
+    questions = [
+        "health Acme Corp",
+        "portfolio me",
+        "risks",
+        "expansion",
+        "trends",
+        "help",
+        "health Acme Crp",
+        "Generate recovery plan for Acme Corp",
+        "What caused Acme Corp health to drop?",
+        "segment Enterprise",
+    ]
     for question in questions:
         assert teams.post(personal_message(question, teams.api.service_url))[0] == 200
     teams.api.wait_for("create", count=len(questions), timeout=60)

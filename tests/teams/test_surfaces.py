@@ -53,7 +53,11 @@ def test_teams_manifest_writes_a_package_valid_against_the_published_schema(
     assert not errors, errors
     assert manifest["manifestVersion"] == "1.29" and manifest["bots"][0]["botId"] == CLIENT_ID
     assert [c["title"] for c in manifest["bots"][0]["commandLists"][0]["commands"]] == [
-        "health", "portfolio", "risks", "help"]  # fmt: skip
+        "health",
+        "portfolio",
+        "risks",
+        "help",
+    ]
     for name, size in (("color.png", 192), ("outline.png", 32)):
         png = archive.read(name)
         assert png[:8] == b"\x89PNG\r\n\x1a\n"

@@ -207,6 +207,7 @@ def digest(
     from bot import insights
     from bot.digests import build_digests, send_digests
     from bot.routing import csm_routes
+    from bot.teams.delivery import reachable_in_teams, teams_delivery
     from messages.terminal import render_terminal
 
     settings = _settings(db)
@@ -223,13 +224,20 @@ def digest(
                 console.rule(f"to {item.destination or 'nobody (unreachable)'}")
                 render_terminal(item.digest, console)
             return
-        client = _slack_client(settings, doing="post the digests")
-        run = send_digests(engine, client, settings, model, day=day, routing=routing)
+        teams = teams_delivery(settings, engine)
+        client = _slack_client(settings, doing="post the digests", required=teams is None)
+        reachable = reachable_in_teams(engine) if teams is not None else set()
+        run = send_digests(engine, client, settings, model, day=day, routing=routing, reachable_elsewhere=reachable)
+        teams_run = teams.send_digests(model, day=day, routing=routing) if teams is not None else None
     except insights.NoScoresError as err:
         err_console.print(f"[yellow]{err.title}.[/yellow] {' '.join(err.lines)}")
         raise typer.Exit(1) from err
-    console.print(run.summary(), markup=False, highlight=False)
-    if any(d.outcome == "failed" for d in run.deliveries):
+    if client is not None:
+        console.print(run.summary(), markup=False, highlight=False)
+    if teams_run is not None:
+        console.print(teams_run.summary("digest"), markup=False, highlight=False)
+    deliveries = run.deliveries + (teams_run.deliveries if teams_run else [])
+    if any(d.outcome == "failed" for d in deliveries):
         raise typer.Exit(1)
 
 
@@ -242,6 +250,7 @@ def alerts(
     from datetime import UTC
 
     from bot.alerts import AlertDesk
+    from bot.teams.delivery import teams_delivery
     from messages.terminal import render_terminal
 
     settings = _settings(db)
@@ -259,11 +268,17 @@ def alerts(
     desk.client = _slack_client(settings, doing="post alerts", required=False)
     run = desk.scan(bands=bands, now=now)
     console.print(run.summary(), markup=False, highlight=False)
-    if desk.client is None and run.opened:
+    teams = teams_delivery(settings, engine)
+    teams_run = teams.post_alerts(desk.playbooks, now=now) if teams is not None else None
+    if teams_run is not None:
+        console.print(teams_run.summary("alert"), markup=False, highlight=False)
+    if desk.client is None and teams is None and run.opened:
         err_console.print(
-            "SLACK_BOT_TOKEN is not set, so they were stored but not posted; the next run with it posts them."
+            "Neither SLACK_BOT_TOKEN nor the TEAMS_* credentials are set, so they were stored but not posted; the "
+            "next run with either posts them."
         )
-    if any(d.outcome == "failed" for d in run.deliveries):
+    deliveries = run.deliveries + (teams_run.deliveries if teams_run else [])
+    if any(d.outcome == "failed" for d in deliveries):
         raise typer.Exit(1)
 
 
@@ -393,17 +408,19 @@ def scheduler() -> None:
 
     from bot import server
     from bot.scheduler import create_scheduler, standard_jobs
+    from bot.teams.delivery import teams_delivery
 
     settings = _settings()
     server.configure_logging(settings)
     engine = create_db_engine(settings.database_url)
     init_db(engine)
-    client = _slack_client(settings, doing="post digests and alerts")
-    assert client is not None
+    teams = teams_delivery(settings, engine)
+    client = _slack_client(settings, doing="post digests and alerts", required=teams is None)
     jobs = standard_jobs(
         settings,
         engine=engine,
         client=client,
+        teams=teams,
         model=_health_model(settings),
         playbooks=_playbooks(settings),
         routing=_routing(settings),

@@ -113,21 +113,7 @@ def create_teams_app(
             uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
         ),
     )
-    cloud = with_overrides(PUBLIC, openid_metadata_url=settings.teams_openid_metadata_url)
-    credentials: dict[str, Any] = {}
-    if not dev:
-        credentials = {"client_id": settings.teams_client_id, "tenant_id": settings.teams_tenant_id}
-        if token is not None:
-            credentials["token"] = token
-        else:
-            credentials["client_secret"] = settings.teams_client_secret
-    sdk = App(
-        **credentials,
-        cloud=cloud,
-        http_server_adapter=adapter,
-        dangerously_allow_unauthenticated_requests=dev,
-        state=False,
-    )
+    sdk = sdk_app(settings, dev=dev, token=token, adapter=adapter)
     deps = TeamsDeps(
         engine=engine,
         settings=settings,
@@ -140,6 +126,27 @@ def create_teams_app(
 
     register(sdk, deps)
     return TeamsBot(sdk=sdk, web=web, deps=deps, host=host, port=port)
+
+
+def sdk_app(
+    settings: Settings, *, dev: bool = False, token: TokenProvider | None = None, adapter: FastAPIAdapter | None = None
+) -> App:
+    """The Teams SDK app with the bot's credentials (none with `dev`) and the token issuer in force."""
+    cloud = with_overrides(PUBLIC, openid_metadata_url=settings.teams_openid_metadata_url)
+    credentials: dict[str, Any] = {}
+    if not dev:
+        credentials = {"client_id": settings.teams_client_id, "tenant_id": settings.teams_tenant_id}
+        if token is not None:
+            credentials["token"] = token
+        else:
+            credentials["client_secret"] = settings.teams_client_secret
+    return App(
+        **credentials,
+        cloud=cloud,
+        http_server_adapter=adapter,
+        dangerously_allow_unauthenticated_requests=dev,
+        state=False,
+    )
 
 
 def _serve_health_and_files(web: FastAPI, deps: TeamsDeps) -> None:

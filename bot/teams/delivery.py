@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -148,6 +149,20 @@ class TeamsDelivery:
                 .order_by(col(HealthAlert.id))
             ).all()
         return [(int(alert_id), str(csm)) for alert_id, csm in rows if alert_id is not None]
+
+
+def teams_delivery(settings: Settings, engine: Engine, *, token: Any = None) -> TeamsDelivery | None:
+    """Proactive Teams delivery for the CLI and the scheduler; None when the Teams credentials are not all set."""
+    if not settings.teams_enabled:
+        return None
+    from bot.teams.app import sdk_app
+
+    return TeamsDelivery(engine, settings, TeamsOutbox(sdk_app(settings, token=token).api), Loop())
+
+
+def reachable_in_teams(engine: Engine) -> set[str]:
+    """The CSMs with the app installed in a personal chat: a digest reaches them even without Slack."""
+    return set(personal_chats(engine))
 
 
 def alert_copies(engine: Engine, alert_id: int) -> list[SentMessage]:

@@ -224,6 +224,7 @@ def start_teams(teams_api: TeamsApiStandIn, teams_db: str) -> Iterator[Callable[
             teams_openid_metadata_url=teams_api.openid_metadata_url,
             healthbot_timezone="UTC",
         )
+        dev = bool(overrides.pop("dev", False))
         values.update(overrides)
         settings = Settings(**values)
         engine = create_db_engine(settings.database_url)
@@ -231,7 +232,7 @@ def start_teams(teams_api: TeamsApiStandIn, teams_db: str) -> Iterator[Callable[
         port = free_port()
         outbound = teams_api.sign(audience="https://api.botframework.com", appid=CLIENT_ID)
         bot = create_teams_app(
-            settings, engine=engine, port=port, host="127.0.0.1", token=lambda scope, tenant=None: outbound
+            settings, dev=dev, engine=engine, port=port, host="127.0.0.1", token=lambda scope, tenant=None: outbound
         )
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_until_complete, args=(bot.serve(),), daemon=True)

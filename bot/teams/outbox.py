@@ -46,7 +46,7 @@ class TeamsOutbox:
         """
         api = self._api.from_service_url(service_url)
         sent = await self._patiently(
-            lambda: api.conversations.activities(conversation_id).create(activity(card)),
+            lambda: api.conversations.create_activity(conversation_id, activity(card)),
             what=f"post to {conversation_id}",
         )
         return str(sent.id)
@@ -55,7 +55,7 @@ class TeamsOutbox:
         """Replace a posted card with a new rendering (the way an alert shows who acknowledged it)."""
         api = self._api.from_service_url(service_url)
         await self._patiently(
-            lambda: api.conversations.activities(conversation_id).update(activity_id, activity(card)),
+            lambda: api.conversations.update_activity(conversation_id, activity_id, activity(card)),
             what=f"update {activity_id} in {conversation_id}",
         )
 

@@ -23,7 +23,7 @@ CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 LIST_LIMIT = 10  # accounts in a list before "…and N more"
 MAX_BODY = 60  # a guard like Block Kit's: a bug must not become a card Teams refuses (about 28 KB)
 
-# Alert buttons: the verb of each Action.Execute is "alert_" + one of bot.actions.ALERT_ACTIONS.
+# Alert buttons: the verb of each Action.Execute is "alert_" + one of bot.activity.ALERT_ACTIONS.
 VERB_PREFIX = "alert_"
 Card = dict[str, Any]
 Element = dict[str, Any]

@@ -23,7 +23,7 @@ from microsoft_teams.apps.http.fastapi_adapter import FastAPIAdapter
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from bot.playbooks import Playbook, load_playbooks
+from bot.playbook_runs import Playbook, load_playbooks
 from bot.routing import Routing, load_routing
 from bot.settings import Settings, SettingsError
 from bot.teams.files import FileShelf

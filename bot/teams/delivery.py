@@ -1,5 +1,5 @@
 """Digests and alerts sent to Teams on the bot's own initiative, under the same exactly-once ledger as Slack
-(bot/delivery.py's sent_message claims): each CSM's personal chat with the bot, and HEALTHBOT_TEAMS_CHANNEL.
+(bot/ledger.py over the sent_message claims): each CSM's personal chat with the bot, and HEALTHBOT_TEAMS_CHANNEL.
 
 Destinations are written "teams:<conversation id>" and keys name the surface, so a Slack copy and a Teams copy of
 the same digest are two messages, each posted once. Alert copies are kept as kind "teams_alert", so Slack's
@@ -18,9 +18,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bot.alerts import alert_view
-from bot.delivery import Delivery, SendFailed, deliver_once
 from bot.digests import TEAM, Addressed, build_digests
-from bot.playbooks import Playbook
+from bot.ledger import Delivery, SendFailed, deliver_once
+from bot.playbook_runs import Playbook
 from bot.routing import Routing, csm_routes
 from bot.settings import Settings
 from bot.store import Account, HealthAlert, SentMessage, read_session

@@ -15,7 +15,7 @@ import httpx
 from microsoft_teams.api.activities.message import MessageActivityInput
 from microsoft_teams.api.clients import ApiClient
 
-from bot.delivery import SendFailed
+from bot.ledger import SendFailed
 from messages.adaptive import Card, message
 
 logger = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """A click on a card's Action.Execute button (an `adaptiveCard/action` invoke): the same state machine, permission
-check and records as a Slack click (bot.actions.act_on_alert), answered with the re-rendered card, which Teams
+check and records as a Slack click (bot.activity.act_on_alert), answered with the re-rendered card, which Teams
 shows in place of the clicked one; every other Teams copy of the alert is updated too."""
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from microsoft_teams.apps import ActivityContext, App
 from microsoft_teams.cards import AdaptiveCard
 from sqlmodel import Session
 
-from bot.actions import ALERT_ACTIONS, SNOOZE_CHOICES, AlertClick, AlertGone, NotAllowed, act_on_alert
+from bot.activity import ALERT_ACTIONS, SNOOZE_CHOICES, AlertClick, AlertGone, NotAllowed, act_on_alert
 from bot.alerts import alert_view
 from bot.answers import AnswerContext, answer
 from bot.intents import Intent
-from bot.playbooks import checklist
+from bot.playbook_runs import checklist
 from bot.pulse import PulseError, pulse_level, set_pulse
 from bot.store import HealthAlert
 from bot.teams.app import TeamsDeps

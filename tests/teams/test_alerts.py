@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from bot.actions import alert_actions
+from bot.activity import alert_actions
 from bot.store import Account, HealthAlert, SentMessage, read_session, write_session
 from bot.teams.conversations import Reference, remember
 from bot.teams.delivery import TeamsDelivery

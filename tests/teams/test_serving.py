@@ -12,7 +12,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
-from bot.delivery import SendFailed
+from bot.ledger import SendFailed
 from bot.teams.outbox import TeamsOutbox
 from messages.adaptive import card, text
 from tests.teams.conftest import SARAH_CHAT, RunningTeams, assert_valid_card, card_text, personal_message

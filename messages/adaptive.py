@@ -16,6 +16,7 @@ from typing import Any
 
 from messages import format as fmt
 from messages import views
+from messages.controls import Action
 
 VERSION = "1.5"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -23,8 +24,6 @@ CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 LIST_LIMIT = 10  # accounts in a list before "…and N more"
 MAX_BODY = 60  # a guard like Block Kit's: a bug must not become a card Teams refuses (about 28 KB)
 
-# Alert buttons: the verb of each Action.Execute is "alert_" + one of bot.activity.ALERT_ACTIONS.
-VERB_PREFIX = "alert_"
 Card = dict[str, Any]
 Element = dict[str, Any]
 Names = Mapping[str, str]  # user IDs → display names, for "Acknowledged by …"
@@ -62,7 +61,7 @@ def bullets(lines: Iterable[object], *, limit: int = LIST_LIMIT) -> Element | No
 
 
 def execute(title: str, verb: str, data: Mapping[str, Any], *, style: str | None = None) -> Element:
-    action: Element = {"type": "Action.Execute", "title": title, "verb": verb, "data": dict(data)}
+    action: Element = {"type": "Action.Execute", "title": title, "verb": str(verb), "data": dict(data)}
     if style:
         action["style"] = style
     return action
@@ -335,7 +334,8 @@ def notice(n: views.Notice, names: Names) -> Card:
     body += [text(line) for line in n.lines]
     values = n.suggestion_values or n.suggestions
     actions = [
-        execute(name, "health_account", {"account": value}) for name, value in zip(n.suggestions, values, strict=False)
+        execute(name, Action.PICK_ACCOUNT, {"account": value})
+        for name, value in zip(n.suggestions, values, strict=False)
     ]
     return card(body, fallback=n.title, actions=actions[:5])
 
@@ -392,61 +392,53 @@ def alert(a: views.Alert, names: Names) -> Card:
 
 
 def alert_actions(a: views.Alert) -> list[Element]:
-    """The buttons of an alert in its state, as Action.Execute (the verb names the action, the data the alert)."""
+    """The buttons of an alert in its state: Action.Execute for the one-click actions (the verb is the control's
+    name), and Action.Submit opening a dialog (task/fetch) for snooze, note and pulse, which ask for more."""
     ref = {"alert_id": a.alert_id, "rev": alert_revision(a)}
-
-    def verb(kind: str) -> str:
-        return VERB_PREFIX + kind
-
     if a.state == "resolved":
-        return [execute("Reopen", verb("unresolve"), ref)]
+        return [execute("Reopen", Action.ALERT_UNRESOLVE, ref)]
     actions = [
-        execute("Unacknowledge", verb("unacknowledge"), ref)
+        execute("Unacknowledge", Action.ALERT_UNACKNOWLEDGE, ref)
         if a.acknowledged_by
-        else execute("Acknowledge", verb("acknowledge"), ref, style="positive"),
-        execute("Resolve", verb("resolve"), ref),
+        else execute("Acknowledge", Action.ALERT_ACKNOWLEDGE, ref, style="positive"),
+        execute("Resolve", Action.ALERT_RESOLVE, ref),
+        execute("Unsnooze", Action.ALERT_UNSNOOZE, ref) if a.state == "snoozed" else _opens("Snooze…", DIALOGS[0], ref),
     ]
-    if a.state == "snoozed":
-        actions.append(execute("Unsnooze", verb("unsnooze"), ref))
-    else:
-        actions.append(
-            _form(
-                "Snooze…",
-                [_choices("snooze", "Snooze for", [("1d", "1 day"), ("7d", "7 days")], "1d")],
-                execute("Snooze", verb("snooze"), ref),
-            )
-        )
     if not a.playbook_run and a.playbook:
-        actions.append(execute("Start playbook", verb("start_playbook"), ref))
-    actions.append(
-        _form(
-            "Log note…",
-            [
-                {
-                    "type": "Input.Text",
-                    "id": "note",
-                    "label": "Note",
-                    "isMultiline": True,
-                    "isRequired": True,
-                    "errorMessage": "Write the note first",
-                    "maxLength": 2000,
-                }
-            ],
-            execute("Save note", verb("note"), ref),
-        )
-    )
-    levels = [(str(i), f"{i} · {label}") for i, label in enumerate(views.PULSE_LEVELS, start=1)]
-    actions.append(
-        _form(
-            "Set pulse…",
-            [
-                _choices("pulse", "Your read of the account", levels, None),
-                {"type": "Input.Text", "id": "pulse_note", "label": "Why (optional)", "maxLength": 500},
-            ],
-            execute("Set pulse", verb("pulse"), ref),
-        )
-    )
+        actions.append(execute("Start playbook", Action.ALERT_START_PLAYBOOK, ref))
+    actions += [_opens("Log note…", DIALOGS[1], ref), _opens("Set pulse…", DIALOGS[2], ref)]
     return actions
+
+
+# The alert actions that ask for something first, each in a dialog of its own.
+DIALOGS = (Action.ALERT_SNOOZE, Action.ALERT_LOG_NOTE, Action.ALERT_SET_PULSE)
+
+
+def _opens(title: str, dialog: Action, ref: Mapping[str, Any]) -> Element:
+    """A button that opens a dialog (Teams sends `task/fetch` with this data)."""
+    data = {"msteams": {"type": "task/fetch"}, "dialog_id": str(dialog), **ref}
+    return {"type": "Action.Submit", "title": title, "data": data}
+
+
+def alert_dialog(dialog: str, a: views.Alert, *, rev: str | None = None) -> tuple[str, Card]:
+    """The dialog a button opens on an alert: its title and its form, submitted with the alert's reference."""
+    ref = {"dialog_id": dialog, "alert_id": a.alert_id, "rev": rev or alert_revision(a)}
+    intro = text(f"{a.account.name} {a.title} · {STATE_WORDS.get(a.state, a.state)}", weight="Bolder")
+    if dialog == Action.ALERT_SNOOZE:
+        inputs = [_choices("snooze", "Snooze for", [("1d", "1 day"), ("7d", "7 days")], "1d")]
+        title, submit = "Snooze the alert", "Snooze"
+    elif dialog == Action.ALERT_LOG_NOTE:
+        note = {"type": "Input.Text", "id": "note", "label": "Note", "isMultiline": True, "isRequired": True,
+                "errorMessage": "Write the note first", "maxLength": 2000}  # fmt: skip
+        inputs, title, submit = [note], "Log a note", "Save note"
+    elif dialog == Action.ALERT_SET_PULSE:
+        levels = [(str(i), f"{i} · {label}") for i, label in enumerate(views.PULSE_LEVELS, start=1)]
+        why = {"type": "Input.Text", "id": "pulse_note", "label": "Why (optional)", "maxLength": 500}
+        inputs, title, submit = [_choices("pulse", "Your read of the account", levels, None), why], "Set pulse", "Save"
+    else:
+        raise ValueError(f"no dialog called {dialog!r}")
+    form = card([intro, *inputs], fallback=title, actions=[{"type": "Action.Submit", "title": submit, "data": ref}])
+    return title, form
 
 
 def alert_revision(a: views.Alert) -> str:
@@ -477,15 +469,6 @@ def _choices(input_id: str, label: str, choices: list[tuple[str, str]], initial:
     if initial:
         element["value"] = initial
     return element
-
-
-def _form(title: str, inputs: list[Element], submit: Element) -> Element:
-    """A small form that opens under the card (Action.ShowCard) and is sent with Action.Execute."""
-    return {
-        "type": "Action.ShowCard",
-        "title": title,
-        "card": {"type": "AdaptiveCard", "body": inputs, "actions": [submit]},
-    }
 
 
 def alert_event(e: views.AlertEvent, names: Names) -> Card:

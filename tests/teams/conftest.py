@@ -66,7 +66,7 @@ def card_text(card: dict[str, Any]) -> str:
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
-                if key in ("text", "title", "value", "fallbackText") and isinstance(value, str):
+                if key in ("text", "title", "value", "label", "fallbackText") and isinstance(value, str):
                     found.append(value)
                 walk(value)
         elif isinstance(node, list):
@@ -190,6 +190,19 @@ def card_click(
         name="adaptiveCard/action",
         replyToId=reply_to,
         value={"action": {"type": "Action.Execute", "verb": verb, "data": data}, "trigger": "manual"},
+    )
+
+
+def dialog_invoke(name: str, data: dict[str, Any], service_url: str, *, user: dict[str, Any] = SARAH) -> dict[str, Any]:
+    """`task/fetch` (a button opening a dialog) or `task/submit` (its form sent), as Teams posts them."""
+    return activity(
+        "invoke",
+        conversation=SARAH_CHAT,
+        conversation_type="personal",
+        user=user,
+        service_url=service_url,
+        name=name,
+        value={"type": name, "data": data, "context": {"theme": "default"}},
     )
 
 

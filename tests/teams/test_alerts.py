@@ -6,14 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlmodel import select
 
 from bot.activity import alert_actions
+from bot.alerts import alert_view
 from bot.store import Account, HealthAlert, SentMessage, read_session, write_session
 from bot.teams.conversations import Reference, remember
 from bot.teams.delivery import TeamsDelivery
 from bot.teams.outbox import Loop
+from handlers.teams.card_actions import ALERT_CONTROLS
+from messages.adaptive import render_card
 from scoring import load_model
 from tests.conftest import DEMO_DAY
 from tests.teams.conftest import (
@@ -24,6 +28,7 @@ from tests.teams.conftest import (
     assert_valid_card,
     card_click,
     card_text,
+    dialog_invoke,
     installed,
 )
 
@@ -116,22 +121,78 @@ def test_someone_who_may_not_act_is_told_so_and_nothing_is_recorded(teams: Runni
         assert session.get(HealthAlert, alert_id).resolved_at is None  # type: ignore[union-attr]
 
 
-def test_snooze_and_note_come_from_the_cards_forms(teams: RunningTeams) -> None:
+def test_snooze_note_and_pulse_open_a_dialog_and_are_recorded_once(teams: RunningTeams) -> None:
+    teams.post(installed(teams.api.service_url))
+    teams.api.wait_for("create")
     alert_id = open_alert(teams)
-    status, snoozed = teams.post(
-        card_click("alert_snooze", {"alert_id": alert_id, "rev": "a", "snooze": "7d"}, teams.api.service_url)
-    )
-    _, noted = teams.post(
-        card_click("alert_note", {"alert_id": alert_id, "rev": "b", "note": "Called their VP"}, teams.api.service_url)
-    )
+    delivery = deliver(teams)
+    delivery.post_alerts({}, now=datetime.now(UTC))
+    [alert_card] = [c for c in teams.api.cards() if "turned Red" in card_text(c)]
+    buttons = {a["title"]: a for a in alert_card["actions"]}
 
-    assert status == 200
-    assert "Snoozed by Sarah Chen" in card_text(snoozed["value"])
+    def open_and_submit(button: str, inputs: dict[str, str]) -> tuple[dict[str, Any], Any]:
+        status, opened = teams.post(dialog_invoke("task/fetch", buttons[button]["data"], teams.api.service_url))
+        assert status == 200 and opened["task"]["type"] == "continue"
+        form = opened["task"]["value"]["card"]["content"]
+        assert_valid_card(form)
+        [submit] = form["actions"]
+        status, closed = teams.post(dialog_invoke("task/submit", {**submit["data"], **inputs}, teams.api.service_url))
+        assert status == 200
+        return form, closed
+
+    form, closed = open_and_submit("Snooze…", {"snooze": "7d"})
+    assert "Snooze for" in card_text(form) and not (closed or {}).get("task")  # recorded: the dialog closes
+    open_and_submit("Log note…", {"note": "Called their VP"})
+    open_and_submit("Log note…", {"note": "Called their VP"})  # submitted twice: recorded once
+    _, refused = open_and_submit("Set pulse…", {"pulse": "9"})
+    assert "is not a pulse level" in refused["task"]["value"]
+    open_and_submit("Set pulse…", {"pulse": "3", "pulse_note": "Champion left"})
+
     assert [(a.kind, a.note) for a in alert_actions(teams.engine, alert_id)] == [
         ("snooze", "for 7 days"),
         ("note", "Called their VP"),
+        ("pulse", "Concerned: Champion left"),
     ]
-    assert_valid_card(noted["value"])
+    latest = teams.api.cards("update")[-1]  # the alert in Sarah's chat, updated after each submit
+    assert_valid_card(latest)
+    assert "Snoozed by Sarah Chen" in card_text(latest) and "Concerned (3/6)" in card_text(latest)
+    delivery.loop.close()
+
+
+def test_every_button_an_alert_card_shows_is_answered(teams: RunningTeams) -> None:
+    """Each control an alert card carries in each state reaches a listener (none is answered "older version")."""
+    alert_id = open_alert(teams)
+    seen: set[str] = set()
+    for click in ("alert_acknowledge", "alert_unsnooze", "alert_resolve", "alert_unresolve"):
+        data = {"alert_id": alert_id, "rev": click}
+        if click == "alert_unsnooze":  # snooze first, through its dialog's submit, so Unsnooze shows
+            snooze = {**data, "dialog_id": "alert_snooze", "snooze": "1d"}
+            teams.post(dialog_invoke("task/submit", snooze, teams.api.service_url))
+        view = alert_view(teams.engine, alert_id, now=datetime.now(UTC), playbooks=teams.bot.deps.playbooks)
+        for action in render_card(view)["actions"]:
+            control = action.get("verb") or action["data"]["dialog_id"]
+            seen.add(control)
+            assert control in ALERT_CONTROLS
+        status, response = teams.post(card_click(click, data, teams.api.service_url))
+        assert status == 200 and response["type"] == "application/vnd.microsoft.card.adaptive", response
+    assert seen >= {
+        "alert_acknowledge",
+        "alert_resolve",
+        "alert_snooze",
+        "alert_log_note",
+        "alert_set_pulse",
+        "alert_unacknowledge",
+        "alert_unsnooze",
+        "alert_unresolve",
+        "alert_start_playbook",
+    }
+    assert [a.kind for a in alert_actions(teams.engine, alert_id)] == [
+        "acknowledge",
+        "snooze",
+        "unsnooze",
+        "resolve",
+        "unresolve",
+    ]
 
 
 def test_the_digest_reaches_the_csm_in_teams_and_names_whom_nobody_reaches(teams: RunningTeams) -> None:
@@ -167,3 +228,17 @@ def test_the_digest_reaches_the_csm_in_teams_and_names_whom_nobody_reaches(teams
         keys = [m.dedupe_key for m in session.exec(select(SentMessage)).all()]
     assert f"digest:{DEMO_DAY.isoformat()}:teams:{SARAH_CHAT}:sarah chen" in keys
     delivery.loop.close()
+
+
+def test_start_playbook_starts_the_recommended_one_and_sends_its_checklist(teams: RunningTeams) -> None:
+    alert_id = open_alert(teams)
+    data = {"alert_id": alert_id, "rev": "r1"}
+
+    status, response = teams.post(card_click("alert_start_playbook", data, teams.api.service_url))
+
+    assert status == 200
+    assert "📋" in card_text(response["value"]) and "Start playbook" not in card_text(response["value"])
+    [checklist] = teams.api.wait_for("create") and teams.api.cards()
+    assert_valid_card(checklist)
+    assert "Acme Corp" in card_text(checklist) and "☐" in card_text(checklist)
+    assert [a.kind for a in alert_actions(teams.engine, alert_id)] == ["start_playbook"]

@@ -65,6 +65,17 @@ def find(engine: Engine, conversation_id: str) -> TeamsConversation | None:
         return session.get(TeamsConversation, conversation_id)
 
 
+def service_url_for(engine: Engine, conversation_id: str) -> str | None:
+    """Where to send into a conversation: its own service URL, else the one Teams used most recently for this
+    tenant (a configured channel the bot was added to but never @mentioned in); None before Teams ever called."""
+    with read_session(engine) as session:
+        own = session.get(TeamsConversation, conversation_id)
+        if own is not None:
+            return own.service_url
+        latest = session.exec(select(TeamsConversation).order_by(col(TeamsConversation.updated_at).desc())).first()
+        return latest.service_url if latest else None
+
+
 def personal_chats(engine: Engine) -> dict[str, TeamsConversation]:
     """Each CSM's personal chat with the bot (the most recently used when they have several), by CSM name."""
     with read_session(engine) as session:

@@ -24,7 +24,7 @@ from bot.playbook_runs import Playbook
 from bot.routing import Routing, csm_routes
 from bot.settings import Settings
 from bot.store import Account, HealthAlert, SentMessage, read_session
-from bot.teams.conversations import display_names, find, personal_chats
+from bot.teams.conversations import display_names, personal_chats, service_url_for
 from bot.teams.outbox import Loop, TeamsOutbox
 from messages.adaptive import Card, render_card
 from scoring import HealthModel
@@ -70,17 +70,15 @@ class TeamsDelivery:
 
     def post(self, *, key: str, kind: str, conversation_id: str, card: Card, alert_id: int | None = None) -> Delivery:
         """Send `card` into a conversation once, ever, for `key`."""
-        ref = find(self.engine, conversation_id)
+        service_url = service_url_for(self.engine, conversation_id)
 
         def send() -> tuple[str, str]:
-            if ref is None:
+            if service_url is None:
                 raise SendFailed(
-                    f"the bot has no conversation reference for {conversation_id}; add the app to that chat or "
-                    "channel (or @mention it there once) so Teams introduces it"
+                    f"Teams has not introduced the bot to {conversation_id} yet; add the app to that chat or "
+                    "team (or @mention it there once), then run again"
                 )
-            sent = self.loop.run(
-                self.outbox.send(service_url=ref.service_url, conversation_id=conversation_id, card=card)
-            )
+            sent = self.loop.run(self.outbox.send(service_url=service_url, conversation_id=conversation_id, card=card))
             return destination(conversation_id), sent
 
         return deliver_once(
@@ -187,12 +185,12 @@ async def update_copies(
         if sent.ts is None or sent.ts in skip:
             continue
         conversation_id = sent.channel.removeprefix(SURFACE)
-        ref = find(engine, conversation_id)
-        if ref is None:
+        service_url = service_url_for(engine, conversation_id)
+        if service_url is None:
             continue
         try:
             await outbox.update(
-                service_url=ref.service_url, conversation_id=conversation_id, activity_id=sent.ts, card=card
+                service_url=service_url, conversation_id=conversation_id, activity_id=sent.ts, card=card
             )
         except SendFailed as err:
             logger.warning("could not update alert %s's card in %s (%s)", alert_id, conversation_id, err)

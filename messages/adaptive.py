@@ -331,13 +331,22 @@ def digest(d: views.Digest, names: Names) -> Card:
 def notice(n: views.Notice, names: Names) -> Card:
     marker = {"error": "⚠️ ", "refused": "⛔ ", "not_found": "🔎 "}.get(n.kind, "")
     body: list[Element | None] = [text(f"{marker}{n.title}", weight="Bolder", size="Medium")]
-    body += [text(line) for line in n.lines]
+    body += [text(_teams_words(line)) for line in n.lines if not _slack_only(line)]
     values = n.suggestion_values or n.suggestions
     actions = [
         execute(name, Action.PICK_ACCOUNT, {"account": value})
         for name, value in zip(n.suggestions, values, strict=False)
     ]
     return card(body, fallback=n.title, actions=actions[:5])
+
+
+def _teams_words(line: str) -> str:
+    # Slack's slash command is a bot command in Teams: "/health Acme Corp" is typed "health Acme Corp".
+    return line.replace("/health", "health")
+
+
+def _slack_only(line: str) -> bool:
+    return "Share in channel" in line  # Teams answers are never private to the asker, so there is nothing to share
 
 
 STATE_WORDS = {"open": "🚨 Open", "acknowledged": "👀 Acknowledged", "snoozed": "😴 Snoozed", "resolved": "✅ Resolved"}

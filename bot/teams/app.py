@@ -28,6 +28,7 @@ from bot.routing import Routing, load_routing
 from bot.settings import Settings, SettingsError
 from bot.teams.files import FileShelf
 from bot.teams.outbox import TeamsOutbox
+from bot.teams.people import TeamsPeople
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class TeamsDeps:
     routing: Routing
     outbox: TeamsOutbox
     shelf: FileShelf = field(default_factory=FileShelf)
+    people: TeamsPeople = field(default_factory=TeamsPeople)
 
     def public_link(self, path: str) -> str | None:
         """An https link to a path this server serves, when TEAMS_PUBLIC_URL is set."""

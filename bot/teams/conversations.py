@@ -3,14 +3,17 @@ refreshed on every message (Teams may move a conversation to another service URL
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from bot.insights import UnknownCsmError, csm_name
-from bot.store import Account, TeamsConversation, read_session, write_session
-from bot.store.tables import utcnow
+from bot.store import Account, ProcessedEvent, TeamsConversation, read_session, write_session
+from bot.store.tables import as_utc, utcnow
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,9 @@ class Reference:
 def remember(engine: Engine, ref: Reference) -> TeamsConversation:
     """Store (or refresh) a conversation reference; a personal chat also records who the person is as a CSM."""
     email = ref.email.strip().lower() if ref.email else None
+    known = find(engine, ref.conversation_id)
+    if known is not None and not _news(known, ref, email):
+        return known  # every message would otherwise be a write: only what changed is written
     with write_session(engine) as session:
         row = session.get(TeamsConversation, ref.conversation_id)
         if row is None:
@@ -48,6 +54,19 @@ def remember(engine: Engine, ref: Reference) -> TeamsConversation:
     return row
 
 
+REFRESH = timedelta(hours=1)  # who a person is as a CSM is looked at again this often (the accounts may change)
+
+
+def _news(known: TeamsConversation, ref: Reference, email: str | None) -> bool:
+    seen = as_utc(known.updated_at)
+    stale = seen is None or seen + REFRESH < utcnow()
+    changed = (ref.service_url, ref.kind) != (known.service_url, known.kind)
+    personal = ref.kind == "personal" and (
+        (email and email != known.email) or (ref.aad_object_id and ref.aad_object_id != known.aad_object_id)
+    )
+    return bool(stale or changed or personal)
+
+
 def _csm_of(engine: Engine, *keys: str | None) -> str | None:
     for key in keys:
         if not key:
@@ -57,6 +76,18 @@ def _csm_of(engine: Engine, *keys: str | None) -> str | None:
         except UnknownCsmError:
             continue
     return None
+
+
+def answered_before(engine: Engine, activity_id: str) -> bool:
+    """Note an incoming activity as handled; True when it already was (Teams resends an activity it got no answer
+    to in time), so a question is answered once however often it arrives."""
+    key = "teams:" + hashlib.sha256(activity_id.encode()).hexdigest()[:40]
+    try:
+        with write_session(engine) as session:
+            session.add(ProcessedEvent(event_id=key))
+    except IntegrityError:
+        return True
+    return False
 
 
 def find(engine: Engine, conversation_id: str) -> TeamsConversation | None:

@@ -4,7 +4,9 @@ whose book they hold when that email (or ID) is on the accounts."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import httpx
 from microsoft_teams.api.clients import ApiClient
@@ -32,17 +34,35 @@ class TeamsUser:
         return self.aad_object_id or self.user_id
 
 
-async def teams_user(
-    api: ApiClient, *, conversation_id: str, user_id: str, aad_object_id: str | None, name: str | None
-) -> TeamsUser:
-    """Look the sender up in the conversation's member list for their email address (one call per activity that
-    needs it); a refusal leaves the email unknown rather than failing the answer."""
-    email = None
-    try:
-        member = await api.conversations.get_member_by_id(conversation_id, user_id)
-        email = getattr(member, "email", None) or getattr(member, "user_principal_name", None)
-        aad_object_id = aad_object_id or getattr(member, "aad_object_id", None)
-        name = name or getattr(member, "name", None)
-    except (httpx.HTTPError, ValueError) as err:
-        logger.warning("could not look up Teams member %s (%s)", user_id, err)
-    return TeamsUser(user_id, aad_object_id, name, email.strip().lower() if email else None)
+MEMBER_TTL_SECONDS = 600.0
+
+
+@dataclass
+class TeamsPeople:
+    """Who Teams users are, from the member list: one lookup per person per ten minutes (every question would
+    otherwise cost a call to Teams before its answer)."""
+
+    ttl_seconds: float = MEMBER_TTL_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    _known: dict[str, tuple[float, TeamsUser]] = field(default_factory=dict)
+
+    async def who(
+        self, api: ApiClient, *, conversation_id: str, user_id: str, aad_object_id: str | None, name: str | None
+    ) -> TeamsUser:
+        """The sender, with their email address when Teams shares it; a refusal leaves it unknown rather than
+        failing the answer (and it is asked again next time)."""
+        cached = self._known.get(user_id)
+        if cached is not None and cached[0] + self.ttl_seconds > self.clock():
+            return cached[1]
+        email = None
+        try:
+            member = await api.conversations.get_member_by_id(conversation_id, user_id)
+            email = getattr(member, "email", None) or getattr(member, "user_principal_name", None)
+            aad_object_id = aad_object_id or getattr(member, "aad_object_id", None)
+            name = name or getattr(member, "name", None)
+        except (httpx.HTTPError, ValueError) as err:
+            logger.warning("could not look up Teams member %s (%s)", user_id, err)
+        user = TeamsUser(user_id, aad_object_id, name, email.strip().lower() if email else None)
+        if email:
+            self._known[user_id] = (self.clock(), user)
+        return user

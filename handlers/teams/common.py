@@ -13,7 +13,7 @@ from bot.store import TeamsConversation
 from bot.teams.app import TeamsDeps
 from bot.teams.conversations import Reference, remember
 from bot.teams.outbox import activity
-from bot.teams.people import TeamsUser, teams_user
+from bot.teams.people import TeamsUser
 from messages import views
 from messages.adaptive import Card, render_card
 
@@ -41,7 +41,7 @@ async def sender(ctx: ActivityContext[Any], deps: TeamsDeps) -> tuple[TeamsUser,
     """Who sent the activity (looked up in the member list for their email), with the conversation remembered."""
     source = ctx.activity.from_
     conversation_id, kind = conversation_of(ctx)
-    user = await teams_user(
+    user = await deps.people.who(
         ctx.api,
         conversation_id=ctx.activity.conversation.id,
         user_id=source.id,

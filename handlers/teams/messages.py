@@ -15,10 +15,10 @@ from microsoft_teams.apps import ActivityContext, App
 from bot.answers import AnswerContext, answer
 from bot.export import ExportError, export_report
 from bot.insights import InsightError
-from bot.intents import EXPORT_FORMATS, Intent, parse_question
+from bot.intents import EXPORT_FORMATS, Intent, parse_command, parse_question
 from bot.scoring_runs import load_health_model
 from bot.teams.app import TeamsDeps
-from bot.teams.conversations import display_names
+from bot.teams.conversations import answered_before, display_names
 from bot.teams.people import TeamsUser
 from bot.trend_charts import segment_trends
 from handlers.teams.common import NOT_ALLOWED, allowed, plain_text, send_card, send_view, sender
@@ -41,23 +41,49 @@ APOLOGY = views.Notice(
 
 
 def register(app: App, deps: TeamsDeps) -> None:
+    answering: set[asyncio.Task[None]] = set()  # held until done: the loop keeps only weak references to tasks
+
     @app.on_message
     async def question_callback(ctx: ActivityContext[MessageActivity]) -> None:
-        """Answer a question asked in a personal chat or by @mention in a channel."""
+        """Answer a question asked in a personal chat or by @mention in a channel, once per activity.
+
+        The HTTP request is answered at once and the card follows: a whole-book answer can take longer than the
+        15 seconds Teams waits, and Teams would send the question again.
+        """
+        if await asyncio.to_thread(answered_before, deps.engine, ctx.activity.id):
+            return
+        task = asyncio.create_task(answer_question(ctx, deps))
+        answering.add(task)
+        task.add_done_callback(answering.discard)
+
+
+async def answer_question(ctx: ActivityContext[MessageActivity], deps: TeamsDeps) -> None:
+    words = plain_text(ctx.activity.text) or "help"
+    try:
         user, conversation = await sender(ctx, deps)
         if not allowed(user, deps):
             await send_view(ctx, NOT_ALLOWED)
             return
-        words = plain_text(ctx.activity.text) or "help"
-        intent = parse_question(words)
+        intent = teams_intent(words)
+        if intent.kind == "export":
+            await send_card(ctx, await asyncio.to_thread(export_card, intent, deps))
+            return
+        await send_card(ctx, await asyncio.to_thread(answer_card, intent, user, conversation.csm_owner, deps))
+    except Exception:
+        logger.exception("could not answer %r in Teams", words)
         try:
-            if intent.kind == "export":
-                await send_card(ctx, await asyncio.to_thread(export_card, intent, deps))
-                return
-            await send_card(ctx, await asyncio.to_thread(answer_card, intent, user, conversation.csm_owner, deps))
-        except Exception:
-            logger.exception("could not answer %r in Teams", words)
             await send_view(ctx, APOLOGY)
+        except Exception:
+            logger.exception("could not send the apology either")
+
+
+def teams_intent(words: str) -> Intent:
+    """The manifest's `health` command reads like Slack's `/health` ("health portfolio me"); anything else is a
+    question in plain words, as in a Slack DM."""
+    first, _, rest = words.partition(" ")
+    if first.lower() == "health":
+        return parse_command(rest)
+    return parse_question(words)
 
 
 def answer_card(intent: Intent, user: TeamsUser, csm_owner: str | None, deps: TeamsDeps) -> dict[str, object]:
@@ -65,7 +91,12 @@ def answer_card(intent: Intent, user: TeamsUser, csm_owner: str | None, deps: Te
     ctx = AnswerContext(engine=deps.engine, settings=deps.settings, user_name=csm_owner or user.email or user.name)
     view = answer(intent, ctx=ctx)
     chart = trend_chart(deps, ctx) if isinstance(view, views.TrendReport) else None
-    return render_card(view, names=display_names(deps.engine), chart_url=chart)
+    return render_card(view, names=display_names(deps.engine) if names_people(view) else None, chart_url=chart)
+
+
+def names_people(view: object) -> bool:
+    """Whether a view shows who did something (a pulse's author, recent actions), so user IDs need names."""
+    return isinstance(view, views.HealthCard | views.RecoveryPlan)
 
 
 def trend_chart(deps: TeamsDeps, ctx: AnswerContext) -> str | None:

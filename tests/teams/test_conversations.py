@@ -46,6 +46,7 @@ def test_install_keeps_the_conversation_and_says_hello(teams: RunningTeams) -> N
 
 def test_every_answer_card_is_valid_adaptive_card_1_5(teams: RunningTeams) -> None:
     questions = [
+        "health portfolio me",
         "health Acme Corp",
         "portfolio me",
         "risks",
@@ -66,4 +67,19 @@ def test_every_answer_card_is_valid_adaptive_card_1_5(teams: RunningTeams) -> No
         assert_valid_card(card)
     trends = next(c for c in cards if any(e.get("type") == "Image" for e in c["body"]))
     assert trends["body"][2]["url"].startswith("data:image/png;base64,")  # no TEAMS_PUBLIC_URL: embedded
-    assert "Sarah Chen: portfolio health" in card_text(cards[1])  # "me" is the CSM her email names
+    portfolios = [c for c in cards if "Sarah Chen: portfolio health" in card_text(c)]
+    assert len(portfolios) == 2  # "portfolio me" and the manifest's command "health portfolio me": her email's CSM
+    helps = [c for c in cards if "Here's what I can do" in card_text(c)]
+    assert helps and "/health" not in card_text(helps[0]) and "`health Acme Corp`" in card_text(helps[0])
+
+
+def test_a_question_teams_sends_twice_is_answered_once(teams: RunningTeams) -> None:
+    question = personal_message("health Acme Corp", teams.api.service_url)
+
+    assert teams.post(question)[0] == 200
+    assert teams.post(question)[0] == 200  # Teams resends an activity it thinks went unanswered
+    teams.api.wait_for("create")
+    teams.post(personal_message("help", teams.api.service_url))  # a later question, to know the first is done
+    teams.api.wait_for("create", count=2)
+
+    assert sum("Acme Corp" in card_text(c) and "/100" in card_text(c) for c in teams.api.cards()) == 1

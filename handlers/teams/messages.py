@@ -50,7 +50,7 @@ def register(app: App, deps: TeamsDeps) -> None:
         The HTTP request is answered at once and the card follows: a whole-book answer can take longer than the
         15 seconds Teams waits, and Teams would send the question again.
         """
-        if await asyncio.to_thread(answered_before, deps.engine, ctx.activity.id):
+        if ctx.activity.id and await asyncio.to_thread(answered_before, deps.engine, ctx.activity.id):
             return
         task = asyncio.create_task(answer_question(ctx, deps))
         answering.add(task)

@@ -11,7 +11,7 @@ from microsoft_teams.apps import ActivityContext
 
 from bot.store import TeamsConversation
 from bot.teams.app import TeamsDeps
-from bot.teams.conversations import Reference, remember
+from bot.teams.conversations import Reference, answered_before, remember
 from bot.teams.outbox import activity
 from bot.teams.people import TeamsUser
 from messages import views
@@ -61,6 +61,14 @@ async def sender(ctx: ActivityContext[Any], deps: TeamsDeps) -> tuple[TeamsUser,
     )
     row = await asyncio.to_thread(remember, deps.engine, ref)
     return user, row
+
+
+async def seen_before(ctx: ActivityContext[Any], deps: TeamsDeps) -> bool:
+    """Whether this activity was handled already (Teams resends what it thinks went unanswered)."""
+    activity_id: str | None = ctx.activity.id
+    if not activity_id:
+        return False
+    return await asyncio.to_thread(answered_before, deps.engine, activity_id)
 
 
 def allowed(user: TeamsUser, deps: TeamsDeps) -> bool:

@@ -12,8 +12,8 @@ from microsoft_teams.apps import ActivityContext, App
 
 from bot.intents import help_notice
 from bot.teams.app import TeamsDeps
-from bot.teams.conversations import Reference, answered_before, remember
-from handlers.teams.common import conversation_of, send_view, sender
+from bot.teams.conversations import Reference, remember
+from handlers.teams.common import conversation_of, seen_before, send_view, sender
 
 
 def register(app: App, deps: TeamsDeps) -> None:
@@ -23,7 +23,7 @@ def register(app: App, deps: TeamsDeps) -> None:
         bot_id = ctx.activity.recipient.id
         if not any(member.id == bot_id for member in ctx.activity.members_added or []):
             return
-        if ctx.activity.id and await asyncio.to_thread(answered_before, deps.engine, ctx.activity.id):
+        if await seen_before(ctx, deps):
             return  # Teams sent it again: one hello is enough
         await introduce(ctx, deps)
 

@@ -18,10 +18,10 @@ from bot.insights import InsightError
 from bot.intents import EXPORT_FORMATS, Intent, parse_command, parse_question
 from bot.scoring_runs import load_health_model
 from bot.teams.app import TeamsDeps
-from bot.teams.conversations import answered_before, display_names
+from bot.teams.conversations import display_names
 from bot.teams.people import TeamsUser
 from bot.trend_charts import segment_trends
-from handlers.teams.common import NOT_ALLOWED, allowed, plain_text, send_card, send_view, sender
+from handlers.teams.common import NOT_ALLOWED, allowed, plain_text, seen_before, send_card, send_view, sender
 from messages import views
 from messages.adaptive import card, render_card, subtle, text
 from scoring import ModelError
@@ -50,7 +50,7 @@ def register(app: App, deps: TeamsDeps) -> None:
         The HTTP request is answered at once and the card follows: a whole-book answer can take longer than the
         15 seconds Teams waits, and Teams would send the question again.
         """
-        if ctx.activity.id and await asyncio.to_thread(answered_before, deps.engine, ctx.activity.id):
+        if await seen_before(ctx, deps):
             return
         task = asyncio.create_task(answer_question(ctx, deps))
         answering.add(task)

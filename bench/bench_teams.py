@@ -44,7 +44,7 @@ def run(questions: list[str], *, label: str, teams: RunningTeams) -> None:
         status, _ = teams.post(personal_message(text, teams.api.service_url))
         responded = time.monotonic()
         assert status == 200, status
-        [*_, answered] = teams.api.wait_for("create", count=before + 1, timeout=30)
+        [*_, answered] = teams.api.wait_for("create", count=before + 1, timeout=300)
         response_ms.append((responded - started) * 1000)
         answer_ms.append((answered.at - started) * 1000)
     print(
@@ -88,7 +88,7 @@ def main() -> None:
             run(["help"] * 10, label="warm-up (help)", teams=teams)
             run([f"health {rng.choice(names)}" for _ in range(args.requests)], label="health <account>", teams=teams)
             run(["portfolio me"] * args.requests, label=f"portfolio me (1 of {CSMS})", teams=teams)
-            run(["risks"] * max(args.requests // 10, 5), label="risks (whole book)", teams=teams)
+            run(["risks"] * 5, label="risks (whole book)", teams=teams)
         finally:
             asyncio.run_coroutine_threadsafe(bot.stop(), loop).result(timeout=10)
 

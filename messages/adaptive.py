@@ -514,6 +514,24 @@ _RENDERERS: dict[type, Callable[[Any, Names], Card]] = {
 }
 
 
+def people_in(view: object) -> set[str]:
+    """The user IDs a view shows as people (who acknowledged, set the pulse, ticked a step), to look their names up."""
+    ids: set[str] = set()
+    pulse = getattr(view, "pulse", None)
+    if pulse is not None:
+        ids.add(pulse.author)
+    if isinstance(view, views.HealthCard):
+        ids.update(r.who for r in view.recent_actions)
+    if isinstance(view, views.Alert):
+        ids.update(u for u in (view.acknowledged_by, view.assigned_to, view.snoozed_by, view.resolved_by) if u)
+    if isinstance(view, views.PlaybookChecklist):
+        ids.add(view.started_by)
+        ids.update(s.done_by for stage in view.stages for s in stage.steps if s.done_by)
+    if isinstance(view, views.AlertEvent):
+        ids.add(view.user)
+    return ids
+
+
 def render_card(view: object, *, names: Names | None = None, chart_url: str | None = None) -> Card:
     """Render any view model from messages.views as an Adaptive Card 1.5.
 

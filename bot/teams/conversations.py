@@ -4,8 +4,10 @@ refreshed on every message (Teams may move a conversation to another service URL
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +16,7 @@ from sqlmodel import col, select
 from bot.insights import UnknownCsmError, csm_name
 from bot.store import Account, ProcessedEvent, TeamsConversation, read_session, write_session
 from bot.store.tables import as_utc, utcnow
+from messages.adaptive import Card, people_in, render_card
 
 
 @dataclass(frozen=True)
@@ -118,16 +121,24 @@ def personal_chats(engine: Engine) -> dict[str, TeamsConversation]:
     return {row.csm_owner: row for row in rows if row.csm_owner}
 
 
-def display_names(engine: Engine) -> dict[str, str]:
-    """Names for the user IDs Teams clicks record (Entra object IDs), for "Acknowledged by …" on cards."""
+def display_names(engine: Engine, user_ids: Collection[str]) -> dict[str, str]:
+    """Names for the user IDs a card shows (who acknowledged, who set the pulse): Entra object IDs of Teams users,
+    and Slack IDs of CSMs (a Slack click shows as the CSM's name in Teams when the ID is on their accounts)."""
+    wanted = sorted({user_id for user_id in user_ids if user_id})
+    if not wanted:
+        return {}
     with read_session(engine) as session:
-        rows = session.exec(
+        teams = session.exec(
             select(TeamsConversation.aad_object_id, TeamsConversation.user_name).where(
-                col(TeamsConversation.aad_object_id).is_not(None), col(TeamsConversation.user_name).is_not(None)
+                col(TeamsConversation.aad_object_id).in_(wanted), col(TeamsConversation.user_name).is_not(None)
             )
         ).all()
         slack = session.exec(
-            select(Account.csm_slack_id, Account.csm_owner).where(col(Account.csm_slack_id).is_not(None)).distinct()
+            select(Account.csm_slack_id, Account.csm_owner).where(col(Account.csm_slack_id).in_(wanted)).distinct()
         ).all()
-    # A Slack click shows as the CSM's name in Teams when the Slack ID is on their accounts.
-    return {**{str(uid): str(name) for uid, name in slack}, **{str(aad): str(name) for aad, name in rows}}
+    return {**{str(uid): str(name) for uid, name in slack}, **{str(aad): str(name) for aad, name in teams}}
+
+
+def card_for(engine: Engine, view: object, **options: Any) -> Card:
+    """A view as its Adaptive Card, with the names of the people it shows."""
+    return render_card(view, names=display_names(engine, people_in(view)), **options)

@@ -24,9 +24,9 @@ from bot.playbook_runs import Playbook
 from bot.routing import Routing, csm_routes
 from bot.settings import Settings
 from bot.store import Account, HealthAlert, SentMessage, read_session
-from bot.teams.conversations import display_names, personal_chats, service_url_for
+from bot.teams.conversations import card_for, personal_chats, service_url_for
 from bot.teams.outbox import Loop, TeamsOutbox
-from messages.adaptive import Card, render_card
+from messages.adaptive import Card
 from scoring import HealthModel
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,6 @@ class TeamsDelivery:
             reachable_elsewhere=set(chats),
         )
         run = TeamsRun()
-        names = display_names(self.engine)
         for item in built:
             target = self._digest_target(item, chats)
             if target is None:
@@ -107,7 +106,7 @@ class TeamsDelivery:
                     run.unreachable.append(item.digest.recipient)
                 continue
             key = f"digest:{day.isoformat()}:{destination(target)}:{item.digest.recipient.lower()}"
-            card = render_card(item.digest, names=names)
+            card = card_for(self.engine, item.digest)
             run.deliveries.append(self.post(key=key, kind="digest", conversation_id=target, card=card))
         return run
 
@@ -122,12 +121,11 @@ class TeamsDelivery:
         HEALTHBOT_TEAMS_CHANNEL; copies sent before are skipped by the ledger."""
         run = TeamsRun()
         chats = personal_chats(self.engine)
-        names = display_names(self.engine)
         for alert_id, csm in self._open_alerts(now):
             view = alert_view(self.engine, alert_id, now=now, playbooks=playbooks, tz=self.settings.timezone)
             if view.state in ("snoozed", "resolved"):
                 continue
-            card = render_card(view, names=names)
+            card = card_for(self.engine, view)
             chat = chats.get(csm)
             places = [chat.conversation_id if chat else None, self.settings.healthbot_teams_channel]
             for place in dict.fromkeys(p for p in places if p):

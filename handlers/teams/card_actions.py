@@ -33,7 +33,7 @@ from bot.playbook_runs import checklist
 from bot.pulse import PulseError, pulse_level, set_pulse
 from bot.store import HealthAlert
 from bot.teams.app import TeamsDeps
-from bot.teams.conversations import display_names
+from bot.teams.conversations import card_for
 from bot.teams.delivery import update_copies
 from bot.teams.people import TeamsUser
 from handlers.teams.common import conversation_of, now, send_view, sender
@@ -197,7 +197,7 @@ async def record(
 
 def alert_card(deps: TeamsDeps, alert_id: int) -> Card:
     view = alert_view(deps.engine, alert_id, now=now(), playbooks=deps.playbooks, tz=deps.settings.timezone)
-    return render_card(view, names=display_names(deps.engine))
+    return card_for(deps.engine, view)
 
 
 def recommended(deps: TeamsDeps, alert_id: int) -> Any:

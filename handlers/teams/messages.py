@@ -18,7 +18,7 @@ from bot.insights import InsightError
 from bot.intents import EXPORT_FORMATS, Intent, parse_command, parse_question
 from bot.scoring_runs import load_health_model
 from bot.teams.app import TeamsDeps
-from bot.teams.conversations import display_names
+from bot.teams.conversations import card_for
 from bot.teams.people import TeamsUser
 from bot.trend_charts import segment_trends
 from handlers.teams.common import NOT_ALLOWED, allowed, plain_text, seen_before, send_card, send_view, sender
@@ -91,12 +91,7 @@ def answer_card(intent: Intent, user: TeamsUser, csm_owner: str | None, deps: Te
     ctx = AnswerContext(engine=deps.engine, settings=deps.settings, user_name=csm_owner or user.email or user.name)
     view = answer(intent, ctx=ctx)
     chart = trend_chart(deps, ctx) if isinstance(view, views.TrendReport) else None
-    return render_card(view, names=display_names(deps.engine) if names_people(view) else None, chart_url=chart)
-
-
-def names_people(view: object) -> bool:
-    """Whether a view shows who did something (a pulse's author, recent actions), so user IDs need names."""
-    return isinstance(view, views.HealthCard | views.RecoveryPlan)
+    return card_for(deps.engine, view, chart_url=chart)
 
 
 def trend_chart(deps: TeamsDeps, ctx: AnswerContext) -> str | None:

@@ -208,10 +208,14 @@ def dialog_invoke(name: str, data: dict[str, Any], service_url: str, *, user: di
 
 @pytest.fixture
 def teams_api() -> Iterator[TeamsApiStandIn]:
+    """The connector stand-in; when the test ends, every card the bot sent or updated through it is checked against
+    the Adaptive Card 1.5 schema."""
     with TeamsApiStandIn() as api:
         for person in (SARAH, MARCUS):
             api.add_member(person["id"], name=person["name"], email=person["email"], aad=person["aadObjectId"])
         yield api
+        for card in api.cards("create") + api.cards("update"):
+            assert_valid_card(card)
 
 
 @pytest.fixture

@@ -145,7 +145,8 @@ class TeamsApiStandIn:
             if len(done) >= count:
                 return done
             time.sleep(0.02)
-        raise AssertionError(f"expected {count} {operation} call(s), got {self.calls(operation)}")
+        statuses = [c.status for c in self.calls(operation)]
+        raise AssertionError(f"expected {count} successful {operation} call(s) within {timeout} s; got {statuses}")
 
     def cards(self, operation: str = "create") -> list[dict[str, Any]]:
         """Every Adaptive Card sent (or updated) successfully, in order."""

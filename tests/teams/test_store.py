@@ -45,7 +45,10 @@ def test_a_personal_chat_names_its_csm_by_email_and_follows_teams_to_a_new_servi
 
     chat = personal_chats(accounts)["Sarah Chen"]
     assert chat.service_url == "https://smba.example/amer/" and chat.email == "sarah.chen@example.com"
-    assert display_names(accounts) == {"aad-sarah": "Sarah Chen", "U0SARAH001": "Sarah Chen"}
+    assert display_names(accounts, ["aad-sarah", "U0SARAH001", "U0NOBODY01"]) == {
+        "aad-sarah": "Sarah Chen",
+        "U0SARAH001": "Sarah Chen",
+    }
     assert service_url_for(accounts, "19:never-mentioned@thread.tacv2") == "https://smba.example/amer/"
 
 

@@ -107,7 +107,8 @@ def create_teams_app(
             "Bot's Configuration page (see .env.example), or run `healthbot serve-teams --dev` to try it on this "
             "machine without authentication."
         )
-    host = LOOPBACK if dev else "0.0.0.0"
+    # A deployment listens on every interface (it is reached through its public URL); --dev only on loopback.
+    host = LOOPBACK if dev else (host or "0.0.0.0")
     web = FastAPI(title="Healthbot for Teams", docs_url=None, redoc_url=None, openapi_url=None)
     adapter = FastAPIAdapter(
         app=web,

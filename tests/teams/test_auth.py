@@ -62,4 +62,9 @@ def test_without_credentials_it_refuses_to_start_unless_dev(teams_db: str) -> No
         create_teams_app(Settings(database_url=teams_db, teams_client_id=CLIENT_ID), engine=engine)
     dev = create_teams_app(Settings(database_url=teams_db), engine=engine, dev=True, host="0.0.0.0")
     assert dev.host == "127.0.0.1"  # --dev listens on loopback whatever it is asked
+    deployed = create_teams_app(
+        Settings(database_url=teams_db, teams_client_id=CLIENT_ID, teams_client_secret="s", teams_tenant_id="t"),
+        engine=engine,
+    )
+    assert deployed.host == "0.0.0.0"
     engine.dispose()

@@ -20,6 +20,7 @@ from tests.teams.conftest import SARAH_CHAT, RunningTeams, assert_valid_card, ca
 
 def test_healthz_answers_when_the_store_does(teams: RunningTeams) -> None:
     assert teams.get("/healthz") == (200, b'{"ok":true}')
+    assert teams.bot.host == "127.0.0.1"  # the tests' app listens on loopback only
 
 
 def test_an_export_is_handed_over_as_a_short_lived_download_link(

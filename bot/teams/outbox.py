@@ -81,6 +81,10 @@ class TeamsOutbox:
                 raise SendFailed(f"Teams answered {status} to {what}: {err.response.text[:200]}") from err
             except httpx.TransportError as err:
                 raise SendFailed(f"could not reach Teams ({what}): {err}") from err
+            except Exception as err:
+                # Most often the bot's own token: Entra refused the client secret, or could not be reached.
+                logger.exception("could not %s", what)
+                raise SendFailed(f"could not {what}: {err}") from err
 
 
 def _retry_after(response: httpx.Response) -> float:

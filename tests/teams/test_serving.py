@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app as cli
 from bot.ledger import SendFailed
+from bot.teams.app import sdk_app
 from bot.teams.outbox import TeamsOutbox
 from messages.adaptive import card, text
 from tests.teams.conftest import SARAH_CHAT, RunningTeams, assert_valid_card, card_text, personal_message
@@ -85,3 +86,18 @@ def test_sends_wait_out_429_and_retry_gateway_errors_then_give_up_clearly(teams:
     else:
         raise AssertionError("a 403 must not be reported as sent")
     assert [c.status for c in teams.api.calls("create")][-1] == 403
+
+
+def test_a_bot_that_cannot_get_its_own_token_fails_the_send_clearly(teams: RunningTeams) -> None:
+    def entra_refuses(scope: str, tenant: str | None = None) -> str:
+        raise ValueError("AADSTS7000215: Invalid client secret provided")
+
+    outbox = TeamsOutbox(sdk_app(teams.settings, token=entra_refuses).api)
+    hello = card([text("hello")], fallback="hello")
+    try:
+        asyncio.run(outbox.send(service_url=teams.api.service_url, conversation_id=SARAH_CHAT, card=hello))
+    except SendFailed as err:
+        assert "Invalid client secret" in str(err)
+    else:
+        raise AssertionError("a send without a token must not be reported as sent")
+    assert teams.api.calls("create") == []

@@ -77,3 +77,39 @@ def test_serve_teams_without_credentials_refuses_to_start(tmp_path: Path) -> Non
     result = CliRunner().invoke(cli, ["serve-teams", "--port", "0"], env={"DATABASE_URL": f"sqlite:///{tmp_path}/h.db"})
     assert result.exit_code == 2
     assert "TEAMS_CLIENT_ID" in result.output and "--dev" in result.output
+
+
+def test_serve_teams_dev_listens_on_loopback_and_says_requests_are_not_authenticated(
+    teams_db: str, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.teams.conftest import free_port
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": teams_db}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "healthbot"), "serve-teams", "--dev", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline, answer = time.monotonic() + 30, b""
+        while time.monotonic() < deadline and not answer:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+                    answer = response.read()
+            except OSError:
+                time.sleep(0.2)
+        assert answer == b'{"ok":true}'
+    finally:
+        server.terminate()
+        out, err = server.communicate(timeout=15)
+    assert "NOT authenticated" in " ".join(err.split()) and f"127.0.0.1:{port}" in " ".join((out + err).split())

@@ -38,7 +38,10 @@ def forged(teams: RunningTeams) -> str:
             lambda t: t.api.sign(audience=CLIENT_ID, service_url="https://evil.example/"), id="other serviceurl"
         ),
         pytest.param(
-            lambda t: jwt.encode({"iss": ISSUER, "aud": CLIENT_ID}, "secret", algorithm="HS256"), id="HS256 token"
+            lambda t: jwt.encode(
+                {"iss": ISSUER, "aud": CLIENT_ID}, "a-shared-secret-of-32-bytes-long", algorithm="HS256"
+            ),
+            id="HS256 token",
         ),
     ],
 )

@@ -110,10 +110,13 @@ class AlertClick:
     touch_kind: str | None = None  # a note logged from the alert may record a customer touch too
     touched_on: date | None = None
     email: str | None = None  # the clicker's email, when the surface knows it (matched against csm_email)
+    # Other names the clicker goes by, for a surface whose user IDs are not Slack's (Teams: Entra object ID and
+    # email address); matched against HEALTHBOT_ADMINS, the assignee and the account's CSM like user_id.
+    identities: frozenset[str] = frozenset()
 
     @property
     def person(self) -> Person:
-        return Person(self.user_id, self.email)
+        return Person(self.user_id, self.email, also_known_as=self.identities)
 
 
 @dataclass(frozen=True)

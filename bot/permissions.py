@@ -25,6 +25,15 @@ class Person:
 
     user_id: str
     email: str | None = None
+    # Other names the surface knows them by (Teams: the Entra object ID and the email address), which
+    # HEALTHBOT_ADMINS, an alert's assignee or the account's CSM fields may hold instead of `user_id`.
+    also_known_as: frozenset[str] = frozenset()
+
+    @property
+    def names(self) -> frozenset[str]:
+        """Every name this person goes by, email addresses lower-cased."""
+        found = {self.user_id, self.email or "", *self.also_known_as}
+        return frozenset(name.strip().lower() if "@" in name else name.strip() for name in found if name.strip())
 
 
 def check_may_act(
@@ -48,11 +57,11 @@ def check_may_act(
     Raises:
         NotAllowed: not the account's CSM, the alert's assignee or an admin; the caller records nothing.
     """
-    if person.user_id and person.user_id in settings.admins:
+    if person.names & {name.lower() if "@" in name else name for name in settings.admins}:
         return
     if alert is not None and from_alert_channel and settings.healthbot_alert_channel_can_act:
         return
-    if alert is not None and alert.assigned_to and person.user_id == alert.assigned_to:
+    if alert is not None and alert.assigned_to and alert.assigned_to in person.names:
         return
     account = session.get(Account, account_id)
     if account is not None and _is_the_csm(session, account, person):
@@ -76,7 +85,6 @@ def account_csm_ids(session: Session, account: Account) -> set[str]:
 
 
 def _is_the_csm(session: Session, account: Account, person: Person) -> bool:
-    if person.user_id and person.user_id in account_csm_ids(session, account):
+    if person.names & account_csm_ids(session, account):
         return True
-    email = (person.email or "").strip().lower()
-    return bool(email) and email == (account.csm_email or "").strip().lower()
+    return (account.csm_email or "").strip().lower() in person.names

@@ -84,7 +84,8 @@ def health_card(card: views.HealthCard) -> RenderableType:
     dims.add_column("What drives it")
     for d in card.dimensions:
         score = "[dim]no data[/dim]" if d.score is None else f"[{_band(d.band)}]{fmt.score(d.score)}[/]"
-        facts = escape("; ".join(d.facts)) + (f" [dim]({escape(d.trend)})[/dim]" if d.trend else "")
+        # The dimension's own trend on its own line: after the last fact it would read as that fact's change.
+        facts = escape("; ".join(d.facts)) + (f"\n[dim]{escape(d.name)} {escape(d.trend)}[/dim]" if d.trend else "")
         dims.add_row(f"{fmt.band_emoji(d.band)} {d.name}", score, fmt.pct(d.weight), facts)
 
     parts: list[RenderableType] = [*_model_note(card.model_note), head, Text(""), dims, Text("")]

@@ -197,7 +197,10 @@ CASES: list[tuple[str, Expect]] = [
     ("how's Zzyzx Holdings doing", no_account("Zzyzx Holdings")),
     ("How is Pinecrest Dental doing?", churned("Pinecrest Dental")),
     ("status of Vantage Realty", churned("Vantage Realty")),
-    # --- more, as typed in Slack ------------------------------------------------------------------------------------
+]
+
+# Written in the same sitting as CASES, before any tuning; every other one is held out.
+_LATE: list[tuple[str, Expect]] = [
     ("how's Vertex Retail?", card("Vertex Retail")),
     ("greenfield foods score", card("Greenfield Foods")),
     ("Harborview logistics health pls", card("Harborview Logistics")),
@@ -368,3 +371,6 @@ HELD_OUT: list[tuple[str, Expect]] = [
     ("how's Driftwood Hotels doing", churned("Driftwood Hotels")),
     ("what can I ask", help_()),
 ]
+
+CASES += _LATE[0::2]
+HELD_OUT += _LATE[1::2]

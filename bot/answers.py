@@ -30,6 +30,7 @@ class AnswerContext:
     user_id: str | None = None  # Slack user ID of the asker
     user_name: str | None = None  # the asker's name, for "me" / "my portfolio" outside Slack
     today: date | None = None  # "today" in the team's timezone; None = now
+    asker_csm: Callable[[], str | None] | None = None  # the asker's CSM name ("my book"), looked up when asked
     _model: Any = field(default=None, repr=False)
 
     @property
@@ -152,6 +153,33 @@ def _export(intent: Intent, ctx: AnswerContext) -> object:
     )
 
 
+def _ask(intent: Intent, ctx: AnswerContext) -> object:
+    """A question in plain words: read against the store's names, then answered (bot.questions)."""
+    from bot.questions import Asked, answer_question, parse, vocabulary
+
+    vocab = vocabulary(ctx.engine)
+    question = parse(intent.subject or "", vocab)
+
+    def asker_csm() -> str | None:
+        if ctx.user_id:
+            known = vocab.csm_by_slack_id(ctx.user_id)
+            if known is not None:
+                return known.name
+        if ctx.asker_csm is not None:
+            found = ctx.asker_csm()
+            if found:
+                return found
+        if ctx.user_name:
+            try:
+                return insights.csm_name(ctx.engine, ctx.user_name)
+            except insights.InsightError:
+                return None
+        return None
+
+    asked = Asked(engine=ctx.engine, model=ctx.model, today=ctx.as_of, vocab=vocab, asker_csm=asker_csm)
+    return answer_question(question, asked)
+
+
 def _help(intent: Intent, ctx: AnswerContext) -> object:
     return help_notice()
 
@@ -170,6 +198,7 @@ _ANSWERS: dict[str, Callable[[Intent, AnswerContext], object]] = {
     "expansion": _expansion,
     "trends": _trends,
     "export": _export,
+    "ask": _ask,
     "help": _help,
     "unknown": _unknown,
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -193,8 +193,10 @@ def load_book(
     account_ids: Sequence[str] | None = None,
     csm_owner: str | None = None,
     segment: str | None = None,
+    where: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Current customers with their score stored for `day`, one row each, with trend columns added.
+    `where` narrows by other account columns (region, industry, plan_tier, lifecycle_stage: value as stored).
 
     The filters run in SQL, so one CSM's book costs its own rows, not the whole customer base's.
     """
@@ -219,6 +221,8 @@ def load_book(
         query = query.where(ACCOUNTS.c.csm_owner == csm_owner)
     if segment is not None:
         query = query.where(ACCOUNTS.c.segment == segment)
+    for column, value in (where or {}).items():
+        query = query.where(ACCOUNTS.c[column] == value)
     with engine.connect() as connection:
         book = pd.read_sql(query, connection)
     book["dimensions"] = _json_column(book["dimensions"])
@@ -559,6 +563,7 @@ def portfolio(
     segment: str | None = None,
     as_of: date | None = None,
     group_by: str | None = None,
+    where: Mapping[str, str] | None = None,
 ) -> views.Portfolio:
     """`/health portfolio`: a CSM's book (name any case, first name alone, or Slack ID), a segment, or everyone.
 
@@ -571,8 +576,9 @@ def portfolio(
     day = scored_day(engine, as_of)
     owner = None if csm is None else csm_name(engine, csm)
     group = None if segment is None else segment_name(engine, segment)
-    book = load_book(engine, model, day, csm_owner=owner, segment=group)
-    title = " · ".join(filter(None, [owner, f"{group} segment" if group else None])) or "All accounts"
+    book = load_book(engine, model, day, csm_owner=owner, segment=group, where=where)
+    title = " · ".join(filter(None, [owner, f"{group} segment" if group else None, *(where or {}).values()]))
+    title = title or "All accounts"
     team = csm is None
     return _portfolio_view(
         book, model, title=title, day=day, groups_by=group_by or ("csm" if team else None), team=team
@@ -890,7 +896,12 @@ UPSELL_COLUMN = "Upsell Opportunity"  # the report's last column: "Seat expansio
 
 
 def report_table(
-    engine: Engine, model: HealthModel, *, as_of: date | None = None, group_by: str | None = None
+    engine: Engine,
+    model: HealthModel,
+    *,
+    as_of: date | None = None,
+    group_by: str | None = None,
+    account_ids: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The portfolio report (CONTRACT.md "Report table"): one row per current customer, the contract's columns in
     order, then Region, Industry, Plan Tier, CSM Email, Upsell Opportunity. `group_by` (csm, segment, region,
@@ -900,8 +911,8 @@ def report_table(
         NoScoresError: nothing scored for `as_of` ("run `healthbot score --as-of …` first").
     """
     day = scored_day(engine, as_of, exact=True)
-    book = load_book(engine, model, day)
-    last_touch = _last_touch(engine, day)
+    book = load_book(engine, model, day, account_ids=account_ids)  # `account_ids`: only those rows (a question's)
+    last_touch = _last_touch(engine, day, account_ids=account_ids)
     actions, notes = _first_actions(book, model)
     ready = book_math.expansion_ready(book, model, reasons_for=0).set_index("account_id")["opportunity"]
     upsell = book["account_id"].map(ready.astype("string").fillna("Upsell conversation")).astype("string").fillna("")
@@ -932,13 +943,14 @@ def report_table(
     return table.sort_values(sort, na_position="last").reset_index(drop=True)
 
 
-def _last_touch(engine: Engine, day: date) -> dict[str, date | None]:
+def _last_touch(engine: Engine, day: date, *, account_ids: Sequence[str] | None = None) -> dict[str, date | None]:
     """Each account's most recent CSM touch on record up to `day`."""
-    query = (
-        select(METRICS.c.account_id, func.max(METRICS.c.last_touch).label("last_touch"))
-        .where(METRICS.c.as_of <= day)
-        .group_by(METRICS.c.account_id)
+    query = select(METRICS.c.account_id, func.max(METRICS.c.last_touch).label("last_touch")).where(
+        METRICS.c.as_of <= day
     )
+    if account_ids is not None:
+        query = query.where(METRICS.c.account_id.in_(list(account_ids)))
+    query = query.group_by(METRICS.c.account_id)
     with engine.connect() as connection:
         return {r.account_id: _as_date(r.last_touch) for r in connection.execute(query).all()}
 

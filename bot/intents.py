@@ -24,6 +24,7 @@ IntentKind = Literal[
     "expansion",  # "/health expansion", "which accounts are expansion ready?"
     "trends",  # "/health trends", "which health trends should worry us most this quarter?"
     "export",  # "/health export xlsx"
+    "ask",  # anything in plain words: subject = the question, read by bot.questions against the store
     "help",
     "unknown",
 ]
@@ -176,12 +177,15 @@ def parse_command(text: str) -> Intent:
         return Intent("export", subject="xlsx" if wanted in ("excel", "xls") else wanted, text=original)
     if head == "account" and rest:
         return Intent("account", subject=_clean_subject(rest), text=original)
-    if cleaned.endswith("?") or (len(words) > 2 and _QUESTION_START.match(cleaned)):
-        return _place_question(cleaned, original)
     mentioned = _user_id(cleaned)
     if mentioned:
         return Intent("portfolio", subject=mentioned, text=original)
-    return Intent("account", subject=_clean_subject(cleaned), text=original)
+    return ask(cleaned, original)
+
+
+def ask(question: str, original: str | None = None) -> Intent:
+    """A question in plain words, for bot.questions to read against the store's names."""
+    return Intent("ask", subject=question[:_MAX_SUBJECT_CHARS], text=original if original is not None else question)
 
 
 # --- Questions --------------------------------------------------------------------------------------------------------
@@ -316,11 +320,11 @@ def parse_question(text: str) -> Intent:
     head, _, rest = cleaned.partition(" ")
     if head.lower() == "/health":
         return replace(parse_command(rest), text=original)
-    if head.lower() in _COMMAND_HEADS and "?" not in cleaned:
+    if head.lower() in _COMMAND_HEADS and "?" not in cleaned and len(cleaned.split()) <= 2:
         intent = parse_command(cleaned)
-        if intent.kind not in ("account", "unknown"):
+        if intent.kind not in ("account", "unknown", "ask"):
             return replace(intent, text=original)
-    return _place_question(cleaned, original)
+    return ask(text, original)
 
 
 def _place_question(cleaned: str, original: str) -> Intent:

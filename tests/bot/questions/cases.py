@@ -139,7 +139,7 @@ CASES: list[tuple[str, Expect]] = [
     ("biggest red accounts by arr", rows(band="Red", sort="arr")),
     ("lowest scores in the book", rows(sort="score")),
     ("10 lowest scoring accounts", rows(sort="score", limit=10)),
-    ("accounts with usage decline", rows(signal="usage_drop")),
+    ("accounts with usage decline", rows(signal=("usage_drop", "usage_decline"))),
     ("who missed a QBR", rows(signal="missed_qbr")),
     ("accounts where the champion left", rows(signal="champion_left")),
     ("red accounts in EMEA", rows(region="EMEA", band="Red")),

@@ -334,7 +334,7 @@ class _Words:
 
     @classmethod
     def of(cls, text: str) -> _Words:
-        raw = re.findall(r"[\w&][\w&']*", text)
+        raw = re.findall(r"[A-Za-z]{2,6}-\d{2,}|[\w&][\w&']*", text)
         words = [re.sub(r"(?:'s|s')$", "", w.casefold()).replace("'", "") for w in raw]
         return cls(words, raw, [False] * len(words))
 
@@ -423,6 +423,20 @@ def _fuzzy_account(words: _Words, vocab: Vocabulary, start: int, end: int) -> st
         return None
     words.claim(best[2], best[3])
     return vocab.squashed[best[1]][0]
+
+
+def _fuzzy_csm(words: _Words, vocab: Vocabulary) -> str | None:
+    """A CSM's full name misspelt ("Sara Chen"), in a stretch of two or three unexplained words."""
+    names = {fold(c.name): c.name for c in vocab.csms}
+    for start, end in words.free_runs():
+        for size in (3, 2):
+            for i in range(start, end - size + 1):
+                typed = " ".join(words.words[i : i + size])
+                hit = process.extractOne(typed, list(names), scorer=fuzz.ratio, score_cutoff=85)
+                if hit:
+                    words.claim(i, i + size)
+                    return names[hit[0]]
+    return None
 
 
 def _find_csm(words: _Words, text: str, vocab: Vocabulary) -> tuple[str | None, list[Miss]]:
@@ -558,7 +572,9 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
     if _MODEL.search(low):
         return Question(text=said, wanted="model")
 
-    # Fuzzy account names, last: only in the stretches no other name or phrase explains.
+    # Fuzzy names, last: only in the stretches no other name or phrase explains. A CSM's full name first.
+    if csm is None and not misses:
+        csm = _fuzzy_csm(words, vocab)
     if not accounts and not churned:
         for start, end in words.free_runs():
             found = _fuzzy_account(words, vocab, start, end)

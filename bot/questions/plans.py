@@ -187,7 +187,7 @@ def renewal_strategy(engine: Engine, model: HealthModel, account_id: str, *, as_
         views.PlanAction("Executive alignment call" if at_risk else "Confirm the decision maker and timeline",
                          card.csm_owner, today + timedelta(days=min(21, lead)), "Not started"),
         views.PlanAction("Send the renewal proposal", card.csm_owner,
-                         renew_on - timedelta(days=min(45, lead)) if lead else today, "Not started"),
+                         renew_on - timedelta(days=min(30, lead // 2)), "Not started"),
     ]
     if at_risk:
         steps.insert(0, views.PlanAction(f"Fix first: {card.actions[0].title}" if card.actions else "Start recovery",

@@ -22,7 +22,7 @@ from bot.scoring_runs import ACCOUNTS, METRICS, SCORES
 from scoring import HealthModel
 from scoring import portfolio as book_math
 
-SHOWN = 100  # rows in one Slack table block; the rest go to a file
+SHOWN = 99  # rows in one Slack table block (100, one of them the header); the rest go to a file
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from messages import briefing
+from messages import briefing, views
 from messages import format as fmt
-from messages import views
 
 logger = logging.getLogger(__name__)
 

@@ -90,11 +90,25 @@ def briefing(view: object) -> Briefing:
             footnote=f"As scored on {fmt.day(view.as_of)}",
         )
     if isinstance(view, views.Changes):
-        sections = [("", [f"{fmt.count(view.accounts, 'account')} compared: {fmt.day(view.since)} → {fmt.day(view.as_of)}"])]
+        sections = [
+            ("", [f"{fmt.count(view.accounts, 'account')} compared: {fmt.day(view.since)} → {fmt.day(view.as_of)}"])
+        ]
         sections.append(("Band moves", [f"{m.account.name}: {m.was} → {m.now}" for m in view.band_moves] or ["none"]))
-        sections.append(("Biggest drops", [f"{a.name}: {fmt.signed(a.delta)} to {fmt.score(a.score)}" for a in view.biggest_drops] or ["none"]))
-        sections.append(("Biggest gains", [f"{a.name}: {fmt.signed(a.delta)} to {fmt.score(a.score)}" for a in view.biggest_gains] or ["none"]))
-        sections.append(("New signals", [f"{a.name}: {s.title} ({s.severity})" for a, s in view.new_signals] or ["none"]))
+        sections.append(
+            (
+                "Biggest drops",
+                [f"{a.name}: {fmt.signed(a.delta)} to {fmt.score(a.score)}" for a in view.biggest_drops] or ["none"],
+            )
+        )
+        sections.append(
+            (
+                "Biggest gains",
+                [f"{a.name}: {fmt.signed(a.delta)} to {fmt.score(a.score)}" for a in view.biggest_gains] or ["none"],
+            )
+        )
+        sections.append(
+            ("New signals", [f"{a.name}: {s.title} ({s.severity})" for a, s in view.new_signals] or ["none"])
+        )
         sections.append(("Touches logged", view.touches or ["none logged in Slack"]))
         if view.notes:
             sections.append(("", view.notes))
@@ -116,13 +130,23 @@ def briefing(view: object) -> Briefing:
             title=f"Customer Success Plan: {c.name}",
             fallback=f"Customer success plan for {c.name}",
             sections=[
-                ("Account Overview", [f"ARR: {fmt.money_full(c.arr)}", f"Contract End: {fmt.day(c.renewal_date)}",
-                                      f"Health Score: {fmt.score(c.score)}/100 ({c.band})",
-                                      "Key Stakeholders: " + "; ".join(view.stakeholders)]),
+                (
+                    "Account Overview",
+                    [
+                        f"ARR: {fmt.money_full(c.arr)}",
+                        f"Contract End: {fmt.day(c.renewal_date)}",
+                        f"Health Score: {fmt.score(c.score)}/100 ({c.band})",
+                        "Key Stakeholders: " + "; ".join(view.stakeholders),
+                    ],
+                ),
                 ("Current State", view.current_state),
                 ("Goals", [f"{i}. {g}" for i, g in enumerate(view.goals, 1)]),
                 ("Risk Factors", view.risks),
-                ("Expansion Opportunities", [f"{o.kind}: {_money_or_unsized(o)} — {o.detail}" for o in view.opportunities] or ["none found in the data"]),
+                (
+                    "Expansion Opportunities",
+                    [f"{o.kind}: {_money_or_unsized(o)} — {o.detail}" for o in view.opportunities]
+                    or ["none found in the data"],
+                ),
                 ("Success Plan", []),
             ],
             columns=columns,
@@ -140,8 +164,12 @@ def briefing(view: object) -> Briefing:
         return Briefing(
             title=f"Renewal strategy: {c.name}",
             fallback=f"Renewal strategy for {c.name}: {view.position}",
-            sections=[("", [_card_line(c), view.position]), ("Risks", view.risks), ("What helps", view.leverage),
-                      ("Steps", [])],
+            sections=[
+                ("", [_card_line(c), view.position]),
+                ("Risks", view.risks),
+                ("What helps", view.leverage),
+                ("Steps", []),
+            ],
             columns=columns,
             rows=rows,
         )
@@ -157,7 +185,8 @@ def briefing(view: object) -> Briefing:
     if isinstance(view, views.ModelExplainer):
         dims = [f"{d.name}: {fmt.pct(d.weight)} — {', '.join(d.measures)}" for d in view.dimensions]
         bands = [
-            f"{fmt.band_emoji(b.name)} {b.name}: {b.floor:g}" + (f"–{b.ceiling:g}" if b.ceiling is not None else "+")
+            f"{fmt.band_emoji(b.name)} {b.name}: {b.floor:g}"
+            + (f"–{b.ceiling:g}" if b.ceiling is not None else "+")
             + f" — {b.meaning}. {b.action}"
             for b in view.bands
         ]
@@ -165,11 +194,19 @@ def briefing(view: object) -> Briefing:
             title="How the health score works",
             fallback=f"How the health score works ({view.name})",
             sections=[
-                ("", [f"Model: {view.name}. Each dimension scores 0–100 from its metrics; the overall score is their "
-                      "weighted average over the dimensions that have data (missing data is never a zero)."]),
+                (
+                    "",
+                    [
+                        f"Model: {view.name}. Each dimension scores 0–100 from its metrics; the overall score is their "
+                        "weighted average over the dimensions that have data (missing data is never a zero)."
+                    ],
+                ),
                 ("Dimensions and weights", dims),
                 ("Bands", bands),
-                (f"What {view.lowest_band} means", [next((b.meaning for b in view.bands if b.name == view.lowest_band), "")]),
+                (
+                    f"What {view.lowest_band} means",
+                    [next((b.meaning for b in view.bands if b.name == view.lowest_band), "")],
+                ),
                 ("When scores change", [view.recomputed]),
                 ("How well it predicts churn", view.backtest),
             ],
@@ -210,7 +247,9 @@ def _text(text: str) -> dict[str, Any]:
 def blocks(view: object, escape: Any) -> dict[str, Any]:
     """The view as a Block Kit message; a list's rows as one `table` block (Slack allows one per message)."""
     b = briefing(view)
-    out: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": b.title[:150], "emoji": True}}]
+    out: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": b.title[:150], "emoji": True}}
+    ]
     for heading, lines in b.sections:
         body = (f"*{escape(heading)}*\n" if heading else "") + "\n".join(
             line if line.startswith("*") and line.endswith("*") else escape(line) for line in lines
@@ -219,18 +258,26 @@ def blocks(view: object, escape: Any) -> dict[str, Any]:
             out.append({"type": "section", "text": _text(fmt.clip(body, 3000))})
     if b.rows:
         table_rows = [[{"type": "raw_text", "text": c or " "} for c in b.columns]]
-        table_rows += [[{"type": "raw_text", "text": (cell or "—")[:200]} for cell in row] for row in b.rows[: MAX_TABLE_ROWS - 1]]
+        table_rows += [
+            [{"type": "raw_text", "text": (cell or "—")[:200]} for cell in row] for row in b.rows[: MAX_TABLE_ROWS - 1]
+        ]
         out.append({"type": "table", "rows": table_rows})
     if b.buttons:
-        out.append({
-            "type": "actions",
-            "block_id": "answer_buttons",
-            "elements": [
-                {"type": "button", "text": {"type": "plain_text", "text": label[:75], "emoji": True},
-                 "action_id": f"{action}_{i}" if action == ASK_ACTION_ID else action, "value": value[:2000]}
-                for i, (label, action, value) in enumerate(b.buttons[:5])
-            ],
-        })
+        out.append(
+            {
+                "type": "actions",
+                "block_id": "answer_buttons",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": label[:75], "emoji": True},
+                        "action_id": f"{action}_{i}" if action == ASK_ACTION_ID else action,
+                        "value": value[:2000],
+                    }
+                    for i, (label, action, value) in enumerate(b.buttons[:5])
+                ],
+            }
+        )
     if b.footnote:
         out.append({"type": "context", "elements": [_text(escape(b.footnote))]})
     return {"text": b.fallback, "blocks": out}

@@ -12,9 +12,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from messages import briefing
+from messages import briefing, views
 from messages import format as fmt
-from messages import views
 
 BAND_STYLE = {"green": "green", "yellow": "yellow", "orange": "dark_orange", "red": "red"}
 
@@ -451,7 +450,7 @@ def briefed(view: object) -> RenderableType:
             table.add_row(*row)
         parts.append(table)
     for label, _, value in b.buttons:
-        parts.append(Text(f"→ {label}: healthbot ask \"{value}\""))
+        parts.append(Text(f'→ {label}: healthbot ask "{value}"'))
     if b.footnote:
         parts.append(Text(b.footnote, style="dim"))
     return Group(*parts)

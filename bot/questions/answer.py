@@ -54,6 +54,15 @@ def answer_question(q: Question, asked: Asked) -> object:
             ["`/health export xlsx` (or `csv`) sends the portfolio report table as a file."],
             kind="info",
         )
+    twins = next((m for m in q.misses if m.kind == "account"), None)
+    if twins is not None:
+        return views.Notice(
+            f"More than one account is called “{twins.typed}”",
+            ["Which one did you mean?"],
+            [f"{twins.typed} ({account_id})" for account_id in twins.suggestions],
+            kind="not_found",
+            suggestion_values=list(twins.suggestions),
+        )
     miss = next((m for m in q.misses if m.kind in ("csm", "scope")), None)
     if miss is not None and not (q.csm and miss.kind == "csm"):
         return _clarify(q, miss)
@@ -85,6 +94,7 @@ _CAN = [
     "• changes and trends: “what changed since last week?”, “Acme trend over 6 months”",
     "• plans: “success plan for Acme”, “QBR prep for TechFlow”, “renewal strategy for MegaCorp”",
     "• “Acme vs TechFlow”, “how is the health score calculated?”",
+    "• commands: `/health Acme Corp`, `/health portfolio`, `/health help`",
 ]
 
 
@@ -104,8 +114,11 @@ def _clarify(q: Question, miss: object) -> views.Clarify:
     assert isinstance(miss, Miss)
     what = "CSM" if miss.kind == "csm" else "segment, region, industry, plan tier or lifecycle stage"
     options = [(name, _swap(q.text, miss.typed, name)) for name in miss.suggestions[:5]]
-    lines = [f"Nobody's book is under “{miss.typed}”." if miss.kind == "csm" else f"Your data has no {what} "
-             f"called “{miss.typed}”."]
+    lines = [
+        f"Nobody's book is under “{miss.typed}”."
+        if miss.kind == "csm"
+        else f"Your data has no {what} called “{miss.typed}”."
+    ]
     lines.append("Did you mean one of these?" if options else "Check the name as it is in the accounts file.")
     return views.Clarify(title=f"No {what.split(',')[0]} called “{miss.typed}”", lines=lines, options=options)
 
@@ -114,10 +127,10 @@ def _swap(text: str, typed: str, name: str) -> str:
     index = text.casefold().find(typed.casefold())
     if index < 0:
         return f"{text} ({name})"
-    return text[:index] + name + text[index + len(typed):]
+    return text[:index] + name + text[index + len(typed) :]
 
 
-def _no_account(q: Question, asked: Asked) -> views.Notice:
+def _no_account(q: Question, asked: Asked) -> object:
     from bot.questions.parse import GRAMMAR_WORDS, _Words
 
     words = _Words.of(q.text)
@@ -147,7 +160,9 @@ def _churned(asked: Asked, q: Question) -> views.Notice:
         ).first()
     lines = [f"{name} ({account_id}) churned on {fmt.day(on)} and is no longer scored."]
     if last is not None:
-        lines.append(f"Its last score before leaving was {fmt.score(last.score)} ({last.band}) on {fmt.day(last.as_of)}.")
+        lines.append(
+            f"Its last score before leaving was {fmt.score(last.score)} ({last.band}) on {fmt.day(last.as_of)}."
+        )
     return views.Notice(f"{name} churned on {fmt.day(on)}", lines, kind="info")
 
 
@@ -178,7 +193,9 @@ def _compare(q: Question, asked: Asked) -> object:
     ranked = sorted(cards, key=lambda c: c.score, reverse=True)
     verdict = [
         f"{ranked[0].name} leads at {fmt.score(ranked[0].score)} ({ranked[0].band}); "
-        + "; ".join(f"{c.name} {fmt.score(c.score)} ({c.band}, {ranked[0].score - c.score:.0f} behind)" for c in ranked[1:])
+        + "; ".join(
+            f"{c.name} {fmt.score(c.score)} ({c.band}, {ranked[0].score - c.score:.0f} behind)" for c in ranked[1:]
+        )
     ]
     left = [] if len(q.accounts) <= 3 else [f"Compared the first 3 of the {len(q.accounts)} accounts named."]
     return views.Comparison(as_of=cards[0].as_of, cards=cards, verdict=verdict + left)
@@ -200,7 +217,12 @@ def _portfolio(q: Question, asked: Asked) -> object:
     segment = next((value for kind, value in q.scope if kind == "segment"), None)
     group_by = None if q.csm else ("csm" if not q.scope else None)
     return insights.portfolio(
-        asked.engine, asked.model, csm=q.csm, segment=segment, as_of=asked.today, where=where or None,
+        asked.engine,
+        asked.model,
+        csm=q.csm,
+        segment=segment,
+        as_of=asked.today,
+        where=where or None,
         group_by=group_by,
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
 
@@ -196,17 +196,41 @@ _WHY = re.compile(
     re.IGNORECASE,
 )
 _PLANS: tuple[tuple[PlanKind, re.Pattern[str]], ...] = (
-    ("qbr", re.compile(r"\bqbr\b.*\b(?:prep|agenda|deck|prepare|ready)|\b(?:prep|agenda|prepare)\w*\b.*\bqbr\b"
-                       r"|\bbusiness\s+review\b", re.IGNORECASE)),
+    (
+        "qbr",
+        re.compile(
+            r"\bqbr\b.*\b(?:prep|agenda|deck|prepare|ready)|\b(?:prep|agenda|prepare)\w*\b.*\bqbr\b"
+            r"|\bbusiness\s+review\b",
+            re.IGNORECASE,
+        ),
+    ),
     ("success", re.compile(r"\bsuccess\s+plan\b|\baccount\s+plan\b", re.IGNORECASE)),
-    ("renewal", re.compile(r"\brenewal\s+(?:strategy|plan|approach|playbook|prep)\b|\bapproach\b.*\brenewal\b"
-                           r"|\bhow\s+(?:do|should|can)\s+we\s+(?:win|secure|handle)\b.*\brenewal\b", re.IGNORECASE)),
-    ("recovery", re.compile(r"\b(?:recovery|rescue|save|turnaround|get[- ]well)\s+plan\b|\bplan\s+to\s+(?:recover|"
-                            r"save|rescue)\b|\bhow\s+(?:do|can|should|could)\s+(?:we|i)\s+(?:save|recover|rescue|"
-                            r"turn\s+around)\b", re.IGNORECASE)),
-    ("expansion", re.compile(r"\bexpansion\s+(?:opportunit\w*|options?|potential|plan)\b|\bupsell\s+(?:options?|"
-                             r"opportunit\w*|potential|ideas)\b|\bwhitespace\b|\bwhere\s+can\s+we\s+(?:grow|expand)\b"
-                             r"|\bcross-?sell\b", re.IGNORECASE)),
+    (
+        "renewal",
+        re.compile(
+            r"\brenewal\s+(?:strategy|plan|approach|playbook|prep)\b|\bapproach\b.*\brenewal\b"
+            r"|\bhow\s+(?:do|should|can)\s+we\s+(?:win|secure|handle)\b.*\brenewal\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "recovery",
+        re.compile(
+            r"\b(?:recovery|rescue|save|turnaround|get[- ]well)\s+plan\b|\bplan\s+to\s+(?:recover|"
+            r"save|rescue)\b|\bhow\s+(?:do|can|should|could)\s+(?:we|i)\s+(?:save|recover|rescue|"
+            r"turn\s+around)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "expansion",
+        re.compile(
+            r"\bexpansion\s+(?:opportunit\w*|options?|potential|plan)\b|\bupsell\s+(?:options?|"
+            r"opportunit\w*|potential|ideas)\b|\bwhitespace\b|\bwhere\s+can\s+we\s+(?:grow|expand)\b"
+            r"|\bcross-?sell\b",
+            re.IGNORECASE,
+        ),
+    ),
 )
 _PORTFOLIO_WORDS = re.compile(
     r"\b(?:book|portfolio|overview|summary|breakdown|distribution|doing|looking|health|how'?s|how\s+(?:is|are)|"
@@ -221,8 +245,23 @@ _TEAM = re.compile(
 )
 _MINE = re.compile(r"\b(?:my|mine|myself|i\s+own|i\s+have|for\s+me|me\s+own)\b", re.IGNORECASE)
 
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                 "nine": 9, "ten": 10, "twelve": 12, "twenty": 20, "thirty": 30, "sixty": 60, "ninety": 90}
+_NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twelve": 12,
+    "twenty": 20,
+    "thirty": 30,
+    "sixty": 60,
+    "ninety": 90,
+}
 
 
 def _numbers(text: str) -> str:
@@ -247,11 +286,13 @@ _SPAN = r"(\d+)\s*\+?\s*(days?|d|weeks?|wks?|months?|mos?|quarters?|years?)\b"
 _RENEW = re.compile(r"\brenew\w*|\bup\s+for\s+renewal\b", re.IGNORECASE)
 _RENEW_SPAN = re.compile(r"(?:in|within|next|coming|upcoming)\s+(?:the\s+)?(?:next\s+)?" + _SPAN, re.IGNORECASE)
 _ANY_SPAN = re.compile(_SPAN, re.IGNORECASE)
-_THIS_QUARTER = re.compile(r"\bthis\s+(?:quarter|q)\b|\bthis\s+qtr\b|\bby\s+(?:the\s+)?end\s+of\s+(?:the\s+)?quarter",
-                           re.IGNORECASE)
+_THIS_QUARTER = re.compile(
+    r"\bthis\s+(?:quarter|q)\b|\bthis\s+qtr\b|\bby\s+(?:the\s+)?end\s+of\s+(?:the\s+)?quarter", re.IGNORECASE
+)
 _NEXT_MONTH = re.compile(r"\bnext\s+month\b", re.IGNORECASE)
-_TOUCH = re.compile(r"\b(?:touch\w*|contact\w*|talk\w*|spoken|spoke|call(?:ed)?|reach\w*|engag\w*\s+with|heard)\b",
-                    re.IGNORECASE)
+_TOUCH = re.compile(
+    r"\b(?:touch\w*|contact\w*|talk\w*|spoken|spoke|call(?:ed)?|reach\w*|engag\w*\s+with|heard)\b", re.IGNORECASE
+)
 _LOGIN = re.compile(r"\blog\s*-?\s*(?:ged\s+)?in\w*|\blogins?\b|\bsigned\s+in\b", re.IGNORECASE)
 _QBR = re.compile(r"\bqbrs?\b|\bbusiness\s+reviews?\b", re.IGNORECASE)
 _MISSED_QBR = re.compile(r"\bmissed\s+(?:a\s+|their\s+|the\s+)?qbrs?\b|\bqbr\s+missed\b", re.IGNORECASE)
@@ -285,38 +326,60 @@ _EXPANSION_READY = re.compile(
     r"|\bupsell\s+(?:candidates?|targets?|ready)\b|\bexpansion\b|\bupsell\w*\b|\bgrowth\s+(?:candidates|accounts)",
     re.IGNORECASE,
 )
-_AT_RISK = re.compile(r"\bat[- ]?risk\b|\brisky\b|\bin\s+trouble\b|\bcritical\b|\bon\s+fire\b|\bchurn\s+risk\b"
-                      r"|\blikely\s+to\s+churn\b|\bneeds?\s+attention\b", re.IGNORECASE)
+_AT_RISK = re.compile(
+    r"\bat[- ]?risk\b|\brisky\b|\bin\s+trouble\b|\bcritical\b|\bon\s+fire\b|\bchurn\s+risk\b"
+    r"|\blikely\s+to\s+churn\b|\bneeds?\s+attention\b",
+    re.IGNORECASE,
+)
 _HEALTHY_LIST = re.compile(r"\bhealthy\s+(?:accounts|customers)\b|\bthriving\b", re.IGNORECASE)
 _LIMIT = re.compile(
     r"\btop\s+(\d+)\b|\b(\d+)\s+(?:lowest|highest|biggest|largest|worst|best|smallest|riskiest|weakest)\b"
     r"|\b(?:first|show)\s+(\d+)\b",
     re.IGNORECASE,
 )
-_BY_ARR = re.compile(r"\bby\s+(?:arr|revenue|size|value)\b|\bbiggest\b|\blargest\b|\bhighest\s+arr\b|\bmost\s+arr\b"
-                     r"|\btop\s+\d*\s*accounts\b", re.IGNORECASE)
+_BY_ARR = re.compile(
+    r"\bby\s+(?:arr|revenue|size|value)\b|\bbiggest\b|\blargest\b|\bhighest\s+arr\b|\bmost\s+arr\b"
+    r"|\btop\s+\d*\s*accounts\b",
+    re.IGNORECASE,
+)
 _LOWEST = re.compile(r"\blowest\b|\bworst\b|\bweakest\b|\bunhealthiest\b|\briskiest\b", re.IGNORECASE)
-_HIGHEST_SCORE = re.compile(r"\bhighest\s+(?:health\s+)?scor\w*|\bhealthiest\b|\bbest\s+(?:scor\w*|accounts)\b",
-                            re.IGNORECASE)
+_HIGHEST_SCORE = re.compile(
+    r"\bhighest\s+(?:health\s+)?scor\w*|\bhealthiest\b|\bbest\s+(?:scor\w*|accounts)\b", re.IGNORECASE
+)
 _WINDOW = (
     (re.compile(r"\b(?:since\s+)?(?:last|this|past)\s+week\b|\bweek\s+over\s+week\b|\b7\s+days\b", re.IGNORECASE), 7),
-    (re.compile(r"\b(?:since\s+)?(?:last|this|past)\s+month\b|\bmonth\s+over\s+month\b|\b30\s+days\b",
-                re.IGNORECASE), 30),
+    (
+        re.compile(
+            r"\b(?:since\s+)?(?:last|this|past)\s+month\b|\bmonth\s+over\s+month\b|\b30\s+days\b", re.IGNORECASE
+        ),
+        30,
+    ),
     (re.compile(r"\b(?:since\s+)?(?:last|this|past)\s+quarter\b", re.IGNORECASE), 91),
 )
-_MONTHS = re.compile(r"\b(\d+)[\s-]*months?\b|\b(?:past|last)\s+(year|12\s+months)\b|\b(\d+)[\s-]*years?\b",
-                     re.IGNORECASE)
+_MONTHS = re.compile(
+    r"\b(\d+)[\s-]*months?\b|\b(?:past|last)\s+(year|12\s+months)\b|\b(\d+)[\s-]*years?\b", re.IGNORECASE
+)
 _SIGNAL_PHRASES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
-    (re.compile(r"\busage\s+(?:decline|drop|down|falling|declining)|\b(?:declining|dropping|falling)\s+usage",
-                re.IGNORECASE), ("usage_drop", "usage_decline")),
+    (
+        re.compile(
+            r"\busage\s+(?:decline|drop|down|falling|declining)|\b(?:declining|dropping|falling)\s+usage", re.IGNORECASE
+        ),
+        ("usage_drop", "usage_decline"),
+    ),
     (re.compile(r"\bescalations?\b", re.IGNORECASE), ("multiple_escalations",)),
     (re.compile(r"\b(?:exec\w*|executive)\s+sponsor\w*", re.IGNORECASE), ("exec_sponsor_change",)),
-    (re.compile(r"\bchampion\s+(?:left|leaving|gone|departed|churned)|\blost\s+(?:their|the|a)\s+champion",
-                re.IGNORECASE), ("champion_left",)),
+    (
+        re.compile(
+            r"\bchampion\s+(?:left|leaving|gone|departed|churned)|\blost\s+(?:their|the|a)\s+champion", re.IGNORECASE
+        ),
+        ("champion_left",),
+    ),
     (re.compile(r"\bdowngrade\w*\b", re.IGNORECASE), ("plan_downgrade",)),
     (re.compile(r"\bacqui\w+\b", re.IGNORECASE), ("acquisition_risk",)),
-    (re.compile(r"\bticket\s+surge|\bspike\s+in\s+tickets|\btickets?\s+spik", re.IGNORECASE),
-     ("ticket_surge_with_usage_drop",)),
+    (
+        re.compile(r"\bticket\s+surge|\bspike\s+in\s+tickets|\btickets?\s+spik", re.IGNORECASE),
+        ("ticket_surge_with_usage_drop",),
+    ),
     (re.compile(r"\bfew\s+touchpoints|\btoo\s+few\s+touch", re.IGNORECASE), ("few_touchpoints",)),
     (re.compile(r"\bgradual\s+decline\b|\bslow\s+decline\b", re.IGNORECASE), ("gradual_decline",)),
 )
@@ -375,7 +438,9 @@ def _claim_phrases(words: _Words, lookup: dict[str, list[str]], max_words: int) 
     return found
 
 
-def _find_accounts(words: _Words, vocab: Vocabulary) -> tuple[list[str], list[tuple[str, date]]]:
+def _find_accounts(
+    words: _Words, vocab: Vocabulary, ambiguous: list[tuple[str, ...]]
+) -> tuple[list[str], list[tuple[str, date]]]:
     ids: list[tuple[int, str]] = []
     churned: list[tuple[int, tuple[str, date]]] = []
     for i, word in enumerate(words.words):  # account IDs: "ACCT-4521"
@@ -383,7 +448,9 @@ def _find_accounts(words: _Words, vocab: Vocabulary) -> tuple[list[str], list[tu
             ids.append((i, vocab.account_ids[word]))
             words.claim(i, i + 1)
     for position, found in _claim_phrases(words, vocab.account_names, vocab.max_name_words):
-        ids.extend((position, account_id) for account_id in found[:1])
+        if len(found) > 1:  # two customers share the name: the answerer asks which, by ID
+            ambiguous.append(tuple(found))
+        ids.append((position, found[0]))
     churned_lookup = {name: [name] for name in vocab.churned}
     for position, found in _claim_phrases(words, churned_lookup, vocab.max_name_words):
         churned.append((position, vocab.churned[found[0]]))
@@ -555,8 +622,11 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
         return Question(text=said, wanted="help")
 
     words = _Words.of(plain)
-    accounts, churned = _find_accounts(words, vocab)
-    csm, misses = _find_csm(words, plain, vocab)
+    ambiguous: list[tuple[str, ...]] = []
+    accounts, churned = _find_accounts(words, vocab, ambiguous)
+    misses = [Miss("account", vocab.names_by_id[ids[0]], ids) for ids in ambiguous]
+    csm, csm_misses = _find_csm(words, plain, vocab)
+    misses += csm_misses
     scope, scope_misses = _find_scope(words, plain, vocab)
     misses += scope_misses
     if csm is None and not any(m.kind == "csm" for m in misses):
@@ -565,10 +635,11 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
     mine = bool(_MINE.search(low)) and csm is None and not accounts
     team = bool(_TEAM.search(low)) and csm is None and not mine
 
-    if _UNSUPPORTED_VERBS.search(said) or _UNSUPPORTED_TOPICS.search(said):
-        if not re.match(r"^(?:show|list|which|who|how|what)\b", low) or _UNSUPPORTED_TOPICS.search(said):
-            return Question(text=said, wanted="unsupported", accounts=tuple(accounts),
-                            unsupported_reason=_unsupported_reason(said))
+    asking = re.match(r"^(?:show|list|which|who|how|what)\b", low)
+    if _UNSUPPORTED_TOPICS.search(said) or (_UNSUPPORTED_VERBS.search(said) and not asking):
+        return Question(
+            text=said, wanted="unsupported", accounts=tuple(accounts), unsupported_reason=_unsupported_reason(said)
+        )
     if _MODEL.search(low):
         return Question(text=said, wanted="model")
 
@@ -620,8 +691,8 @@ def _months(low: str) -> int | None:
     return int(match.group(3)) * 12
 
 
-def _filters(plain: str, low: str) -> dict[str, object]:
-    out: dict[str, object] = {}
+def _filters(plain: str, low: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     bands: list[str] = []
     for band in ("red", "orange", "yellow", "green"):
         if re.search(rf"\b{band}s?\b", low):
@@ -643,8 +714,14 @@ def _filters(plain: str, low: str) -> dict[str, object]:
 
     span = _ANY_SPAN.search(low)
     span_days = _days(span.group(1), span.group(2)) if span else None
-    renewal_stage = re.search(r"\brenewal\s+(?:stage|phase|cohort)\b", low) and not re.search(r"renew(?:ing|s|als)\b", low)
-    if _RENEW.search(low) and not renewal_stage and not re.search(r"\brenewal\s+(?:strategy|plan|approach|playbook|prep)\b", low):
+    renewal_stage = re.search(r"\brenewal\s+(?:stage|phase|cohort)\b", low) and not re.search(
+        r"renew(?:ing|s|als)\b", low
+    )
+    if (
+        _RENEW.search(low)
+        and not renewal_stage
+        and not re.search(r"\brenewal\s+(?:strategy|plan|approach|playbook|prep)\b", low)
+    ):
         renew_span = _RENEW_SPAN.search(low) or span
         if _THIS_QUARTER.search(low):
             out["renew_window"] = "this_quarter"
@@ -723,9 +800,10 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
         return replace(q, wanted="export")
     if named == 0 and _WHY.search(low) and leftover and not (q.csm or q.scope or q.mine):
         return replace(q, wanted="why")  # about an account we could not find: said so by the answerer
-    if q.has_filter or _LIST_WORDS.search(low) and (q.csm or q.scope or q.mine or q.team or "accounts" in low):
-        if q.has_filter or re.search(r"\bhow\s+many\b|\blist\b|\ball\s+of\b", low):
-            return replace(q, wanted="list")
+    scoped = q.csm or q.scope or q.mine or q.team or "accounts" in low
+    listing = _LIST_WORDS.search(low) and re.search(r"\bhow\s+many\b|\blist\b|\ball\s+of\b", low)
+    if q.has_filter or (listing and scoped):
+        return replace(q, wanted="list")
     if _TREND.search(low) and not (q.csm or q.scope or q.mine):
         return replace(q, wanted="trend")
     if q.csm or q.scope or q.mine or q.team:

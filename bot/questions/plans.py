@@ -29,10 +29,16 @@ _TIER_UPLIFT = 0.25  # the ARR a tier upgrade adds, as a share of today's: a sta
 def latest_metrics(engine: Engine, account_id: str, day: date) -> dict[str, Any]:
     """The account's most recent metrics snapshot on or before `day` (empty when it has none)."""
     with engine.connect() as connection:
-        row = connection.execute(
-            select(METRICS).where(METRICS.c.account_id == account_id, METRICS.c.as_of <= day)
-            .order_by(METRICS.c.as_of.desc()).limit(1)
-        ).mappings().first()
+        row = (
+            connection.execute(
+                select(METRICS)
+                .where(METRICS.c.account_id == account_id, METRICS.c.as_of <= day)
+                .order_by(METRICS.c.as_of.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
     return dict(row) if row else {}
 
 
@@ -84,35 +90,43 @@ def opportunities(card: views.HealthCard, metrics: Mapping[str, Any]) -> list[vi
         share = active / seats
         if share >= _SEAT_HEADROOM:
             more = max(1.0, round(seats * 0.2))
-            out.append(views.Opportunity(
-                "Seat expansion",
-                f"{active:.0f} of {seats:.0f} seats in use ({share:.0%}); {more:.0f} more seats (+20%) at today's "
-                f"{fmt.money(seat_price)} a seat",
-                more * seat_price if seat_price else None,
-            ))
+            out.append(
+                views.Opportunity(
+                    "Seat expansion",
+                    f"{active:.0f} of {seats:.0f} seats in use ({share:.0%}); {more:.0f} more seats (+20%) at today's "
+                    f"{fmt.money(seat_price)} a seat",
+                    more * seat_price if seat_price else None,
+                )
+            )
         else:
             unused = seats - active
-            out.append(views.Opportunity(
-                "Unused seats",
-                f"{unused:.0f} of {seats:.0f} seats unused ({1 - share:.0%}): adoption comes before any seat sale; "
-                "this is ARR at risk at renewal, not new ARR",
-                -unused * seat_price if seat_price else None,
-            ))
+            out.append(
+                views.Opportunity(
+                    "Unused seats",
+                    f"{unused:.0f} of {seats:.0f} seats unused ({1 - share:.0%}): adoption comes before any seat sale; "
+                    "this is ARR at risk at renewal, not new ARR",
+                    -unused * seat_price if seat_price else None,
+                )
+            )
     if used is not None and total:
         unadopted = total - used
         if used / total >= _FEATURE_HEADROOM:
-            out.append(views.Opportunity(
-                "Tier upgrade",
-                f"using {used:.0f} of {total:.0f} key features: nearing the plan's limits "
-                f"(sized at +{_TIER_UPLIFT:.0%} of ARR)",
-                arr * _TIER_UPLIFT if arr else None,
-            ))
+            out.append(
+                views.Opportunity(
+                    "Tier upgrade",
+                    f"using {used:.0f} of {total:.0f} key features: nearing the plan's limits "
+                    f"(sized at +{_TIER_UPLIFT:.0%} of ARR)",
+                    arr * _TIER_UPLIFT if arr else None,
+                )
+            )
         elif unadopted:
-            out.append(views.Opportunity(
-                "Unadopted features",
-                f"{unadopted:.0f} of {total:.0f} key features unused: enablement first, then premium features",
-                None,
-            ))
+            out.append(
+                views.Opportunity(
+                    "Unadopted features",
+                    f"{unadopted:.0f} of {total:.0f} key features unused: enablement first, then premium features",
+                    None,
+                )
+            )
     for signal in card.expansion:
         out.append(views.Opportunity("Whitespace", f"{signal.title}: " + "; ".join(signal.facts[:2]), None))
     return out
@@ -155,23 +169,34 @@ def qbr_prep(engine: Engine, model: HealthModel, account_id: str, *, as_of: date
     trend = card.trend
     ops = opportunities(card, metrics)
     agenda = [
-        views.AgendaSection("Review", 20, [
-            f"Health {fmt.score(card.score)}/100 ({card.band}), {fmt.signed(trend.vs_last_quarter)} vs last quarter",
-            *(f"Strength: {p}" for p in card.positives[:2]),
-            "Value delivered / ROI: bring the customer's own goals (not in our data)",
-        ]),
+        views.AgendaSection(
+            "Review",
+            20,
+            [
+                f"Health {fmt.score(card.score)}/100 ({card.band}), "
+                f"{fmt.signed(trend.vs_last_quarter)} vs last quarter",
+                *(f"Strength: {p}" for p in card.positives[:2]),
+                "Value delivered / ROI: bring the customer's own goals (not in our data)",
+            ],
+        ),
         views.AgendaSection("Current state", 15, [*state, *(f"Risk: {r.title}" for r in card.risks[:3])]),
-        views.AgendaSection("Future", 20, [
-            *(f"{o.kind}: {o.detail}" for o in ops[:3]),
-            f"Renewal {fmt.day(card.renewal_date)}" if card.renewal_date else "Renewal date not on file",
-        ]),
+        views.AgendaSection(
+            "Future",
+            20,
+            [
+                *(f"{o.kind}: {o.detail}" for o in ops[:3]),
+                f"Renewal {fmt.day(card.renewal_date)}" if card.renewal_date else "Renewal date not on file",
+            ],
+        ),
         views.AgendaSection("Actions", 5, [f"{a.title} — {card.csm_owner}" for a in card.actions[:3]]),
     ]
     ask = ["The customer's goals for next quarter", "Who attends from their side (exec sponsor?)"]
     return views.QbrPrep(card=card, agenda=agenda, ask_before=ask)
 
 
-def renewal_strategy(engine: Engine, model: HealthModel, account_id: str, *, as_of: date | None) -> views.RenewalStrategy:
+def renewal_strategy(
+    engine: Engine, model: HealthModel, account_id: str, *, as_of: date | None
+) -> views.RenewalStrategy:
     """How to approach the renewal: where the account stands, the steps by date, the risks and what helps."""
     card = insights.health_card(engine, model, account_id, as_of=as_of)
     days = card.days_to_renewal
@@ -182,16 +207,32 @@ def renewal_strategy(engine: Engine, model: HealthModel, account_id: str, *, as_
     renew_on = card.renewal_date or today + timedelta(days=90)
     lead = max((renew_on - today).days, 0)
     steps = [
-        views.PlanAction("Value review with the champion: usage, outcomes, open issues", card.csm_owner,
-                         today + timedelta(days=min(7, lead)), "Not started"),
-        views.PlanAction("Executive alignment call" if at_risk else "Confirm the decision maker and timeline",
-                         card.csm_owner, today + timedelta(days=min(21, lead)), "Not started"),
-        views.PlanAction("Send the renewal proposal", card.csm_owner,
-                         renew_on - timedelta(days=min(30, lead // 2)), "Not started"),
+        views.PlanAction(
+            "Value review with the champion: usage, outcomes, open issues",
+            card.csm_owner,
+            today + timedelta(days=min(7, lead)),
+            "Not started",
+        ),
+        views.PlanAction(
+            "Executive alignment call" if at_risk else "Confirm the decision maker and timeline",
+            card.csm_owner,
+            today + timedelta(days=min(21, lead)),
+            "Not started",
+        ),
+        views.PlanAction(
+            "Send the renewal proposal", card.csm_owner, renew_on - timedelta(days=min(30, lead // 2)), "Not started"
+        ),
     ]
     if at_risk:
-        steps.insert(0, views.PlanAction(f"Fix first: {card.actions[0].title}" if card.actions else "Start recovery",
-                                         card.csm_owner, today + timedelta(days=min(2, lead)), "Not started"))
+        steps.insert(
+            0,
+            views.PlanAction(
+                f"Fix first: {card.actions[0].title}" if card.actions else "Start recovery",
+                card.csm_owner,
+                today + timedelta(days=min(2, lead)),
+                "Not started",
+            ),
+        )
     leverage = list(card.positives[:3]) + [f"{s.title}" for s in card.expansion[:2]]
     return views.RenewalStrategy(
         card=card,
@@ -207,7 +248,9 @@ def expansion_plan(engine: Engine, model: HealthModel, account_id: str, *, as_of
     card = insights.health_card(engine, model, account_id, as_of=as_of)
     metrics = latest_metrics(engine, account_id, card.as_of)
     ready = card.band == model.top_band.name
-    caveats = [] if ready else [f"{card.name} is {card.band} ({fmt.score(card.score)}): fix health before selling more."]
+    caveats = (
+        [] if ready else [f"{card.name} is {card.band} ({fmt.score(card.score)}): fix health before selling more."]
+    )
     caveats.append(f"Sizing: seat price = ARR ÷ seats; a tier upgrade is taken as +{_TIER_UPLIFT:.0%} of ARR.")
     return views.ExpansionPlan(card=card, opportunities=opportunities(card, metrics), ready=ready, caveats=caveats)
 
@@ -225,13 +268,17 @@ def account_trend(engine: Engine, account_id: str, *, months: int, as_of: date |
         ).all()
     points = [views.TrendPoint(_date(r.as_of), float(r.score), r.band) for r in rows]
     if not points:
-        raise insights.InsightError(f"No scores for {name} in the last {months} months",
-                                    ["Run `healthbot score --history` to score the stored history."])
+        raise insights.InsightError(
+            f"No scores for {name} in the last {months} months",
+            ["Run `healthbot score --history` to score the stored history."],
+        )
     first, last = points[0], points[-1]
     move = last.score - first.score
     direction = "up" if move > 0 else "down" if move < 0 else "flat"
-    summary = (f"{fmt.score(last.score)} ({last.band}) on {fmt.day(last.day)}, {direction} "
-               f"{abs(move):.0f} from {fmt.score(first.score)} ({first.band}) on {fmt.day(first.day)}")
+    summary = (
+        f"{fmt.score(last.score)} ({last.band}) on {fmt.day(last.day)}, {direction} "
+        f"{abs(move):.0f} from {fmt.score(first.score)} ({first.band}) on {fmt.day(first.day)}"
+    )
     low = min(points, key=lambda p: p.score)
     moves = [f"Lowest: {fmt.score(low.score)} on {fmt.day(low.day)}"]
     if len(points) < months:
@@ -257,26 +304,45 @@ def changes(
     """What changed between the latest scored day and the last one at least `days` before it."""
     day = insights.scored_day(engine, as_of)
     with engine.connect() as connection:
-        before = connection.execute(select(func.max(SCORES.c.as_of)).where(SCORES.c.as_of <= day - timedelta(days=days))).scalar()
+        before = connection.execute(
+            select(func.max(SCORES.c.as_of)).where(SCORES.c.as_of <= day - timedelta(days=days))
+        ).scalar()
     ids = [account_id] if account_id else None
     now = insights.load_book(engine, model, day, account_ids=ids, csm_owner=csm, where=dict(where) or None)
     if before is None:
-        return views.Changes(f"What changed · {title}", day, day, len(now), [], [], [], [], [],
-                             [f"No scores stored from {days} days before {fmt.day(day)}: nothing to compare with."])
+        return views.Changes(
+            f"What changed · {title}",
+            day,
+            day,
+            len(now),
+            [],
+            [],
+            [],
+            [],
+            [],
+            [f"No scores stored from {days} days before {fmt.day(day)}: nothing to compare with."],
+        )
     before = _date(before)
     with engine.connect() as connection:
         old = pd.read_sql(
-            select(SCORES.c.account_id, SCORES.c.score, SCORES.c.band, cast(SCORES.c.signals, Text).label("signals"))
-            .where(SCORES.c.as_of == before, SCORES.c.account_id.in_(list(now["account_id"]))),
+            select(
+                SCORES.c.account_id, SCORES.c.score, SCORES.c.band, cast(SCORES.c.signals, Text).label("signals")
+            ).where(SCORES.c.as_of == before, SCORES.c.account_id.in_(list(now["account_id"]))),
             connection,
         )
-    merged = now.merge(old.rename(columns={"score": "was_score", "band": "was_band", "signals": "was_signals"}),
-                       on="account_id", how="left")
+    merged = now.merge(
+        old.rename(columns={"score": "was_score", "band": "was_band", "signals": "was_signals"}),
+        on="account_id",
+        how="left",
+    )
     merged["delta"] = merged["score"] - merged["was_score"]
     merged["previous_score"] = merged["was_score"]
     moved = merged[merged["was_band"].notna() & (merged["was_band"] != merged["band"])]
     move_refs = insights.account_refs(moved)
-    band_moves = [views.BandMove(ref, str(w), str(n)) for ref, w, n in zip(move_refs, moved["was_band"], moved["band"], strict=True)]
+    band_moves = [
+        views.BandMove(ref, str(w), str(n))
+        for ref, w, n in zip(move_refs, moved["was_band"], moved["band"], strict=True)
+    ]
     scored = merged[merged["delta"].notna()]
     drops = scored[scored["delta"] < -model.stable_points].sort_values("delta").head(5)
     gains = scored[scored["delta"] > model.stable_points].sort_values("delta", ascending=False).head(5)
@@ -291,13 +357,19 @@ def changes(
         touched = connection.execute(
             select(_TOUCHES.c.account_id, _TOUCHES.c.kind, _TOUCHES.c.happened_on, _TOUCHES.c.user_id)
             .where(_TOUCHES.c.happened_on > since, _TOUCHES.c.account_id.in_(list(now["account_id"])))
-            .order_by(_TOUCHES.c.happened_on.desc()).limit(10)
+            .order_by(_TOUCHES.c.happened_on.desc())
+            .limit(10)
         ).all()
     names = dict(zip(now["account_id"], now["name"], strict=True))
-    touches = [f"{names.get(t.account_id, t.account_id)} · {t.kind} on {fmt.day(_date(t.happened_on))}" for t in touched]
+    touches = [
+        f"{names.get(t.account_id, t.account_id)} · {t.kind} on {fmt.day(_date(t.happened_on))}" for t in touched
+    ]
     notes = []
     if (day - before).days != days:
-        notes.append(f"Scores are stored for {fmt.day(before)} and {fmt.day(day)}: compared those ({(day - before).days} days apart).")
+        notes.append(
+            f"Scores are stored for {fmt.day(before)} and {fmt.day(day)}: "
+            f"compared those ({(day - before).days} days apart)."
+        )
     return views.Changes(
         title=f"What changed since {fmt.day(before)} · {title}",
         as_of=day,

@@ -35,7 +35,7 @@ def demo_bot(start_bot: Callable[..., RunningBot]) -> RunningBot:
         ("Which accounts are expansion ready?", ["Expansion-ready accounts", "Upsell conversation"]),
         ("What caused Acme Corp health to drop?", ["What caused the drop", "Product Usage cost"]),
         ("Generate recovery plan for Acme Corp", ["Acme Corp", "☐"]),
-        ("who's at risk this quarter?", ["At risk this quarter", "MegaCorp"]),
+        ("who's at risk this quarter?", ["At-risk accounts", "MegaCorp"]),
     ],
 )
 def test_each_contract_question_gets_the_real_answer(demo_bot: RunningBot, question: str, expected: list[str]) -> None:

@@ -30,7 +30,7 @@ SARAH = "U0SARAH001"
 KENJI = "U0KENJI001"
 
 CASES: list[tuple[str, Expect]] = [
-    # --- one account's health ---------------------------------------------------------------------------------------
+    # --- one account's health ----------------------------------------------------------------------------------------
     ("Is DataMax healthy?", card("DataMax")),
     ("quick health check on GlobalTech", card("GlobalTech")),
     ("how's acme doing", card("Acme Corp")),
@@ -57,7 +57,7 @@ CASES: list[tuple[str, Expect]] = [
     ("how r things at bean & brew", card("Bean & Brew")),
     ("Lumen Labs health check", card("Lumen Labs")),
     ("is granite capital at risk?", card("Granite Capital")),
-    # --- why -----------------------------------------------------------------------------------------------------------
+    # --- why ---------------------------------------------------------------------------------------------------------
     ("what's dragging Acme down", why("Acme Corp")),
     ("root cause for Keystone's decline", why("Keystone Insurance")),
     ("What caused Acme Corp health to drop?", why("Acme Corp")),
@@ -69,7 +69,7 @@ CASES: list[tuple[str, Expect]] = [
     ("whats behind the decline at Baltic Freight?", why("Baltic Freight")),
     ("why is thames digital so low", why("Thames Digital")),
     ("what happened to Sterling Partners", why("Sterling Partners")),
-    # --- a CSM's portfolio ---------------------------------------------------------------------------------------------
+    # --- a CSM's portfolio -------------------------------------------------------------------------------------------
     ("Portfolio summary for Emma Schmidt", book(csm="Emma Schmidt")),
     ("how's diego's book?", book(csm="Diego Ramirez")),
     ("Show me the health distribution across Sarah's portfolio", book(csm="Sarah Chen")),
@@ -151,7 +151,7 @@ CASES: list[tuple[str, Expect]] = [
     ("accounts at risk in APAC", rows(region="APAC", band="Red")),
     ("red accounts on the Business plan", rows(plan_tier="Business", band="Red")),
     ("renewal stage accounts that are red", rows(lifecycle="renewal", band="Red")),
-    # --- trends and changes ----------------------------------------------------------------------------------------
+    # --- trends and changes ------------------------------------------------------------------------------------------
     ("Which health trends should worry us most this quarter?", trend()),
     ("Acme trend over the last 6 months", trend("Acme Corp", months=6)),
     ("show me TechFlow's score history", trend("TechFlow")),
@@ -161,7 +161,7 @@ CASES: list[tuple[str, Expect]] = [
     ("what changed for Acme since last month", changes("Acme Corp", days=30)),
     ("any changes in my book since last week", changes(days=7, csm="Sarah Chen", asker=SARAH)),
     ("MegaCorp 3 month trend", trend("MegaCorp", months=3)),
-    # --- plans ----------------------------------------------------------------------------------------------------
+    # --- plans -------------------------------------------------------------------------------------------------------
     ("success plan for Acme Corp", plan("success", "Acme Corp")),
     ("create a customer success plan for DataMax", plan("success", "DataMax")),
     ("QBR prep for TechFlow", plan("qbr", "TechFlow")),
@@ -172,7 +172,7 @@ CASES: list[tuple[str, Expect]] = [
     ("recovery plan megacorp", plan("recovery", "MegaCorp")),
     ("What expansion opportunities exist for DataMax?", plan("expansion", "DataMax")),
     ("upsell options for TechFlow", plan("expansion", "TechFlow")),
-    # --- comparisons --------------------------------------------------------------------------------------------------
+    # --- comparisons -------------------------------------------------------------------------------------------------
     ("Acme vs TechFlow", compare("Acme Corp", "TechFlow")),
     ("compare EnterpriseABC, DataMax and GlobalTech", compare("EnterpriseABC", "DataMax", "GlobalTech")),
     ("compare megacorp and oldtech", compare("MegaCorp", "OldTech")),
@@ -183,7 +183,7 @@ CASES: list[tuple[str, Expect]] = [
     ("what are the weights in the model?", model()),
     ("how often are scores updated?", model()),
     ("explain the scoring model", model()),
-    # --- help, refusals, unknowns, churned ------------------------------------------------------------------------------
+    # --- help, refusals, unknowns, churned ---------------------------------------------------------------------------
     ("help", help_()),
     ("what can you do?", help_()),
     ("hi", help_()),

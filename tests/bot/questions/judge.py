@@ -215,6 +215,8 @@ def judge(engine: Engine, text: str, want: Expect) -> tuple[bool, str]:
         on = con.execute("select churned_on from account where name = ?", (want.accounts[0],)).fetchone()[0]
         con.close()
         said = " ".join([getattr(got, "title", ""), *getattr(got, "lines", [])])
-        ok = isinstance(got, views.Notice) and "churned" in said and date.fromisoformat(on).strftime("%-d %b %Y") in said
+        ok = (
+            isinstance(got, views.Notice) and "churned" in said and date.fromisoformat(on).strftime("%-d %b %Y") in said
+        )
         return ok, f"got {kind} {getattr(got, 'title', '')}"
     return False, f"unknown expectation {want.kind}"

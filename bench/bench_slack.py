@@ -36,11 +36,11 @@ from werkzeug.serving import make_server  # noqa: E402
 from bot.importer import import_frames  # noqa: E402
 from bot.sample import generate_portfolio  # noqa: E402
 from bot.scoring_runs import score_and_store  # noqa: E402
-from bot.server import create_wsgi_app  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.slack.server import create_wsgi_app  # noqa: E402
 from bot.store import create_db_engine, init_db  # noqa: E402
 from scoring import load_model  # noqa: E402
-from tests.handlers.requests import SIGNING_SECRET, SignedClient, slash_command  # noqa: E402
+from tests.handlers.slack.requests import SIGNING_SECRET, SignedClient, slash_command  # noqa: E402
 from tests.slack_api import BOT_TOKEN, SlackApiStandIn  # noqa: E402
 
 CSMS = 200

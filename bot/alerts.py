@@ -25,12 +25,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.actions import AlertGone, alert_state
-from bot.delivery import Delivery, Pacer, alert_messages, post_once, update_everywhere
-from bot.playbooks import Playbook, active_run_summary, checklist, recommended_playbook
+from bot.activity import AlertGone, alert_state
+from bot.playbook_runs import Playbook, active_run_summary, checklist, recommended_playbook
 from bot.pulse import current_pulse
 from bot.routing import Routing, csm_routes, watchers
 from bot.settings import Settings
+from bot.slack.delivery import Delivery, Pacer, alert_messages, post_once, update_everywhere
 from bot.store import Account, HealthAlert, HealthScore, PlaybookRun, read_session, write_session
 from bot.store.tables import as_utc
 from messages import views

@@ -359,7 +359,7 @@ def serve(port: Annotated[int, typer.Option("--port", help="HTTP port (HTTP mode
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackApiError
 
-    from bot import server
+    from bot.slack import server
 
     settings = _settings()
     server.configure_logging(settings)
@@ -391,8 +391,8 @@ def scheduler() -> None:
     """Run the scheduled jobs (digests, alert scans) in their own process."""
     import signal
 
-    from bot import server
     from bot.scheduler import create_scheduler, standard_jobs
+    from bot.slack import server
 
     settings = _settings()
     server.configure_logging(settings)
@@ -429,7 +429,7 @@ def _routing(settings: Settings) -> Any:
 
 def _playbooks(settings: Settings) -> Any:
     """The playbooks in force, or exit 2 with the file's problem in plain words."""
-    from bot.playbooks import load_playbooks
+    from bot.playbook_runs import load_playbooks
 
     return _operator_file(lambda: load_playbooks(settings.healthbot_playbooks), "Playbooks file")
 
@@ -445,7 +445,7 @@ def _operator_file(load: Any, what: str) -> Any:
 
 def _slack_client(settings: Settings, *, doing: str, required: bool = True) -> Any:
     """The Web API client, or (when required) exit 2 saying the token is missing; None when optional and unset."""
-    from bot.app import create_web_client
+    from bot.slack.app import create_web_client
 
     if settings.slack_bot_token is None:
         if not required:
@@ -467,7 +467,7 @@ def manifest(
     name: Annotated[str, typer.Option("--name", help="The app's name in your workspace.")] = "Healthbot",
 ) -> None:
     """Print the Slack app manifest (YAML) that creates this app."""
-    from bot.manifest import manifest_yaml
+    from bot.slack.manifest import manifest_yaml
 
     if url is not None and not url.startswith("https://"):
         err_console.print(f"[red]--url '{url}' must start with https://[/red] (Slack only calls HTTPS URLs).")

@@ -11,9 +11,9 @@ from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
 from bot import insights
-from bot.delivery import Delivery, Pacer, post_once
 from bot.routing import CsmRoute, Routing, csm_routes
 from bot.settings import Settings
+from bot.slack.delivery import Delivery, Pacer, post_once
 from messages import views
 from messages.blockkit import render_message
 from scoring import HealthModel

@@ -10,8 +10,8 @@ from datetime import date
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
-from bot.actions import TOUCH_KINDS
-from bot.playbooks import Playbook, recommended_playbook
+from bot.activity import TOUCH_KINDS
+from bot.playbook_runs import Playbook, recommended_playbook
 from bot.pulse import current_pulse
 from bot.store import Account, HealthAlert, HealthScore, read_session
 from messages.blockkit import slack_escape

@@ -26,7 +26,7 @@ from sqlalchemy import Table, bindparam, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from bot import schema
+from bot.store import columns as schema
 from bot.store import init_db, read_session, write_session
 from bot.store.tables import Account, MetricSnapshot
 

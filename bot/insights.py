@@ -19,7 +19,7 @@ from rapidfuzz import fuzz, process, utils
 from sqlalchemy import Table, Text, and_, cast, func, or_, select
 from sqlalchemy.engine import Engine
 
-from bot.playbooks import playbook_results
+from bot.playbook_runs import playbook_results
 from bot.pulse import current_pulse
 from bot.scoring_runs import ACCOUNTS, METRICS, SCORES, NothingToBacktest, backtest_store, score_history
 from bot.store import AlertAction, read_session
@@ -656,7 +656,7 @@ def trend_report(engine: Engine, model: HealthModel, *, as_of: date | None = Non
         positives=[view(f) for f in positives[:4]],
         model_insights=_model_insights(engine, model),
         summary_actions=[f"{f.title}: {f.actions[0]}" for f in concerns[:3] if f.actions],
-        # The overall line, then per playbook how its accounts fared (bot/playbooks.py: runs and their checklists).
+        # The overall line, then per playbook how its accounts fared (bot/playbook_runs.py: runs and their checklists).
         playbook_results=[
             *_playbook_results(engine, book, day),
             *playbook_results(engine, as_of=day, red_band=model.lowest_band.name),

@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.actions import DAY, effective_days, record_action
+from bot.activity import DAY, effective_days, record_action
 from bot.store import Pulse, read_session, write_session
 from bot.store.tables import as_utc
 from messages.views import PULSE_LEVELS, PulseReading

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from bot import schema
 from bot.importer import ImportReport, import_frames
+from bot.store import columns as schema
 
 MONTHS = 13
 FEATURES_TOTAL = 12  # "4 of 12 key features"

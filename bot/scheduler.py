@@ -2,8 +2,8 @@
 (the Procfile's `worker:`), never inside web workers.
 
 APScheduler cannot share a job store between processes, so jobs live in memory and exactly-once comes from the
-store's unique keys (bot.delivery): a second scheduler started by mistake posts nothing new. What APScheduler gives
-us is the timing: cron jobs with stable ids in an explicit timezone, coalesced, with a misfire grace that lets a
+store's unique keys (bot.slack.delivery): a second scheduler started by mistake posts nothing new. What APScheduler
+gives us is the timing: cron jobs with stable ids in an explicit timezone, coalesced, with a misfire grace that lets a
 digest missed during a restart go out when the process comes back that day — and never the next day.
 """
 
@@ -24,7 +24,7 @@ from sqlmodel import select
 
 from bot.alerts import AlertDesk
 from bot.digests import send_digests
-from bot.playbooks import Playbook
+from bot.playbook_runs import Playbook
 from bot.routing import Routing
 from bot.scoring_runs import score_and_store
 from bot.settings import Settings

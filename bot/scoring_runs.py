@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.engine import Engine
 
-from bot.actions import with_logged_touches
+from bot.activity import with_logged_touches
 from bot.pulse import with_pulse
 from bot.settings import Settings
 from bot.store import Account, HealthScore, MetricSnapshot, write_session

@@ -1,6 +1,5 @@
-"""Slack listeners: commands/, events/, actions/, views/ — each package has `register(app)`, one module per listener.
+"""Listeners, one package per surface: `handlers.slack` (Bolt listeners) and, beside it, `handlers.teams`.
 
-Listeners orchestrate and hold no business logic: parse what was asked, get the answer from `bot.answers`, render it
-with `messages.blockkit`, and deliver it. What every listener needs (the store, the settings) arrives in Bolt's
-context as `AppDeps`, put there by a middleware in `bot.app`.
+Listeners orchestrate and hold no business logic: they read what was asked, get the answer from the core (`bot`),
+render it with `messages`, and deliver it. A surface's listeners never import another surface's.
 """

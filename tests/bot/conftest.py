@@ -1,5 +1,5 @@
 """The running-bot fixtures of tests/handlers, for the app and server tests here."""
 
-from tests.handlers.conftest import bot, slack_api, start_bot, store
+from tests.handlers.slack.conftest import bot, slack_api, start_bot, store
 
 __all__ = ["bot", "slack_api", "start_bot", "store"]

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.actions import (
+from bot.activity import (
     AlertClick,
     AlertGone,
     NotAllowed,
@@ -18,7 +18,7 @@ from bot.actions import (
     alert_state,
     log_touch,
 )
-from bot.playbooks import load_playbooks
+from bot.playbook_runs import load_playbooks
 from bot.scoring_runs import load_frames
 from bot.settings import Settings
 from bot.store import (

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.actions import AlertClick, act_on_alert
+from bot.activity import AlertClick, act_on_alert
 from bot.alerts import detect, open_alerts, overdue, response_delay
-from bot.playbooks import load_playbooks
+from bot.playbook_runs import load_playbooks
 from bot.settings import Settings
 from bot.store import Account, HealthAlert, HealthScore, read_session, write_session
 

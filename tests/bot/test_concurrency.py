@@ -17,7 +17,7 @@ SARAH = "U0SARAH001"
 
 def _click_200_times(url: str, alert_id: int, worker: int, start: multiprocessing.synchronize.Barrier) -> None:
     # Runs in a fresh process: its own engine and connections, as a second web worker or scheduler would have.
-    from bot.actions import AlertClick, act_on_alert
+    from bot.activity import AlertClick, act_on_alert
     from bot.settings import Settings
     from bot.store import create_db_engine
 

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot import insights
-from bot.app import create_web_client
 from bot.digests import build_digests, send_digests
 from bot.routing import Routing, csm_routes
 from bot.settings import Settings
+from bot.slack.app import create_web_client
 from bot.store import Account, HealthScore, SlackUserCache, create_db_engine, read_session, write_session
 from scoring import HealthModel, load_model
 from tests.slack_api import BOT_TOKEN, SlackApiStandIn

@@ -14,7 +14,7 @@ from sqlmodel import select
 from bot import insights
 from bot.answers import AnswerContext, answer
 from bot.intents import Intent
-from bot.playbooks import (
+from bot.playbook_runs import (
     RunGone,
     checklist,
     find_playbook,

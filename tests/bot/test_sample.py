@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from bot import schema
 from bot.importer import ImportReport, import_frames
 from bot.sample import generate_portfolio, load_sample, sample_portfolio, snapshot_dates
 from bot.store import Account, MetricSnapshot, read_session
+from bot.store import columns as schema
 
 TODAY = date(2026, 11, 24)
 

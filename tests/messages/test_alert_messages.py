@@ -13,7 +13,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.forms import AccountGlance, playbook_form, snooze_form, touch_form
-from bot.playbooks import load_playbooks
+from bot.playbook_runs import load_playbooks
 from messages import views
 from messages.blockkit import render_message, render_modal
 from messages.terminal import render_terminal

@@ -1,0 +1,420 @@
+"""Recording what people do about alerts and accounts: every click once, in one transaction, and the alert's state
+kept beside its action log so every message can be re-rendered from the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.playbook_runs import Playbook, RunStart, start_run
+from bot.settings import Settings
+from bot.store import Account, AlertAction, HealthAlert, SlackUserCache, Touchpoint, read_session, write_session
+from bot.store.tables import as_utc
+
+# What the buttons on an alert do; the handlers' action_ids are "alert_" + these.
+ALERT_ACTIONS = (
+    "acknowledge",
+    "unacknowledge",
+    "resolve",
+    "unresolve",
+    "snooze",
+    "unsnooze",
+    "assign",
+    "start_playbook",
+    "note",
+)
+DAY = "datetime64[ns]"  # one resolution for every date merged by time (merge_asof refuses mixed ones)
+SNOOZE_CHOICES = {"1d": timedelta(days=1), "7d": timedelta(days=7)}
+
+# Kinds of touchpoint the Log touch modal offers; "note" is internal and does not count as a customer touch.
+TOUCH_KINDS = {"call": "Call", "meeting": "Meeting", "email": "Email", "qbr": "QBR", "note": "Internal note"}
+CUSTOMER_TOUCHES = ("call", "meeting", "email", "qbr")
+
+
+class AlertGone(LookupError):
+    """The alert no longer exists (resolved and purged, or the store was rebuilt)."""
+
+
+class NotAllowed(PermissionError):
+    """The person may not act on this alert; the message says who may."""
+
+
+def record_action(
+    *,
+    session: Session,
+    account_id: str,
+    user_id: str,
+    kind: str,
+    at: datetime,
+    alert_id: int | None = None,
+    note: str | None = None,
+    dedupe_key: str | None = None,
+) -> AlertAction | None:
+    """Add one action to the log inside the caller's write transaction; None when `dedupe_key` is already there.
+
+    A double click or a Slack retry carries the same key, so it is recorded once.
+    """
+    if dedupe_key is not None and _already_recorded(session, dedupe_key):
+        return None
+    action = AlertAction(
+        alert_id=alert_id,
+        account_id=account_id,
+        user_id=user_id,
+        kind=kind,
+        note=note,
+        dedupe_key=dedupe_key,
+        created_at=at,
+    )
+    try:
+        with session.begin_nested():
+            session.add(action)
+    except IntegrityError:
+        # PostgreSQL: another transaction recorded the same click between our check and our insert.
+        if dedupe_key is not None and _already_recorded(session, dedupe_key):
+            return None
+        raise
+    return action
+
+
+def _already_recorded(session: Session, dedupe_key: str) -> bool:
+    return session.exec(select(AlertAction.id).where(AlertAction.dedupe_key == dedupe_key)).first() is not None
+
+
+def alert_state(alert: HealthAlert, now: datetime) -> str:
+    """open, acknowledged, snoozed or resolved — a snooze that has ended no longer counts."""
+    if alert.resolved_at is not None:
+        return "resolved"
+    snoozed_until = as_utc(alert.snoozed_until)
+    if snoozed_until is not None and snoozed_until > now:
+        return "snoozed"
+    return "acknowledged" if alert.acknowledged_at is not None else "open"
+
+
+@dataclass(frozen=True)
+class AlertClick:
+    """One person's click on an alert's button, or a modal submitted from one."""
+
+    alert_id: int
+    user_id: str
+    kind: str  # one of ALERT_ACTIONS
+    dedupe_key: str  # from the payload, e.g. action_ts + user + action_id
+    at: datetime
+    in_alert_channel: bool = False  # the click came from the message in HEALTHBOT_ALERT_CHANNEL
+    note: str | None = None
+    snooze_for: timedelta | None = None
+    assignee: str | None = None
+    playbook: Playbook | None = None
+    touch_kind: str | None = None  # a note logged from the alert may record a customer touch too
+    touched_on: date | None = None
+
+
+@dataclass(frozen=True)
+class AlertOutcome:
+    """What a click did: the alert as it now stands, and the action recorded (None: a repeat, nothing new)."""
+
+    alert: HealthAlert
+    action: AlertAction | None
+    run: RunStart | None = None
+
+
+def act_on_alert(engine: Engine, click: AlertClick, *, settings: Settings) -> AlertOutcome:
+    """Check the clicker may act, record the action once and update the alert's state, all in one transaction.
+
+    A click that changes nothing (acknowledging an alert someone already acknowledged, from another copy of the
+    message) is not recorded; the caller re-renders the message so it shows who did.
+
+    Raises:
+        AlertGone: no such alert.
+        NotAllowed: the clicker is not the account's CSM, the assignee or an admin; nothing is recorded.
+    """
+    if click.kind not in ALERT_ACTIONS:
+        raise ValueError(f"unknown alert action {click.kind!r}")
+    with write_session(engine) as session:
+        # FOR UPDATE: on PostgreSQL two clicks on one alert queue here instead of overwriting each other's state.
+        alert = session.exec(select(HealthAlert).where(HealthAlert.id == click.alert_id).with_for_update()).first()
+        if alert is None:
+            raise AlertGone(click.alert_id)
+        refusal = _refusal(session, alert, click, settings)
+        if refusal is not None:
+            raise NotAllowed(refusal)
+        if not _changes_something(alert, click):
+            return AlertOutcome(alert, None)
+        run = None
+        if click.kind == "start_playbook":
+            assert click.playbook is not None
+            run = start_run(
+                session,
+                account_id=alert.account_id,
+                playbook=click.playbook,
+                user_id=click.user_id,
+                now=click.at,
+                alert_id=alert.id,
+            )
+            if not run.created:  # already under way (or this is a repeat of the click that started it)
+                return AlertOutcome(alert, None, run)
+        action = record_action(
+            session=session,
+            account_id=alert.account_id,
+            user_id=click.user_id,
+            kind=click.kind,
+            at=click.at,
+            alert_id=alert.id,
+            note=_action_note(click),
+            dedupe_key=click.dedupe_key,
+        )
+        if action is None:
+            return AlertOutcome(alert, None, run)
+        if click.touch_kind in CUSTOMER_TOUCHES:
+            _add_touchpoint(
+                session,
+                account_id=alert.account_id,
+                user_id=click.user_id,
+                kind=click.touch_kind or "call",
+                note=click.note,
+                happened_on=click.touched_on or click.at.date(),
+                at=click.at,
+            )
+        _apply(alert, click)
+        session.add(alert)
+        session.flush()
+    return AlertOutcome(alert, action, run)
+
+
+def start_playbook(
+    engine: Engine, *, account_id: str, playbook: Playbook, user_id: str, at: datetime, dedupe_key: str | None = None
+) -> RunStart:
+    """Start a playbook on an account (from its health card, not an alert) and log it, in one transaction.
+
+    A playbook already under way on the account is not started twice: its run comes back with `created` False.
+    """
+    with write_session(engine) as session:
+        run = start_run(session, account_id=account_id, playbook=playbook, user_id=user_id, now=at)
+        if run.created:
+            record_action(
+                session=session,
+                account_id=account_id,
+                user_id=user_id,
+                kind="start_playbook",
+                at=at,
+                note=playbook.name,
+                dedupe_key=dedupe_key,
+            )
+    return run
+
+
+def who_may_act(session: Session, alert: HealthAlert) -> set[str]:
+    """Slack user IDs who may act on this alert besides admins: the account's CSM and the assignee."""
+    allowed = {alert.assigned_to} if alert.assigned_to else set()
+    account = session.get(Account, alert.account_id)
+    if account is not None:
+        csm = account.csm_slack_id or _cached_slack_id(session, account.csm_email)
+        if csm:
+            allowed.add(csm)
+    return allowed
+
+
+def _cached_slack_id(session: Session, email: str | None) -> str | None:
+    if not email:
+        return None
+    cached = session.get(SlackUserCache, email.strip().lower())
+    return cached.user_id if cached else None
+
+
+def _refusal(session: Session, alert: HealthAlert, click: AlertClick, settings: Settings) -> str | None:
+    if click.user_id in settings.admins:
+        return None
+    if click.in_alert_channel and settings.healthbot_alert_channel_can_act:
+        return None
+    if click.user_id in who_may_act(session, alert):
+        return None
+    account = session.get(Account, alert.account_id)
+    csm = account.csm_owner if account else "the account's CSM"
+    assignee = " or the person it is assigned to" if alert.assigned_to else ""
+    return (
+        f"Only {csm} (the account's CSM){assignee} or a Healthbot admin can change this alert, so nothing was "
+        "recorded. Ask them to pick it up, or ask an admin to add you to HEALTHBOT_ADMINS."
+    )
+
+
+def _changes_something(alert: HealthAlert, click: AlertClick) -> bool:
+    state = alert_state(alert, click.at)
+    return {
+        "acknowledge": alert.acknowledged_at is None,
+        "unacknowledge": alert.acknowledged_at is not None,
+        "resolve": state != "resolved",
+        "unresolve": state == "resolved",
+        "unsnooze": state == "snoozed",
+        "assign": click.assignee is not None and click.assignee != alert.assigned_to,
+        "start_playbook": click.playbook is not None,
+    }.get(click.kind, True)
+
+
+def _action_note(click: AlertClick) -> str | None:
+    if click.kind == "snooze" and click.snooze_for is not None:
+        days = click.snooze_for.days
+        return f"for {days} day{'s' if days != 1 else ''}"
+    if click.kind == "assign" and click.assignee:
+        return f"to <@{click.assignee}>"
+    if click.kind == "start_playbook" and click.playbook is not None:
+        return click.playbook.name
+    return click.note
+
+
+def _apply(alert: HealthAlert, click: AlertClick) -> None:
+    kind, user, at = click.kind, click.user_id, click.at
+    if kind == "acknowledge":
+        alert.acknowledged_by, alert.acknowledged_at = user, at
+    elif kind == "unacknowledge":
+        alert.acknowledged_by, alert.acknowledged_at = None, None
+    elif kind == "resolve":
+        alert.resolved_by, alert.resolved_at = user, at
+    elif kind == "unresolve":
+        alert.resolved_by, alert.resolved_at = None, None
+    elif kind == "snooze":
+        alert.snoozed_by, alert.snoozed_until = user, at + (click.snooze_for or SNOOZE_CHOICES["1d"])
+    elif kind == "unsnooze":
+        alert.snoozed_by, alert.snoozed_until = None, None
+    elif kind == "assign":
+        alert.assigned_to = click.assignee
+    elif kind == "start_playbook" and alert.acknowledged_at is None:
+        # Starting a playbook is the strongest acknowledgement there is.
+        alert.acknowledged_by, alert.acknowledged_at = user, at
+    alert.status = alert_state(alert, at)
+
+
+def alert_actions(engine: Engine, alert_id: int) -> list[AlertAction]:
+    """Every action recorded on an alert, oldest first."""
+    with read_session(engine) as session:
+        return list(
+            session.exec(
+                select(AlertAction).where(AlertAction.alert_id == alert_id).order_by(col(AlertAction.id))
+            ).all()
+        )
+
+
+# --- touchpoints ----------------------------------------------------------------------------------------------------
+
+
+def log_touch(
+    engine: Engine,
+    *,
+    account_id: str,
+    user_id: str,
+    kind: str,
+    happened_on: date,
+    at: datetime,
+    note: str | None = None,
+    alert_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> Touchpoint | None:
+    """Record a touchpoint (and the matching action) in one transaction; None when `dedupe_key` was seen.
+
+    Customer touches (call, meeting, email, QBR) feed `last_touch` and `csm_touches_90d` at the next scoring;
+    an internal note is kept as an action only.
+    """
+    if kind not in TOUCH_KINDS:
+        raise ValueError(f"unknown touch kind {kind!r}; expected one of {', '.join(TOUCH_KINDS)}")
+    with write_session(engine) as session:
+        action = record_action(
+            session=session,
+            account_id=account_id,
+            user_id=user_id,
+            kind="touch" if kind in CUSTOMER_TOUCHES else "note",
+            at=at,
+            alert_id=alert_id,
+            note=f"{TOUCH_KINDS[kind]}: {note}" if note and kind in CUSTOMER_TOUCHES else (note or TOUCH_KINDS[kind]),
+            dedupe_key=dedupe_key,
+        )
+        if action is None:
+            return None
+        return _add_touchpoint(
+            session,
+            account_id=account_id,
+            user_id=user_id,
+            kind=kind,
+            note=note,
+            happened_on=happened_on,
+            at=at,
+            dedupe_key=dedupe_key,
+        )
+
+
+def _add_touchpoint(
+    session: Session,
+    *,
+    account_id: str,
+    user_id: str,
+    kind: str,
+    note: str | None,
+    happened_on: date,
+    at: datetime,
+    dedupe_key: str | None = None,
+) -> Touchpoint:
+    touch = Touchpoint(
+        account_id=account_id,
+        user_id=user_id,
+        kind=kind,
+        note=note,
+        happened_on=happened_on,
+        dedupe_key=dedupe_key,
+        created_at=at,
+    )
+    session.add(touch)
+    session.flush()
+    return touch
+
+
+def with_logged_touches(engine: Engine, metrics: pd.DataFrame, *, as_of: date | None) -> pd.DataFrame:
+    """The metrics with the customer touches logged in Slack added, for scoring.
+
+    Each snapshot's `last_touch` becomes the later of the imported one and the last logged touch on or before it,
+    and `csm_touches_90d` adds the logged touches in the 90 days before it. An account's latest snapshot counts
+    touches up to `as_of`, the day being scored: a call logged this morning counts in this morning's score, even
+    when the metrics were last imported weeks ago.
+    """
+    query = select(col(Touchpoint.account_id), col(Touchpoint.happened_on)).where(
+        col(Touchpoint.kind).in_(CUSTOMER_TOUCHES)
+    )
+    if as_of is not None:
+        query = query.where(Touchpoint.happened_on <= as_of)
+    with read_session(engine) as session:
+        touches = pd.DataFrame(session.exec(query).all(), columns=["account_id", "day"])
+    if touches.empty or metrics.empty:
+        return metrics
+    touches["day"] = pd.to_datetime(touches["day"]).astype(DAY)
+    touches = touches.sort_values(["day", "account_id"]).reset_index(drop=True)
+    touches["seen"] = touches.groupby("account_id").cumcount() + 1  # touches so far, per account
+    touches["touched"] = touches["day"]
+    rows = pd.DataFrame({"account_id": metrics["account_id"].astype(str), "day": effective_days(metrics, as_of)})
+
+    def touches_by(days: pd.Series) -> pd.DataFrame:
+        probe = rows.assign(day=days).reset_index().sort_values("day")
+        found = pd.merge_asof(probe, touches, on="day", by="account_id", direction="backward", suffixes=("", "_t"))
+        return found.set_index("index").sort_index()
+
+    upto_now = touches_by(rows["day"])
+    upto_then = touches_by(rows["day"] - pd.Timedelta(days=90))
+    logged = (upto_now["seen"].fillna(0) - upto_then["seen"].fillna(0)).astype(int).to_numpy()
+    last = pd.Series(upto_now["touched"].to_numpy(), index=metrics.index)
+    imported = pd.to_datetime(metrics["last_touch"])
+    latest = pd.concat([imported, last], axis=1).max(axis=1)
+    out = metrics.copy()
+    out["last_touch"] = latest  # datetime64: the scorer reads any date form
+    had = pd.to_numeric(metrics["csm_touches_90d"])
+    out["csm_touches_90d"] = np.where(logged > 0, had.fillna(0) + logged, had)
+    return out
+
+
+def effective_days(metrics: pd.DataFrame, as_of: date | None) -> pd.Series:
+    """Each snapshot's date, except an account's latest snapshot, which stands for `as_of` (the day scored)."""
+    days = pd.to_datetime(metrics["as_of"]).astype(DAY)
+    if as_of is None:
+        return days
+    latest = days.groupby(metrics["account_id"]).transform("max") == days
+    return days.where(~latest, pd.Timestamp(as_of)).astype(DAY)

@@ -257,6 +257,17 @@ def _read_as(q: Question, model: HealthModel, day: date) -> list[str]:
     return read
 
 
+def full_table(q: Question, asked: Asked) -> pd.DataFrame:
+    """Every row a list question selects, as the report table (the file that follows a list longer than Slack's
+    table block): the same filter as the answer, so the file and the count agree."""
+    if q.mine:
+        q = replace(q, csm=asked.asker_csm())
+    day = insights.scored_day(asked.engine, asked.today)
+    ids = list(matching(asked.engine, asked.model, q, day, csm=q.csm).frame["account_id"])
+    report = insights.report_table(asked.engine, asked.model, as_of=day, account_ids=ids)
+    return report.set_index("Account ID").loc[ids].reset_index()
+
+
 def _list(q: Question, asked: Asked) -> object:
     day = insights.scored_day(asked.engine, asked.today)
     found = matching(asked.engine, asked.model, q, day, csm=q.csm)

@@ -155,10 +155,27 @@ def _export(intent: Intent, ctx: AnswerContext) -> object:
 
 def _ask(intent: Intent, ctx: AnswerContext) -> object:
     """A question in plain words: read against the store's names, then answered (bot.questions)."""
-    from bot.questions import Asked, answer_question, parse, vocabulary
+    from bot.questions import answer_question, parse
+
+    asked = _asked(ctx)
+    return answer_question(parse(intent.subject or "", asked.vocab), asked)
+
+
+def list_file(question: str, *, ctx: AnswerContext) -> bytes:
+    """Every row a list question selects, as CSV: the report table's columns, the same filter as the answer (the
+    file that follows a list longer than Slack's table block)."""
+    from bot.questions import parse
+    from bot.questions.answer import full_table
+
+    asked = _asked(ctx)
+    table = full_table(parse(question, asked.vocab), asked)
+    return table.to_csv(index=False).encode("utf-8")
+
+
+def _asked(ctx: AnswerContext) -> Any:
+    from bot.questions import Asked, vocabulary
 
     vocab = vocabulary(ctx.engine)
-    question = parse(intent.subject or "", vocab)
 
     def asker_csm() -> str | None:
         if ctx.user_id:
@@ -176,8 +193,7 @@ def _ask(intent: Intent, ctx: AnswerContext) -> object:
                 return None
         return None
 
-    asked = Asked(engine=ctx.engine, model=ctx.model, today=ctx.as_of, vocab=vocab, asker_csm=asker_csm)
-    return answer_question(question, asked)
+    return Asked(engine=ctx.engine, model=ctx.model, today=ctx.as_of, vocab=vocab, asker_csm=asker_csm)
 
 
 def _help(intent: Intent, ctx: AnswerContext) -> object:

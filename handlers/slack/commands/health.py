@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from bot.intents import parse_command
 from handlers.slack.commands.export import export_callback
 from handlers.slack.deps import deps_of
-from handlers.slack.events.conversation import send_chart_for
+from handlers.slack.events.conversation import send_attachments_for
 from handlers.slack.replies import answered, respond_safely
 
 
@@ -30,4 +30,4 @@ def health_command_callback(
     message, view = answered(intent, deps=deps, user_id=user_id, shareable=True)
     respond_safely(respond, message)
     # The answer is private, and a file can't be: a trend's chart follows in the asker's DM.
-    send_chart_for(view, deps=deps, client=client, channel=None, thread_ts=None, asker=user_id)
+    send_attachments_for(view, deps=deps, client=client, channel=None, thread_ts=None, asker=user_id)

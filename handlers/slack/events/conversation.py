@@ -8,12 +8,13 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from bot.answers import AnswerContext, list_file
 from bot.intents import parse_question
 from bot.trend_charts import account_trend
 from handlers.slack.deps import AppDeps
 from handlers.slack.once import first_delivery
 from handlers.slack.replies import answered, post_safely
-from handlers.slack.uploads import send_chart, send_trends_chart
+from handlers.slack.uploads import send_chart, send_trends_chart, upload_file
 from messages import views
 
 logger = logging.getLogger(__name__)
@@ -41,15 +42,33 @@ def answer_in_thread(
         message = decorate(message, view)
     thread_ts = event.get("thread_ts") or ts
     post_safely(client, channel=channel, thread_ts=thread_ts, message=message)
-    send_chart_for(view, deps=deps, client=client, channel=channel, thread_ts=thread_ts, asker=event.get("user"))
+    send_attachments_for(view, deps=deps, client=client, channel=channel, thread_ts=thread_ts, asker=event.get("user"))
     return view, channel, thread_ts
 
 
-def send_chart_for(
+def send_attachments_for(
     view: object, *, deps: AppDeps, client: WebClient, channel: str | None, thread_ts: str | None, asker: str | None
 ) -> None:
-    """A trend answer's chart, uploaded beside it: the segments' trends, or one account's score over time."""
-    if isinstance(view, views.TrendReport):
+    """What follows an answer: a trend's chart (the segments', or one account's score over time), or a list's every
+    row as a CSV file when there are more than one table block holds."""
+    if isinstance(view, views.AccountTable) and view.total > len(view.rows):
+        try:
+            content = list_file(
+                view.question, ctx=AnswerContext(engine=deps.engine, settings=deps.settings, user_id=asker)
+            )
+            upload_file(
+                client,
+                content=content,
+                filename="healthbot-list.csv",
+                title=f"{view.title} ({view.total} rows)",
+                channel=channel,
+                thread_ts=thread_ts,
+                comment=f"All {view.total} rows of “{view.title}”",
+                asker=asker,
+            )
+        except Exception:
+            logger.exception("could not send the full list for %r", view.question)
+    elif isinstance(view, views.TrendReport):
         send_trends_chart(deps=deps, client=client, channel=channel, thread_ts=thread_ts, asker=asker)
     elif isinstance(view, views.AccountTrend):
         build = partial(account_trend, deps.engine, account_id=view.account_id)

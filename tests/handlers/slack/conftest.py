@@ -127,3 +127,19 @@ def start_bot(slack_api: SlackApiStandIn, store: Engine, sqlite_url: str) -> Ite
 def bot(start_bot: Callable[..., RunningBot]) -> RunningBot:
     """The bot with default settings: everyone may ask."""
     return start_bot()
+
+
+@pytest.fixture
+def demo_bot(start_bot: Callable[..., RunningBot]) -> RunningBot:
+    """The bot over the sample portfolio, scored today with its history (the demo book: Acme Corp, Sarah Chen, …)."""
+    from datetime import UTC, datetime
+
+    from bot.sample import load_sample
+    from bot.scoring_runs import score_and_store
+    from scoring import load_model
+
+    bot = start_bot()
+    today = datetime.now(UTC).date()
+    load_sample(bot.engine, today)
+    score_and_store(bot.engine, load_model(None), as_of=today, history=True)
+    return bot

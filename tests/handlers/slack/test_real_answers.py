@@ -3,27 +3,13 @@ cards, portfolios and reports a CSM would read arriving at the Slack stand-in.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from bot.sample import load_sample
-from bot.scoring_runs import score_and_store
-from scoring import load_model
 from tests.handlers.slack.checks import all_text, assert_valid_message
 from tests.handlers.slack.conftest import RunningBot
 from tests.handlers.slack.requests import CHANNEL, app_mention, block_action, event_envelope, slash_command
-
-
-@pytest.fixture
-def demo_bot(start_bot: Callable[..., RunningBot]) -> RunningBot:
-    bot = start_bot()
-    today = datetime.now(UTC).date()
-    load_sample(bot.engine, today)
-    score_and_store(bot.engine, load_model(None), as_of=today, history=True)
-    return bot
 
 
 @pytest.mark.parametrize(

@@ -6,15 +6,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
-
-import pytest
 
 from bot.questions.feedback import feedback_counts
-from bot.sample import load_sample
-from bot.scoring_runs import score_and_store
-from scoring import load_model
 from tests.handlers.slack.checks import all_text, assert_valid_message
 from tests.handlers.slack.conftest import RunningBot
 from tests.handlers.slack.requests import (
@@ -25,15 +18,6 @@ from tests.handlers.slack.requests import (
     direct_message,
     event_envelope,
 )
-
-
-@pytest.fixture
-def demo_bot(start_bot: Callable[..., RunningBot]) -> RunningBot:
-    bot = start_bot()
-    today = datetime.now(UTC).date()
-    load_sample(bot.engine, today)
-    score_and_store(bot.engine, load_model(None), as_of=today, history=True)
-    return bot
 
 
 def sarahs_red_accounts(bot: RunningBot) -> set[str]:

@@ -304,7 +304,7 @@ def _list(q: Question, asked: Asked) -> object:
         headline = f"{counted[0].upper() + counted[1:]} in {subject}"
     else:
         headline = f"{counted[0].upper() + counted[1:]} across the team"
-    left_out: list[str] = []
+    left_out: list[str] = list(q.notes)
     if q.limit and total > len(frame):
         left_out.append(f"Showing the top {len(frame)} of {total}.")
     if len(frame) > SHOWN:

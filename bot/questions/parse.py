@@ -137,7 +137,8 @@ _GRAMMAR = (
     "difference mean means calculated computed calculate compute weights weight model dimensions bands band "
     "recomputed refreshed updated often frequently detractors detractor promoters arr revenue biggest largest "
     "highest lowest worst best smallest ranked rank sorted sort many count number total cohort stage "
-    "approach save rescue help prepare prepping meeting with"
+    "approach save rescue help prepare prepping meeting with csm csms focus opps prioritize prioritise low high poor bad good great "
+    "lot lots bunch ones any"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -225,7 +226,7 @@ _PLANS: tuple[tuple[PlanKind, re.Pattern[str]], ...] = (
     (
         "expansion",
         re.compile(
-            r"\bexpansion\s+(?:opportunit\w*|options?|potential|plan)\b|\bupsell\s+(?:options?|"
+            r"\b(?:expansion|growth)\s+(?:opportunit\w*|opps?|options?|potential|plan|ideas)\b|\bupsell\s+(?:options?|"
             r"opportunit\w*|potential|ideas)\b|\bwhitespace\b|\bwhere\s+can\s+we\s+(?:grow|expand)\b"
             r"|\bcross-?sell\b",
             re.IGNORECASE,
@@ -241,6 +242,16 @@ _LIST_WORDS = re.compile(r"\b(?:how\s+many|list|which|who|show\s+me\s+all|count|
 _TEAM = re.compile(
     r"\b(?:team|everyone|whole\s+(?:book|team|portfolio)|entire\s+(?:book|portfolio)|all\s+accounts|we\s+doing|"
     r"are\s+we|overall|company[- ]wide|org[- ]wide|the\s+book)\b",
+    re.IGNORECASE,
+)
+_WHICH_CSM = re.compile(
+    r"\b(?:which|what)\s+csms?\b|\bwho\s+(?:has|owns|carries)\s+the\s+most\b|\bby\s+csm\b|\bper\s+csm\b"
+    r"|\bcsm\s+(?:breakdown|comparison|leaderboard)\b",
+    re.IGNORECASE,
+)
+_FOCUS = re.compile(
+    r"\bfocus\s+on\b|\bprioriti[sz]e\b|\bwhat\s+should\s+i\s+(?:do|work\s+on|look\s+at)\b"
+    r"|\bwhere\s+should\s+i\s+start\b",
     re.IGNORECASE,
 )
 _MINE = re.compile(r"\b(?:my|mine|myself|i\s+own|i\s+have|for\s+me|me\s+own)\b", re.IGNORECASE)
@@ -551,7 +562,7 @@ def _csm_from_slot(words: _Words, text: str, vocab: Vocabulary) -> tuple[str | N
     firsts = {fold(n).split()[0]: n for n in names if n.split()}
     for slot in _possessive_slots(text):
         folded = fold(slot)
-        if not folded or all(w in GRAMMAR_WORDS for w in folded.split()):
+        if not folded or all(w in GRAMMAR_WORDS for w in folded.split()) or _claimed(words, folded.split()):
             continue
         hit = process.extractOne(folded, [fold(n) for n in names], scorer=fuzz.ratio, score_cutoff=_CSM_FOUND)
         first = process.extractOne(folded.split()[0], list(firsts), scorer=fuzz.ratio, score_cutoff=_CSM_FOUND)
@@ -652,6 +663,10 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
             if found:
                 accounts.append(found)
     leftover = [" ".join(words.raw[s:e]) for s, e in words.free_runs()]
+    if not scope and not accounts and leftover:
+        unknown = _loose_scope(leftover, vocab) or _unknown_slot(leftover, plain, vocab)
+        if unknown is not None:
+            misses.append(unknown)
 
     filters = _filters(plain, low)
     months = _months(low)
@@ -666,11 +681,40 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
         team=team,
         scope=tuple(scope),
         misses=tuple(misses),
+        notes=tuple(f"I didn't recognise “{run}” and left it out." for run in leftover),
         months=months,
         window_days=window,
         **filters,
     )
     return _wanted(base, low, leftover)
+
+
+def _loose_scope(leftover: list[str], vocab: Vocabulary) -> Miss | None:
+    """Words that look like a segment, region or industry typed loosely ("fin services"): a question to ask back,
+    never a scope to drop in silence."""
+    values = sorted({v for kind in vocab.scopes for v in vocab.scopes[kind]})
+    for run in leftover:
+        if len(run) < 4:
+            continue
+        ranked = process.extract(run, values, scorer=fuzz.WRatio, limit=3, score_cutoff=80)
+        if ranked:
+            return Miss("scope", run, tuple(name for name, _, _ in ranked))
+    return None
+
+
+def _unknown_slot(leftover: list[str], plain: str, vocab: Vocabulary) -> Miss | None:
+    """Unknown words where a scope goes ("red accounts in Foo", "Foo accounts"): asked back, never dropped."""
+    for run in leftover:
+        name = re.escape(run)
+        slot = (
+            rf"\b(?:in|for|from|at|within)\s+(?:the\s+)?{name}\b"
+            rf"|\b{name}\s+(?:\w+\s+)?(?:accounts|customers|accts|segment|region|team|book|portfolio)\b"
+        )
+        if re.search(slot, plain, re.IGNORECASE):
+            values = sorted({v for kind in vocab.scopes for v in vocab.scopes[kind]} | {c.name for c in vocab.csms})
+            ranked = process.extract(run, values, scorer=fuzz.WRatio, limit=4, score_cutoff=_SUGGEST)
+            return Miss("scope", run, tuple(name for name, _, _ in ranked) or tuple(vocab.scopes.get("segment", [])))
+    return None
 
 
 def _unsupported_reason(said: str) -> str:
@@ -796,13 +840,20 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
         return replace(q, wanted="card")
     if _CHANGES.search(low):
         return replace(q, wanted="changes", window_days=q.window_days or 7)
+    if _WHICH_CSM.search(low):
+        return replace(q, wanted="portfolio", team=not (q.csm or q.mine), bands=(), sort=None, limit=None)
+    if _FOCUS.search(low):
+        return replace(q, wanted="portfolio", mine=not (q.csm or q.scope or q.team), bands=())
+    if _WHY.search(low) and (q.scope or q.csm or q.mine or q.team) and q.bands:
+        return replace(q, wanted="portfolio", bands=())  # the book's risk drivers say why
     if re.search(r"\bexport\b", low) and not q.has_filter:
         return replace(q, wanted="export")
     if named == 0 and _WHY.search(low) and leftover and not (q.csm or q.scope or q.mine):
         return replace(q, wanted="why")  # about an account we could not find: said so by the answerer
     scoped = q.csm or q.scope or q.mine or q.team or "accounts" in low
     listing = _LIST_WORDS.search(low) and re.search(r"\bhow\s+many\b|\blist\b|\ball\s+of\b", low)
-    if q.has_filter or (listing and scoped):
+    counting = q.count and re.search(r"\b(?:customers|accounts|clients)\b", low)
+    if q.has_filter or (listing and scoped) or counting:
         return replace(q, wanted="list")
     if _TREND.search(low) and not (q.csm or q.scope or q.mine):
         return replace(q, wanted="trend")

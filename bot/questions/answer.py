@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from bot import insights
 from bot.questions import plans
 from bot.questions.parse import Question
-from bot.questions.rows import SHOWN, band_names, matching, renewal_span
+from bot.questions.rows import band_names, matching, renewal_span
 from bot.questions.vocabulary import SCOPE_COLUMNS, SCOPE_LABELS, Vocabulary
 from bot.scoring_runs import SCORES
 from messages import format as fmt
@@ -263,35 +263,60 @@ def full_table(q: Question, asked: Asked) -> pd.DataFrame:
     if q.mine:
         q = replace(q, csm=asked.asker_csm())
     day = insights.scored_day(asked.engine, asked.today)
-    ids = list(matching(asked.engine, asked.model, q, day, csm=q.csm).frame["account_id"])
+    ids = list(matching(asked.engine, asked.model, q, day, csm=q.csm, shown=None).frame["account_id"])
     report = insights.report_table(asked.engine, asked.model, as_of=day, account_ids=ids)
     return report.set_index("Account ID").loc[ids].reset_index()
+
+
+# The report table's columns as a list shows them, each from the matching rows (same rules as bot.insights'
+# report_table: the score rounded, the trend to one decimal, the most recent touch on record).
+_SHOWN_COLUMNS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+    "Account Name": lambda f: f["name"],
+    "CSM Owner": lambda f: f["csm_owner"],
+    "Health Score": lambda f: f["score"].round(0).astype(int),
+    "Status": lambda f: f["band"],
+    "Trend vs Last Month": lambda f: (f["score"] - pd.to_numeric(f["last_month_score"])).round(1),
+    "ARR": lambda f: f["arr"],
+    "Renewal Date": lambda f: f["renewal_date"],
+    "Last Touch": lambda f: f["last_touch"],
+    "Segment": lambda f: f["segment"],
+    "Region": lambda f: f["region"],
+    "Industry": lambda f: f["industry"],
+    "Plan Tier": lambda f: f["plan_tier"],
+    "Upsell Opportunity": lambda f: f["opportunity"],
+    "Last Login": lambda f: f["last_login"],
+    "Last QBR": lambda f: f["last_qbr"],
+    "NPS": lambda f: f["nps"],
+    "Days Overdue": lambda f: f["days_overdue"],
+}
+
+
+def _list_columns(q: Question) -> list[str]:
+    columns = ["Account Name", "CSM Owner", "Health Score", "Status", "Trend vs Last Month", "ARR", "Renewal Date"]
+    if q.no_touch_days is not None or not q.has_filter:
+        columns.append("Last Touch")
+    columns += [label for kind, _ in q.scope if (label := _report_label(kind)) and label not in columns]
+    if q.expansion:
+        columns.append("Upsell Opportunity")
+    for wanted, label in (
+        (q.no_login_days, "Last Login"),
+        (q.no_qbr_days, "Last QBR"),
+        (q.nps_max, "NPS"),
+    ):
+        if wanted is not None:
+            columns.append(label)
+    if q.overdue:
+        columns.append("Days Overdue")
+    return columns
 
 
 def _list(q: Question, asked: Asked) -> object:
     day = insights.scored_day(asked.engine, asked.today)
     found = matching(asked.engine, asked.model, q, day, csm=q.csm)
     frame = found.frame
-    shown = frame.head(SHOWN)
-    report = insights.report_table(asked.engine, asked.model, as_of=day, account_ids=list(shown["account_id"]))
-    report = report.set_index("Account ID").loc[list(shown["account_id"])].reset_index()
-    columns = ["Account Name", "CSM Owner", "Health Score", "Status", "Trend vs Last Month", "ARR", "Renewal Date"]
-    extra: dict[str, pd.Series] = {}
-    if q.no_touch_days is not None or not q.has_filter:
-        columns.append("Last Touch")
-    for column, label in (("last_login", "Last Login"), ("last_qbr", "Last QBR"), ("nps", "NPS")):
-        if column in shown.columns:
-            extra[label] = shown[column]
-    if q.overdue:
-        extra["Days Overdue"] = shown["days_overdue"]
-    if q.expansion:
-        columns.append("Upsell Opportunity")
-    if q.scope:
-        columns += [label for kind, _ in q.scope if (label := _report_label(kind)) and label not in columns]
-    rows = [
-        [_cell(report.at[i, c]) for c in columns] + [_cell(extra[label].iloc[i]) for label in extra]
-        for i in range(len(report))
-    ]
+    columns = _list_columns(q)
+    cells = {c: _SHOWN_COLUMNS[c](frame).tolist() if len(frame) else [] for c in columns}
+    rows = [[_cell(cells[c][i]) for c in columns] for i in range(len(frame))]
     noun = _noun(q, asked.model)
     subject = q.csm or (" · ".join(v for _, v in q.scope) if q.scope else "")
     total = found.total
@@ -304,20 +329,21 @@ def _list(q: Question, asked: Asked) -> object:
         headline = f"{counted[0].upper() + counted[1:]} in {subject}"
     else:
         headline = f"{counted[0].upper() + counted[1:]} across the team"
+    listed = min(total, q.limit) if q.limit else total
     left_out: list[str] = list(q.notes)
-    if q.limit and total > len(frame):
-        left_out.append(f"Showing the top {len(frame)} of {total}.")
-    if len(frame) > SHOWN:
-        left_out.append(f"The first {SHOWN} are listed here; all {len(frame)} are in the attached file.")
+    if q.limit and total > q.limit:
+        left_out.append(f"Showing the top {q.limit} of {total}.")
+    if listed > len(frame):
+        left_out.append(f"The first {len(frame)} are listed here; all {listed} are in the attached file.")
     title = noun[0].upper() + noun[1:] + (f" · {subject}" if subject else "")
     return views.AccountTable(
         title=title,
         headline=headline,
         as_of=day,
-        columns=columns + list(extra),
+        columns=columns,
         rows=rows,
-        account_ids=list(report["Account ID"]),
-        total=total if not q.limit else min(total, q.limit),
+        account_ids=list(frame["account_id"]),
+        total=listed,
         read_as=_read_as(q, asked.model, day),
         left_out=left_out,
         question=q.text,

@@ -137,8 +137,8 @@ _GRAMMAR = (
     "difference mean means calculated computed calculate compute weights weight model dimensions bands band "
     "recomputed refreshed updated often frequently detractors detractor promoters arr revenue biggest largest "
     "highest lowest worst best smallest ranked rank sorted sort many count number total cohort stage "
-    "approach save rescue help prepare prepping meeting with csm csms focus opps prioritize prioritise low high poor bad good great "
-    "lot lots bunch ones any"
+    "approach save rescue help prepare prepping meeting with csm csms focus opps prioritize prioritise low high "
+    "poor bad good great lot lots bunch ones any"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 

@@ -393,6 +393,24 @@ def _signal(record: Mapping[str, Any]) -> views.Signal:
     return views.Signal(found.key, found.title, found.severity, found.kind, found.response_time, list(found.facts))
 
 
+_BACKTESTS: dict[tuple[str, str, Any], list[str]] = {}
+
+
+def _backtest_lines(engine: Engine, model: HealthModel) -> list[str]:
+    """What the backtest says, computed once per store, model and latest scored day (seconds at 100,000 accounts)."""
+    with engine.connect() as connection:
+        latest = connection.execute(select(func.max(SCORES.c.as_of))).scalar()  # a new scored day: backtest again
+    key = (str(engine.url), model.name, latest)
+    if key not in _BACKTESTS:
+        try:
+            _BACKTESTS[key] = model_insights(backtest_store(engine, model), model)
+        except NothingToBacktest:
+            _BACKTESTS[key] = [
+                "No former customers on file yet, so how well the score predicts churn can't be measured."
+            ]
+    return _BACKTESTS[key]
+
+
 def model_explainer(engine: Engine, model: HealthModel) -> views.ModelExplainer:
     """The model in force: dimensions and weights, bands, what the lowest band means, when scores are recomputed."""
     total = sum(d.weight for d in model.dimensions) or 1.0
@@ -405,10 +423,7 @@ def model_explainer(engine: Engine, model: HealthModel) -> views.ModelExplainer:
         views.ModelBand(b.name, b.min, None if i == 0 else ordered[i - 1].min, b.meaning, b.action)
         for i, b in enumerate(ordered)
     ]
-    try:
-        backtest = model_insights(backtest_store(engine, model), model)
-    except NothingToBacktest:
-        backtest = ["No former customers on file yet, so how well the score predicts churn can't be measured."]
+    backtest = _backtest_lines(engine, model)
     return views.ModelExplainer(
         name=model.name,
         dimensions=dims,

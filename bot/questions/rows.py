@@ -1,8 +1,9 @@
-"""The accounts a list question asks for: the report table's rows, filtered in SQL where the store can.
+"""The accounts a list question asks for: the report table's rows, filtered, counted, sorted and paged in SQL.
 
-Filters on the account (CSM, segment, region, …), the day's score (band, signals) and the renewal date run in SQL;
-the latest metrics (NPS, payment, last login, last QBR) and the last touch are joined only when asked about. What
-needs the model (dropped by N points, declining, expansion-ready) is applied to the few columns read back.
+Filters on the account (CSM, segment, region, …), the day's score (band, signals, the drop since last month) and
+the renewal date are WHERE clauses; the latest metrics (NPS, payment) and the last touch, login or QBR are
+correlated look-ups on the metrics' primary key, made only when asked about. The count is one COUNT over the same
+query, and only the rows shown are read back. Expansion-ready needs the model, so it is applied to the filtered rows.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import Text, and_, cast, func, or_, select
+from sqlalchemy import Select, Text, cast, func, or_, select
 from sqlalchemy.engine import Engine
 
 from bot import insights
@@ -27,7 +29,7 @@ SHOWN = 99  # rows in one Slack table block (100, one of them the header); the r
 
 @dataclass(frozen=True)
 class Matches:
-    """The matching accounts, sorted as asked: id and the columns the filters read."""
+    """The matching accounts (the first `shown` of them, sorted as asked) and how many match in all."""
 
     frame: pd.DataFrame
     total: int
@@ -66,20 +68,48 @@ def renewal_span(q: Question, day: date) -> tuple[date, date] | None:
     return None
 
 
-def matching(engine: Engine, model: HealthModel, q: Question, day: date, *, csm: str | None) -> Matches:
-    """Every current customer scored on `day` that the question's scope and filters select, sorted as asked."""
-    columns = [
-        ACCOUNTS.c.account_id,
-        ACCOUNTS.c.name,
-        ACCOUNTS.c.csm_owner,
-        ACCOUNTS.c.arr,
-        ACCOUNTS.c.renewal_date,
-        SCORES.c.score,
-        SCORES.c.band,
-        SCORES.c.last_month_score,
-    ]
+def _latest(column: str, day: date) -> Any:
+    """The account's latest value of a metrics column on or before `day` (a look-up on the primary key)."""
+    snap = METRICS.alias(f"m_{column}")
+    newest = (
+        select(func.max(snap.c.as_of))
+        .where(snap.c.account_id == ACCOUNTS.c.account_id, snap.c.as_of <= day)
+        .scalar_subquery()
+    )
+    value = METRICS.alias(f"v_{column}")
+    return (
+        select(value.c[column])
+        .where(value.c.account_id == ACCOUNTS.c.account_id, value.c.as_of == newest)
+        .scalar_subquery()
+    )
+
+
+def _most_recent(column: str, day: date) -> Any:
+    """The account's most recent date in a metrics column up to `day` (last touch, login, QBR): the report's rule."""
+    snap = METRICS.alias(f"r_{column}")
+    return (
+        select(func.max(snap.c[column]))
+        .where(snap.c.account_id == ACCOUNTS.c.account_id, snap.c.as_of <= day)
+        .scalar_subquery()
+    )
+
+
+def _query(model: HealthModel, q: Question, day: date, *, csm: str | None) -> tuple[Select[Any], dict[str, Any]]:
+    drop = SCORES.c.last_month_score - SCORES.c.score
+    extra: dict[str, Any] = {"last_touch": _most_recent("last_touch", day)}
     query = (
-        select(*columns)
+        select(
+            ACCOUNTS.c.account_id,
+            ACCOUNTS.c.name,
+            ACCOUNTS.c.csm_owner,
+            ACCOUNTS.c.arr,
+            ACCOUNTS.c.renewal_date,
+            *(ACCOUNTS.c[column] for column in SCOPE_COLUMNS.values()),
+            SCORES.c.score,
+            SCORES.c.band,
+            SCORES.c.last_month_score,
+            drop.label("drop"),
+        )
         .join(SCORES, SCORES.c.account_id == ACCOUNTS.c.account_id)
         .where(SCORES.c.as_of == day)
         .where(or_(ACCOUNTS.c.churned_on.is_(None), ACCOUNTS.c.churned_on > day))
@@ -97,69 +127,63 @@ def matching(engine: Engine, model: HealthModel, q: Question, day: date, *, csm:
     span = renewal_span(q, day)
     if span is not None:
         query = query.where(ACCOUNTS.c.renewal_date >= span[0], ACCOUNTS.c.renewal_date <= span[1])
-    stale = {
-        "last_touch": q.no_touch_days,
-        "last_login": q.no_login_days,
-        "last_qbr": q.no_qbr_days,
-    }
-    for column, days in stale.items():
+    if q.dropped is not None:
+        query = query.where(drop >= q.dropped)
+    if q.declining:
+        query = query.where(drop > model.stable_points)
+    if q.sort == "drop":
+        query = query.where(drop > 0)
+    for column, days in (("last_touch", q.no_touch_days), ("last_login", q.no_login_days), ("last_qbr", q.no_qbr_days)):
         if days is None:
             continue
-        latest = (
-            select(METRICS.c.account_id, func.max(METRICS.c[column]).label(column))
-            .where(METRICS.c.as_of <= day)
-            .group_by(METRICS.c.account_id)
-            .subquery(f"latest_{column}")
-        )
-        query = query.add_columns(latest.c[column]).outerjoin(latest, latest.c.account_id == ACCOUNTS.c.account_id)
-        query = query.where(or_(latest.c[column].is_(None), latest.c[column] < day - timedelta(days=days)))
-    if q.nps_max is not None or q.overdue:
-        newest = (
-            select(METRICS.c.account_id, func.max(METRICS.c.as_of).label("as_of"))
-            .where(METRICS.c.as_of <= day)
-            .group_by(METRICS.c.account_id)
-            .subquery("newest")
-        )
-        snap = METRICS.alias("snap")
-        query = (
-            query.add_columns(snap.c.nps, snap.c.days_overdue)
-            .join(newest, newest.c.account_id == ACCOUNTS.c.account_id)
-            .join(snap, and_(snap.c.account_id == newest.c.account_id, snap.c.as_of == newest.c.as_of))
-        )
-        if q.nps_max is not None:
-            query = query.where(snap.c.nps <= q.nps_max)
-        if q.overdue:
-            query = query.where(snap.c.days_overdue > 0)
-    with engine.connect() as connection:
-        frame = pd.read_sql(query, connection)
-    frame["arr"] = pd.to_numeric(frame["arr"]).fillna(0.0)
-    frame["drop"] = pd.to_numeric(frame["last_month_score"]) - frame["score"]
-    if q.dropped is not None:
-        frame = frame[frame["drop"] >= q.dropped]
-    if q.declining:
-        frame = frame[frame["drop"] > model.stable_points]
-    if q.sort == "drop":
-        frame = frame[frame["drop"] > 0]
-    if q.expansion and len(frame):
-        book = insights.load_book(engine, model, day, account_ids=list(frame["account_id"]))
-        ready = book_math.expansion_ready(book, model, reasons_for=0)
-        frame = frame.merge(ready[["account_id", "opportunity"]], on="account_id")
-    frame = _sorted(frame, q)
-    total = len(frame)
-    if q.limit:
-        frame = frame.head(q.limit)
-    return Matches(frame.reset_index(drop=True), total)
+        recent = extra[column] if column in extra else _most_recent(column, day)
+        extra[column] = recent
+        query = query.where(or_(recent.is_(None), recent < day - timedelta(days=days)))
+    if q.nps_max is not None:
+        extra["nps"] = _latest("nps", day)
+        query = query.where(extra["nps"] <= q.nps_max)
+    if q.overdue:
+        extra["days_overdue"] = _latest("days_overdue", day)
+        query = query.where(extra["days_overdue"] > 0)
+    return query, extra
 
 
-def _sorted(frame: pd.DataFrame, q: Question) -> pd.DataFrame:
-    if q.sort == "arr":
-        return frame.sort_values(["arr", "name"], ascending=[False, True])
+def _order(q: Question) -> list[Any]:
+    name = ACCOUNTS.c.name
+    if q.sort == "arr" or (q.expansion and not q.sort):
+        return [func.coalesce(ACCOUNTS.c.arr, 0).desc(), name]
     if q.sort == "drop":
-        return frame.sort_values(["drop", "name"], ascending=[False, True])
+        return [(SCORES.c.last_month_score - SCORES.c.score).desc(), name]
     if q.sort == "score_desc":
-        return frame.sort_values(["score", "name"], ascending=[False, True])
-    if q.expansion:
-        return frame.sort_values(["arr", "name"], ascending=[False, True])
+        return [SCORES.c.score.desc(), name]
     if q.renew_days is not None or q.renew_window:
-        return frame.sort_values(["renewal_date", "name"])
-    return frame.sort_values(["score", "name"])
+        return [ACCOUNTS.c.renewal_date, name]
+    return [SCORES.c.score, name]
+
+
+def matching(
+    engine: Engine, model: HealthModel, q: Question, day: date, *, csm: str | None, shown: int | None = SHOWN
+) -> Matches:
+    """The accounts scored on `day` that the question's scope and filters select: how many, and the first `shown`
+    (all of them with `shown=None`) sorted as asked, with the report's columns for them."""
+    query, extra = _query(model, q, day, csm=csm)
+    query = query.add_columns(*(value.label(label) for label, value in extra.items()))
+    limit = min(x for x in (q.limit, shown) if x is not None) if (q.limit or shown) else None
+    with engine.connect() as connection:
+        if q.expansion:  # needs the model: every filtered row, then the model's rule
+            frame = pd.read_sql(query.order_by(*_order(q)), connection)
+        else:
+            total = connection.execute(select(func.count()).select_from(query.subquery())).scalar() or 0
+            page = query.order_by(*_order(q))
+            frame = pd.read_sql(page.limit(limit) if limit else page, connection)
+    frame["arr"] = pd.to_numeric(frame["arr"]).fillna(0.0)
+    if q.expansion:
+        if len(frame):
+            book = insights.load_book(engine, model, day, account_ids=list(frame["account_id"]))
+            ready = book_math.expansion_ready(book, model, reasons_for=0)
+            frame = frame.merge(ready[["account_id", "opportunity"]], on="account_id")
+        else:
+            frame = frame.assign(opportunity=pd.Series(dtype="string"))
+        total = len(frame)
+        frame = frame.head(limit) if limit else frame
+    return Matches(frame.reset_index(drop=True), int(total))

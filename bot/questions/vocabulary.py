@@ -6,6 +6,7 @@ Read once per store and kept for a minute: at 100,000 accounts one read costs ~0
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from bot.scoring_runs import ACCOUNTS
 
+logger = logging.getLogger(__name__)
 _TTL_SECONDS = 60.0
 SCOPE_KINDS = ("segment", "region", "industry", "plan_tier", "lifecycle")
 SCOPE_COLUMNS = {
@@ -183,21 +185,41 @@ def _build(engine: Engine) -> Vocabulary:
 
 
 _CACHE: dict[str, tuple[float, Vocabulary]] = {}
+_REFRESHING: set[str] = set()
 _LOCK = threading.Lock()
 
 
 def vocabulary(engine: Engine, *, fresh: bool = False) -> Vocabulary:
-    """The store's vocabulary, read at most once a minute per database."""
+    """The store's vocabulary. Read once per database; after a minute the next question still gets the one in hand
+    while a fresh one is read in the background, so no question waits for a re-read (0.5–5 s at 100,000 accounts).
+    `fresh` reads it now (after an import, in tests)."""
     key = str(engine.url)
     now = time.monotonic()
     with _LOCK:
         cached = _CACHE.get(key)
-        if cached and not fresh and now - cached[0] < _TTL_SECONDS:
-            return cached[1]
+        stale = cached is not None and now - cached[0] >= _TTL_SECONDS and key not in _REFRESHING
+        if stale:
+            _REFRESHING.add(key)
+    if cached is not None and not fresh:
+        if stale:
+            threading.Thread(target=_refresh, args=(engine, key), name="healthbot-vocabulary", daemon=True).start()
+        return cached[1]
     built = _build(engine)
     with _LOCK:
         _CACHE[key] = (now, built)
     return built
+
+
+def _refresh(engine: Engine, key: str) -> None:
+    try:
+        built = _build(engine)
+        with _LOCK:
+            _CACHE[key] = (time.monotonic(), built)
+    except Exception:
+        logger.exception("could not re-read the vocabulary of %s", key)
+    finally:
+        with _LOCK:
+            _REFRESHING.discard(key)
 
 
 def forget(engine: Engine | None = None) -> None:

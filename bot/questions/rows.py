@@ -69,17 +69,14 @@ def renewal_span(q: Question, day: date) -> tuple[date, date] | None:
 
 
 def _latest(column: str, day: date) -> Any:
-    """The account's latest value of a metrics column on or before `day` (a look-up on the primary key)."""
+    """The account's value of a metrics column in its newest snapshot on or before `day` (one backwards seek on
+    the metrics' primary key)."""
     snap = METRICS.alias(f"m_{column}")
-    newest = (
-        select(func.max(snap.c.as_of))
-        .where(snap.c.account_id == ACCOUNTS.c.account_id, snap.c.as_of <= day)
-        .scalar_subquery()
-    )
-    value = METRICS.alias(f"v_{column}")
     return (
-        select(value.c[column])
-        .where(value.c.account_id == ACCOUNTS.c.account_id, value.c.as_of == newest)
+        select(snap.c[column])
+        .where(snap.c.account_id == ACCOUNTS.c.account_id, snap.c.as_of <= day)
+        .order_by(snap.c.as_of.desc())
+        .limit(1)
         .scalar_subquery()
     )
 
@@ -161,21 +158,32 @@ def _order(q: Question) -> list[Any]:
     return [SCORES.c.score, name]
 
 
+def _with_extras(connection: Any, frame: pd.DataFrame, extra: dict[str, Any]) -> pd.DataFrame:
+    """The metrics columns a list shows (last touch, NPS, …), read for the rows shown only."""
+    if frame.empty:
+        return frame.assign(**{label: pd.Series(dtype="object") for label in extra})
+    query = select(ACCOUNTS.c.account_id, *(value.label(label) for label, value in extra.items())).where(
+        ACCOUNTS.c.account_id.in_(list(frame["account_id"]))
+    )
+    return frame.merge(pd.read_sql(query, connection), on="account_id", how="left")
+
+
 def matching(
     engine: Engine, model: HealthModel, q: Question, day: date, *, csm: str | None, shown: int | None = SHOWN
 ) -> Matches:
     """The accounts scored on `day` that the question's scope and filters select: how many, and the first `shown`
     (all of them with `shown=None`) sorted as asked, with the report's columns for them."""
     query, extra = _query(model, q, day, csm=csm)
-    query = query.add_columns(*(value.label(label) for label, value in extra.items()))
     limit = min(x for x in (q.limit, shown) if x is not None) if (q.limit or shown) else None
     with engine.connect() as connection:
         if q.expansion:  # needs the model: every filtered row, then the model's rule
             frame = pd.read_sql(query.order_by(*_order(q)), connection)
+            total = 0
         else:
-            total = connection.execute(select(func.count()).select_from(query.subquery())).scalar() or 0
-            page = query.order_by(*_order(q))
+            # One pass: the rows shown and, on each, how many match in all.
+            page = query.add_columns(func.count().over().label("total")).order_by(*_order(q))
             frame = pd.read_sql(page.limit(limit) if limit else page, connection)
+            total = int(frame["total"].iloc[0]) if len(frame) else 0
     frame["arr"] = pd.to_numeric(frame["arr"]).fillna(0.0)
     if q.expansion:
         if len(frame):
@@ -186,4 +194,6 @@ def matching(
             frame = frame.assign(opportunity=pd.Series(dtype="string"))
         total = len(frame)
         frame = frame.head(limit) if limit else frame
+    with engine.connect() as connection:
+        frame = _with_extras(connection, frame, extra)
     return Matches(frame.reset_index(drop=True), int(total))

@@ -92,3 +92,22 @@ def test_a_mention_naming_a_csm_nobody_is_says_so_with_buttons(demo_bot: Running
     assert "No CSM called “Bob”" in all_text(reply.params)
     values = [e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
     assert values and all("red accounts does" in v and "Bob" not in v for v in values)
+
+
+def test_a_did_you_mean_button_asks_again_with_the_name_chosen(demo_bot: RunningBot) -> None:
+    click = block_action(
+        "ask_again_0", "how many red accounts does Diego Ramirez have?", response_url=demo_bot.api.response_url("again")
+    )
+    demo_bot.client.action(click)
+    [answer] = demo_bot.api.wait_for("response_url")
+    assert_valid_message(answer.params)
+    with sqlite3.connect(str(demo_bot.engine.url.database)) as con:
+        day = con.execute("select max(as_of) from health_score").fetchone()[0]
+        reds = con.execute(
+            "select count(*) from account a join health_score h on h.account_id = a.account_id and h.as_of = ? "
+            "where a.csm_owner = 'Diego Ramirez' and h.band = 'Red' and (a.churned_on is null or a.churned_on > ?)",
+            (day, day),
+        ).fetchone()[0]
+    noun = "Red account" if reds == 1 else "Red accounts"
+    assert f"Diego Ramirez has {reds} {noun}" in all_text(answer.params)
+    assert answer.params.get("replace_original") is True

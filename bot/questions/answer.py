@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from bot import insights
@@ -19,7 +19,7 @@ from bot.questions import plans
 from bot.questions.parse import Question
 from bot.questions.rows import band_names, matching, renewal_span
 from bot.questions.vocabulary import SCOPE_COLUMNS, SCOPE_LABELS, Vocabulary
-from bot.scoring_runs import SCORES
+from bot.scoring_runs import ACCOUNTS, SCORES
 from messages import format as fmt
 from messages import views
 from scoring import HealthModel
@@ -48,6 +48,8 @@ def answer_question(q: Question, asked: Asked) -> object:
         return plans.model_explainer(asked.engine, asked.model)
     if q.churned and not q.accounts:
         return _churned(asked, q)
+    if q.wanted == "churned":
+        return _former_customers(q, asked)
     if q.wanted == "export":
         return views.Notice(
             "Export the report",
@@ -164,6 +166,33 @@ def _churned(asked: Asked, q: Question) -> views.Notice:
             f"Its last score before leaving was {fmt.score(last.score)} ({last.band}) on {fmt.day(last.as_of)}."
         )
     return views.Notice(f"{name} churned on {fmt.day(on)}", lines, kind="info")
+
+
+def _former_customers(q: Question, asked: Asked) -> views.Notice:
+    """Who left, most recent first: former customers aren't scored, so they are named with the day they churned."""
+    owner = asked.asker_csm() if q.mine else q.csm
+    query = select(ACCOUNTS.c.name, ACCOUNTS.c.churned_on, ACCOUNTS.c.csm_owner).where(
+        ACCOUNTS.c.churned_on.is_not(None)
+    )
+    if owner:
+        query = query.where(ACCOUNTS.c.csm_owner == owner)
+    since = None
+    if q.window_days:
+        since = asked.today - timedelta(days=q.window_days)
+    elif "this year" in q.text.casefold():
+        since = date(asked.today.year, 1, 1)
+    if since is not None:
+        query = query.where(ACCOUNTS.c.churned_on >= since)
+    with asked.engine.connect() as connection:
+        rows = connection.execute(query.order_by(ACCOUNTS.c.churned_on.desc()).limit(30)).all()
+        total = connection.execute(select(func.count()).select_from(query.subquery())).scalar() or 0
+    whose = f" of {owner}'s" if owner else ""
+    when = f" since {fmt.day(since)}" if since else ""
+    lines = [f"{fmt.count(total, 'former customer')}{whose}{when} (no longer scored):"]
+    lines += [f"• {r.name} — churned {fmt.day(r.churned_on)} ({r.csm_owner})" for r in rows]
+    if total > len(rows):
+        lines.append(f"…and {total - len(rows)} more.")
+    return views.Notice(f"Churned{whose} accounts{when}".replace(" of ", " · ", 1), lines, kind="info")
 
 
 # --- one account -------------------------------------------------------------------------------------------------

@@ -16,7 +16,19 @@ from rapidfuzz import fuzz, process
 from bot.questions.vocabulary import Csm, Vocabulary, fold, squash
 
 Wanted = Literal[
-    "card", "why", "list", "portfolio", "trend", "changes", "compare", "plan", "model", "help", "unsupported", "export"
+    "churned",
+    "card",
+    "why",
+    "list",
+    "portfolio",
+    "trend",
+    "changes",
+    "compare",
+    "plan",
+    "model",
+    "help",
+    "unsupported",
+    "export",
 ]
 PlanKind = Literal["success", "qbr", "renewal", "recovery", "expansion"]
 _ACCOUNT_FOUND = 86  # a rapidfuzz ratio this high on the squashed name is the account meant
@@ -49,7 +61,7 @@ class Question:
     bands: tuple[str, ...] = ()
     signals: tuple[str, ...] = ()  # signal keys; an account with any of them matches
     renew_days: int | None = None
-    renew_window: str | None = None  # "this_quarter", "next_month"
+    renew_window: str | None = None  # this_quarter, next_quarter, next_month, this_year, month:N, quarter:N
     no_touch_days: int | None = None
     no_login_days: int | None = None
     no_qbr_days: int | None = None
@@ -138,7 +150,10 @@ _GRAMMAR = (
     "recomputed refreshed updated often frequently detractors detractor promoters arr revenue biggest largest "
     "highest lowest worst best smallest ranked rank sorted sort many count number total cohort stage "
     "approach save rescue help prepare prepping meeting with csm csms focus opps prioritize prioritise low high "
-    "poor bad good great lot lots bunch ones any"
+    "poor bad good great lot lots bunch ones any anyone anybody hasn't haven't isn't aren't don't doesn't didn't "
+    "issue issues problem problems hows whats w date dates end before after january february march april may june "
+    "july august september october november december jan feb mar apr jun jul aug sep sept oct nov dec q1 q2 q3 q4 "
+    "average avg mean median churned churn left lost former ex"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -244,6 +259,12 @@ _TEAM = re.compile(
     r"are\s+we|overall|company[- ]wide|org[- ]wide|the\s+book)\b",
     re.IGNORECASE,
 )
+_CHURNED_LIST = re.compile(
+    r"\bchurned\b|\bformer\s+customers\b|\blost\s+customers\b|\bwho\s+(?:left|churned)\b"
+    r"|\bcustomers\s+(?:we\s+)?lost\b|\bchurn\s+list\b",
+    re.IGNORECASE,
+)
+_AVERAGE = re.compile(r"\b(?:average|avg|mean|median)\b", re.IGNORECASE)
 _WHICH_CSM = re.compile(
     r"\b(?:which|what)\s+csms?\b|\bwho\s+(?:has|owns|carries)\s+the\s+most\b|\bby\s+csm\b|\bper\s+csm\b"
     r"|\bcsm\s+(?:breakdown|comparison|leaderboard)\b",
@@ -301,6 +322,15 @@ _THIS_QUARTER = re.compile(
     r"\bthis\s+(?:quarter|q)\b|\bthis\s+qtr\b|\bby\s+(?:the\s+)?end\s+of\s+(?:the\s+)?quarter", re.IGNORECASE
 )
 _NEXT_MONTH = re.compile(r"\bnext\s+month\b", re.IGNORECASE)
+_NEXT_QUARTER = re.compile(r"\bnext\s+(?:quarter|q|qtr)\b", re.IGNORECASE)
+_YEAR_END = re.compile(r"\b(?:end\s+of\s+(?:the\s+)?year|this\s+year|year[- ]end|eoy)\b", re.IGNORECASE)
+_QUARTER_NAME = re.compile(r"\bq([1-4])\b", re.IGNORECASE)
+_MONTHS_OF_YEAR = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH_NAME = re.compile(
+    r"\b(january|february|march|april|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|"
+    r"jul|aug|sept?|oct|nov|dec)\b",
+    re.IGNORECASE,
+)
 _TOUCH = re.compile(
     r"\b(?:touch\w*|contact\w*|talk\w*|spoken|spoke|call(?:ed)?|reach\w*|engag\w*\s+with|heard)\b", re.IGNORECASE
 )
@@ -338,7 +368,8 @@ _EXPANSION_READY = re.compile(
     re.IGNORECASE,
 )
 _AT_RISK = re.compile(
-    r"\bat[- ]?risk\b|\brisky\b|\bin\s+trouble\b|\bcritical\b|\bon\s+fire\b|\bchurn\s+risk\b"
+    r"\blow[- ]health\b|\bunhealthy\b|\bat[- ]?risk\b|\brisky\b|\bin\s+trouble\b|\bcritical\b|\bon\s+fire\b"
+    r"|\bchurn\s+risk\b"
     r"|\blikely\s+to\s+churn\b|\bneeds?\s+attention\b",
     re.IGNORECASE,
 )
@@ -420,7 +451,7 @@ class _Words:
         """Stretches of unclaimed words that are not question grammar: where an unknown name may be."""
         runs, start = [], None
         for i, word in enumerate(self.words):
-            free = not self.used[i] and word not in GRAMMAR_WORDS and not word.isdigit()
+            free = not self.used[i] and word not in GRAMMAR_WORDS and not word.isdigit() and len(word) > 1
             if free and start is None:
                 start = i
             if not free and start is not None:
@@ -521,6 +552,9 @@ def _find_csm(words: _Words, text: str, vocab: Vocabulary) -> tuple[str | None, 
     for match in _USER.finditer(text):
         csm = vocab.csm_by_slack_id(match.group(1))
         if csm is not None:
+            for i, word in enumerate(words.words):
+                if word == match.group(1).casefold():
+                    words.claim(i, i + 1)
             return csm.name, []
     full = {fold(c.name): [c.name] for c in vocab.csms}
     hits = _claim_phrases(words, full, 3)
@@ -767,8 +801,18 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
         and not re.search(r"\brenewal\s+(?:strategy|plan|approach|playbook|prep)\b", low)
     ):
         renew_span = _RENEW_SPAN.search(low) or span
+        month = _MONTH_NAME.search(low)
+        quarter = _QUARTER_NAME.search(low)
         if _THIS_QUARTER.search(low):
             out["renew_window"] = "this_quarter"
+        elif _NEXT_QUARTER.search(low):
+            out["renew_window"] = "next_quarter"
+        elif _YEAR_END.search(low):
+            out["renew_window"] = "this_year"
+        elif quarter:
+            out["renew_window"] = f"quarter:{quarter.group(1)}"
+        elif month:
+            out["renew_window"] = f"month:{_MONTHS_OF_YEAR.index(month.group(1)[:3]) + 1}"
         elif _NEXT_MONTH.search(low) and not renew_span:
             out["renew_window"] = "next_month"
         else:
@@ -840,6 +884,10 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
         return replace(q, wanted="card")
     if _CHANGES.search(low):
         return replace(q, wanted="changes", window_days=q.window_days or 7)
+    if _CHURNED_LIST.search(low) and not named:
+        return replace(q, wanted="churned")
+    if _AVERAGE.search(low) and not named:
+        return replace(q, wanted="portfolio", team=not (q.csm or q.scope or q.mine))
     if _WHICH_CSM.search(low):
         return replace(q, wanted="portfolio", team=not (q.csm or q.mine), bands=(), sort=None, limit=None)
     if _FOCUS.search(low):

@@ -65,6 +65,20 @@ def renewal_span(q: Question, day: date) -> tuple[date, date] | None:
     if q.renew_window == "next_month":
         year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
         return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+    if q.renew_window == "this_year":
+        return day, date(day.year, 12, 31)
+    if q.renew_window == "next_quarter":
+        first = (day.month - 1) // 3 * 3 + 4
+        year = day.year + (first > 12)
+        first = (first - 1) % 12 + 1
+        return date(year, first, 1), date(year, first + 2, calendar.monthrange(year, first + 2)[1])
+    if q.renew_window and q.renew_window.startswith(("month:", "quarter:")):
+        kind, n = q.renew_window.split(":")
+        first = int(n) if kind == "month" else (int(n) - 1) * 3 + 1
+        last = first if kind == "month" else first + 2
+        # The next such month or quarter that hasn't ended: "renewals in January" in November is next January.
+        year = day.year if date(day.year, last, calendar.monthrange(day.year, last)[1]) >= day else day.year + 1
+        return max(day, date(year, first, 1)), date(year, last, calendar.monthrange(year, last)[1])
     return None
 
 

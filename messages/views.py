@@ -405,6 +405,7 @@ class Form:
     intro: str  # one line of context: which account, its score
     fields: list[FormField]
     metadata: str = ""  # carried back on submit (JSON: account, alert, where it was opened from)
+    subject: str = ""  # whom the form is about (an account's name), shown first and in bold
 
 
 @dataclass(frozen=True)

@@ -226,7 +226,11 @@ def _compare(q: Question, asked: Asked) -> object:
             f"{c.name} {fmt.score(c.score)} ({c.band}, {ranked[0].score - c.score:.0f} behind)" for c in ranked[1:]
         )
     ]
-    left = [] if len(q.accounts) <= 3 else [f"Compared the first 3 of the {len(q.accounts)} accounts named."]
+    left = (
+        []
+        if len(q.accounts) <= 3
+        else [f"Compared the first 3 of the {len(q.accounts)} accounts named (3 fit side by side)."]
+    )
     return views.Comparison(as_of=cards[0].as_of, cards=cards, verdict=verdict + left)
 
 
@@ -244,7 +248,7 @@ def _scope_title(q: Question) -> str:
 def _portfolio(q: Question, asked: Asked) -> object:
     where = {SCOPE_COLUMNS[kind]: value for kind, value in q.scope if kind != "segment"}
     segment = next((value for kind, value in q.scope if kind == "segment"), None)
-    group_by = None if q.csm else ("csm" if not q.scope else None)
+    group_by = q.group_by or (None if q.csm else ("csm" if not q.scope else None))
     return insights.portfolio(
         asked.engine,
         asked.model,
@@ -280,7 +284,12 @@ def _read_as(q: Question, model: HealthModel, day: date) -> list[str]:
         read.append(f"Declining (down more than {model.stable_points:g} points vs last month)")
     if q.expansion:
         read.append("Expansion-ready")
-    sort = {"arr": "biggest ARR first", "drop": "biggest drop first", "score_desc": "highest score first"}
+    sort = {
+        "arr": "biggest ARR first",
+        "drop": "biggest drop first",
+        "gain": "biggest gain first",
+        "score_desc": "highest score first",
+    }
     if q.sort in sort:
         read.append("Sorted: " + sort[q.sort])
     return read
@@ -381,7 +390,9 @@ def _list(q: Question, asked: Asked) -> object:
 
 def _counted(n: int, noun: str) -> str:
     """6 Red accounts, 1 Red account, 1 renewal."""
-    return f"{n} {noun[:-1] if n == 1 and noun.endswith('s') else noun}"
+    if n == 1:
+        noun = noun.replace("accounts", "account", 1).replace("renewals", "renewal", 1)
+    return f"{n} {noun}"
 
 
 def _report_label(kind: str) -> str:
@@ -398,6 +409,10 @@ def _noun(q: Question, model: HealthModel) -> str:
         return "renewals"
     if q.expansion:
         return "expansion-ready accounts"
+    if q.sort == "gain":
+        return "accounts up since last month"
+    if q.sort == "drop" or q.dropped is not None:
+        return "accounts down since last month"
     return "accounts"
 
 

@@ -75,6 +75,7 @@ class Question:
     sort: str | None = None  # "arr", "score", "score_desc", "drop"
     limit: int | None = None
     count: bool = False  # "how many": the count leads the answer
+    group_by: str | None = None  # "compare SMB and Enterprise": the team's book, one row a segment
     misses: tuple[Miss, ...] = ()
     unsupported_reason: str | None = None
     notes: tuple[str, ...] = field(default=())  # what the parser read loosely, said back with the answer
@@ -153,7 +154,8 @@ _GRAMMAR = (
     "poor bad good great lot lots bunch ones any anyone anybody hasn't haven't isn't aren't don't doesn't didn't "
     "issue issues problem problems hows whats w date dates end before after january february march april may june "
     "july august september october november december jan feb mar apr jun jul aug sep sept oct nov dec q1 q2 q3 q4 "
-    "average avg mean median churned churn left lost former ex"
+    "average avg mean median churned churn left lost former ex time gainers improved improvers tomorrow cover "
+    "plot chart graph build back playbook playbooks data use fresh set grow turned went"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -259,6 +261,45 @@ _TEAM = re.compile(
     r"are\s+we|overall|company[- ]wide|org[- ]wide|the\s+book)\b",
     re.IGNORECASE,
 )
+# With one account named, these ask for a plan even without the word "plan".
+_ACCOUNT_PLANS: tuple[tuple[PlanKind, re.Pattern[str]], ...] = (
+    ("qbr", re.compile(r"\bqbr\b(?!s?\s+in\s+\d)", re.IGNORECASE)),
+    (
+        "renewal",
+        re.compile(
+            r"\brenew\w*\b.*\b(?:strategy|approach|plan|prepare|prep|handle|win|secure|negotiat\w*)\b"
+            r"|\b(?:strategy|approach|plan|prepare|prep|handle|win|secure|negotiat\w*)\b.*\brenew",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "recovery",
+        re.compile(
+            r"\bback\s+(?:to\s+(?:green|health|healthy)|on\s+track)\b|\bturn\w*\s+(?:\w+\s+)?around\b"
+            r"|\b(?:fix|improve|recover|rescue|save)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "expansion",
+        re.compile(
+            r"\bgrow\b|\bupsell\w*\b|\bexpand\w*\b|\bexpansion\b|\bcross-?sell\b|\bsell\s+(?:more|them)\b",
+            re.IGNORECASE,
+        ),
+    ),
+)
+_MODEL_LOOSE = re.compile(
+    r"\bdifference\s+between\s+(?:red|yellow|green|orange)\b|\bweights?\b|\bwhat\s+data\b.*\bscore"
+    r"|\b(?:fresh|up\s+to\s+date|stale|last\s+updated|current)\b.*\bscores?\b|\bplaybooks?\b"
+    r"|\bwhat\s+(?:goes|feeds)\s+into\b",
+    re.IGNORECASE,
+)
+_NEWS = re.compile(
+    r"\bwhat\s+happened\s+(?:this|last|since|today|yesterday)\b|\bwhat'?s\s+new\b|\b(?:turned|went|gone|became|"
+    r"newly)\s+(?:red|yellow|orange|green)\b|\bnew\s+(?:red|yellow|orange)\s+accounts\b",
+    re.IGNORECASE,
+)
+_PLOT = re.compile(r"\b(?:plot|chart|graph|visuali[sz]e)\b", re.IGNORECASE)
 _CHURNED_LIST = re.compile(
     r"\bchurned\b|\bformer\s+customers\b|\blost\s+customers\b|\bwho\s+(?:left|churned)\b"
     r"|\bcustomers\s+(?:we\s+)?lost\b|\bchurn\s+list\b",
@@ -359,6 +400,11 @@ _DROP_POINTS = re.compile(r"(\d+)\s*\+\s*(?:points?|pts?)|(\d+)\s+or\s+more\s+po
 _DROP_SORT = re.compile(
     r"\bdropped\s+the\s+most\b|\bbiggest\s+(?:score\s+)?(?:drops?|declines?|falls?|fallers)\b|\b(?:top|largest)\s+"
     r"(?:\d+\s+)?(?:score\s+)?(?:drops?|declines?|fallers)\b|\bdrops\b|\bfell\s+the\s+most\b|\bmost\s+declin\w+\b",
+    re.IGNORECASE,
+)
+_GAIN_SORT = re.compile(
+    r"\bimproved\s+the\s+most\b|\bbiggest\s+(?:gains?|gainers|improvements?|risers)\b|\b(?:top|most)\s+"
+    r"(?:\d+\s+)?(?:gainers|improvers|improved)\b|\bgainers\b|\bmost\s+improved\b",
     re.IGNORECASE,
 )
 _DECLINING = re.compile(r"\b(?:declining|dropping|falling|slipping|trending\s+down|going\s+down)\b", re.IGNORECASE)
@@ -633,6 +679,8 @@ def _find_scope(words: _Words, text: str, vocab: Vocabulary) -> tuple[list[tuple
         kind, value = values[0].split("\t")
         if kind not in dict(scope):
             scope.append((kind, value))
+        elif (kind, value) not in scope:
+            scope.append((kind, value))  # "SMB and Enterprise": read by the caller as a comparison
     misses: list[Miss] = []
     for match in _SCOPE_SLOT.finditer(text):
         typed = match.group(1) or match.group(4)
@@ -673,6 +721,10 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
     csm, csm_misses = _find_csm(words, plain, vocab)
     misses += csm_misses
     scope, scope_misses = _find_scope(words, plain, vocab)
+    kinds = [kind for kind, _ in scope]
+    group_by = next((kind for kind in kinds if kinds.count(kind) > 1), None)
+    if group_by is not None:
+        scope = [(kind, value) for kind, value in scope if kind != group_by]
     misses += scope_misses
     if csm is None and not any(m.kind == "csm" for m in misses):
         csm, loose = _csm_from_slot(words, plain, vocab)
@@ -715,6 +767,7 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
         team=team,
         scope=tuple(scope),
         misses=tuple(misses),
+        group_by=group_by,
         notes=tuple(f"I didn't recognise “{run}” and left it out." for run in leftover),
         months=months,
         window_days=window,
@@ -843,6 +896,8 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
         out["dropped"] = float(value)
     elif _DROP_SORT.search(low):
         out["sort"] = "drop"
+    elif _GAIN_SORT.search(low):
+        out["sort"] = "gain"
     elif _DECLINING.search(low) and not re.search(r"\busage\b", low):
         out["declining"] = True
     if _EXPANSION_READY.search(low):
@@ -866,24 +921,32 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
 
     named = len(q.accounts)
     if named >= 2 and (_COMPARE.search(low) or re.search(r"\band\b|,", low)) and not q.has_filter:
-        return replace(q, wanted="compare", accounts=q.accounts[:3])
+        return replace(q, wanted="compare")
     if _COMPARE.search(low) and named >= 2:
-        return replace(q, wanted="compare", accounts=q.accounts[:3])
+        return replace(q, wanted="compare")
+    if q.group_by and not named:
+        return replace(q, wanted="portfolio", team=not (q.csm or q.mine))
     for kind, pattern in _PLANS:
         if pattern.search(low) and (named or q.churned):
             return replace(q, wanted="plan", plan=kind)
+    if named == 1:
+        for kind, pattern in _ACCOUNT_PLANS:
+            if pattern.search(low):
+                return replace(q, wanted="plan", plan=kind)
+    if _MODEL_LOOSE.search(low) and not named:
+        return replace(q, wanted="model")
     if q.churned and not named:
         return replace(q, wanted="card")
     if named == 1:
-        if _CHANGES.search(low):
+        if _CHANGES.search(low) or _NEWS.search(low):
             return replace(q, wanted="changes", window_days=q.window_days or 7)
-        if _TREND.search(low) or q.months:
+        if _TREND.search(low) or q.months or _PLOT.search(low):
             return replace(q, wanted="trend")
         if _WHY.search(low):
             return replace(q, wanted="why")
         return replace(q, wanted="card")
-    if _CHANGES.search(low):
-        return replace(q, wanted="changes", window_days=q.window_days or 7)
+    if _CHANGES.search(low) or _NEWS.search(low):
+        return replace(q, wanted="changes", window_days=q.window_days or 7, bands=())
     if _CHURNED_LIST.search(low) and not named:
         return replace(q, wanted="churned")
     if _AVERAGE.search(low) and not named:

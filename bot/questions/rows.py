@@ -144,6 +144,8 @@ def _query(model: HealthModel, q: Question, day: date, *, csm: str | None) -> tu
         query = query.where(drop > model.stable_points)
     if q.sort == "drop":
         query = query.where(drop > 0)
+    if q.sort == "gain":
+        query = query.where(drop < 0)
     for column, days in (("last_touch", q.no_touch_days), ("last_login", q.no_login_days), ("last_qbr", q.no_qbr_days)):
         if days is None:
             continue
@@ -165,6 +167,8 @@ def _order(q: Question) -> list[Any]:
         return [func.coalesce(ACCOUNTS.c.arr, 0).desc(), name]
     if q.sort == "drop":
         return [(SCORES.c.last_month_score - SCORES.c.score).desc(), name]
+    if q.sort == "gain":
+        return [(SCORES.c.last_month_score - SCORES.c.score).asc(), name]
     if q.sort == "score_desc":
         return [SCORES.c.score.desc(), name]
     if q.renew_days is not None or q.renew_window:

@@ -274,6 +274,15 @@ def _read_as(q: Question, model: HealthModel, day: date) -> list[str]:
     for label, days in (("touch", q.no_touch_days), ("login", q.no_login_days), ("QBR", q.no_qbr_days)):
         if days is not None:
             read.append(f"No {label} in the last {days} days")
+    for kind, value in q.exclude:
+        read.append(f"Not {SCOPE_LABELS.get(kind, 'CSM')} {value}")
+    if q.score_min is not None or q.score_max is not None:
+        low, high = q.score_min if q.score_min is not None else 0, q.score_max if q.score_max is not None else 100
+        read.append(f"Score {low:g}–{high:g}")
+    if q.arr_min is not None:
+        read.append(f"ARR ≥ {fmt.money(q.arr_min)}")
+    if q.arr_max is not None:
+        read.append(f"ARR ≤ {fmt.money(q.arr_max)}")
     if q.nps_max is not None:
         read.append(f"NPS ≤ {q.nps_max:g}")
     if q.overdue:

@@ -76,6 +76,11 @@ class Question:
     limit: int | None = None
     count: bool = False  # "how many": the count leads the answer
     group_by: str | None = None  # "compare SMB and Enterprise": the team's book, one row a segment
+    exclude: tuple[tuple[str, str], ...] = ()  # "not in SMB", "except Sarah's": (kind or "csm", value) left out
+    score_min: float | None = None
+    score_max: float | None = None
+    arr_min: float | None = None
+    arr_max: float | None = None
     misses: tuple[Miss, ...] = ()
     unsupported_reason: str | None = None
     notes: tuple[str, ...] = field(default=())  # what the parser read loosely, said back with the answer
@@ -97,6 +102,11 @@ class Question:
             or self.expansion
             or self.sort
             or self.limit
+            or self.exclude
+            or self.score_min is not None
+            or self.score_max is not None
+            or self.arr_min is not None
+            or self.arr_max is not None
         )
 
 
@@ -155,7 +165,8 @@ _GRAMMAR = (
     "issue issues problem problems hows whats w date dates end before after january february march april may june "
     "july august september october november december jan feb mar apr jun jul aug sep sept oct nov dec q1 q2 q3 q4 "
     "average avg mean median churned churn left lost former ex time gainers improved improvers tomorrow cover "
-    "plot chart graph build back playbook playbooks data use fresh set grow turned went"
+    "plot chart graph build back playbook playbooks data use fresh set grow turned went except excluding non "
+    "besides outside other scoring between above below under over"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -402,6 +413,26 @@ _DROP_SORT = re.compile(
     r"(?:\d+\s+)?(?:score\s+)?(?:drops?|declines?|fallers)\b|\bdrops\b|\bfell\s+the\s+most\b|\bmost\s+declin\w+\b",
     re.IGNORECASE,
 )
+_SCORE_WORD = r"(?:scor\w*|health(?:\s+score)?)\s+(?:of\s+)?"
+_SCORE_BELOW = re.compile(
+    _SCORE_WORD + r"(?:is\s+)?(?:under|below|less\s+than|lower\s+than|<=?)\s*(\d+)", re.IGNORECASE
+)
+_SCORE_ABOVE = re.compile(
+    _SCORE_WORD + r"(?:is\s+)?(?:over|above|more\s+than|higher\s+than|greater\s+than|>=?)\s*(\d+)", re.IGNORECASE
+)
+_SCORE_BETWEEN = re.compile(_SCORE_WORD + r"between\s+(\d+)\s+and\s+(\d+)", re.IGNORECASE)
+# An amount of money: "$50k", "100k", "1.2m", "250000" (a bare number under 1,000 is no ARR).
+_AMOUNT = r"(\$\s*\d+(?:\.\d+)?\s*[km]?|\d+(?:\.\d+)?\s*[km]\b|\d{4,})"
+_ARR_ABOVE = re.compile(r"(?:over|above|more\s+than|at\s+least|bigger\s+than|>=?)\s*" + _AMOUNT, re.IGNORECASE)
+_ARR_BELOW = re.compile(r"(?:under|below|less\s+than|smaller\s+than|<=?)\s*" + _AMOUNT, re.IGNORECASE)
+
+
+def _money(typed: str) -> float:
+    amount = typed.replace("$", "").replace(" ", "").lower()
+    scale = {"k": 1_000, "m": 1_000_000}.get(amount[-1:], 1)
+    return float(amount.rstrip("km")) * scale
+
+
 _GAIN_SORT = re.compile(
     r"\bimproved\s+the\s+most\b|\bbiggest\s+(?:gains?|gainers|improvements?|risers)\b|\b(?:top|most)\s+"
     r"(?:\d+\s+)?(?:gainers|improvers|improved)\b|\bgainers\b|\bmost\s+improved\b",
@@ -497,7 +528,7 @@ class _Words:
         """Stretches of unclaimed words that are not question grammar: where an unknown name may be."""
         runs, start = [], None
         for i, word in enumerate(self.words):
-            free = not self.used[i] and word not in GRAMMAR_WORDS and not word.isdigit() and len(word) > 1
+            free = not self.used[i] and word not in GRAMMAR_WORDS and not word[:1].isdigit() and len(word) > 1
             if free and start is None:
                 start = i
             if not free and start is not None:
@@ -729,6 +760,16 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
     if csm is None and not any(m.kind == "csm" for m in misses):
         csm, loose = _csm_from_slot(words, plain, vocab)
         misses += loose
+    exclude: list[tuple[str, str]] = []
+    for kind, value in list(scope):
+        if _negated(low, [k for k, v in vocab.scope_lookup().items() if v == (kind, value)]):
+            scope.remove((kind, value))
+            exclude.append((kind, value))
+    if csm is not None:
+        first = fold(csm).split()[0]
+        if _negated(low, [fold(csm), first]):
+            exclude.append(("csm", csm))
+            csm = None
     mine = bool(_MINE.search(low)) and csm is None and not accounts
     team = bool(_TEAM.search(low)) and csm is None and not mine
 
@@ -768,12 +809,24 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
         scope=tuple(scope),
         misses=tuple(misses),
         group_by=group_by,
+        exclude=tuple(exclude),
         notes=tuple(f"I didn't recognise “{run}” and left it out." for run in leftover),
         months=months,
         window_days=window,
         **filters,
     )
     return _wanted(base, low, leftover)
+
+
+_NEGATION = (
+    r"(?:not\s+(?:in\s+|from\s+|for\s+)?|except\s+(?:for\s+|in\s+)?|excluding\s+|besides\s+|outside\s+(?:of\s+)?"
+    r"|other\s+than\s+|non-?)(?:the\s+)?"
+)
+
+
+def _negated(low: str, phrases: list[str]) -> bool:
+    """Whether a name is asked to be left out: "not in SMB", "except Sarah's", "excluding enterprise"."""
+    return any(re.search(rf"\b{_NEGATION}{re.escape(p)}\b", low) for p in phrases if p)
 
 
 def _loose_scope(leftover: list[str], vocab: Vocabulary) -> Miss | None:
@@ -912,6 +965,17 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
             out["sort"] = "arr"
         elif _LOWEST.search(low):
             out["sort"] = "score"
+    for pattern, key in ((_SCORE_BELOW, "score_max"), (_SCORE_ABOVE, "score_min")):
+        found = pattern.search(low)
+        if found:
+            out[key] = float(found.group(1))
+    between = _SCORE_BETWEEN.search(low)
+    if between:
+        out["score_min"], out["score_max"] = float(between.group(1)), float(between.group(2))
+    for pattern, key in ((_ARR_ABOVE, "arr_min"), (_ARR_BELOW, "arr_max")):
+        found = pattern.search(low)
+        if found:
+            out[key] = _money(found.group(1))
     out["count"] = bool(re.search(r"\bhow\s+many\b|\bcount\s+of\b|\bnumber\s+of\b", low))
     return out
 

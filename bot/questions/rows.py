@@ -132,6 +132,17 @@ def _query(model: HealthModel, q: Question, day: date, *, csm: str | None) -> tu
     bands = band_names(q, model)
     if bands:
         query = query.where(SCORES.c.band.in_(bands))
+    for kind, value in q.exclude:
+        left_out = ACCOUNTS.c.csm_owner if kind == "csm" else ACCOUNTS.c[SCOPE_COLUMNS[kind]]
+        query = query.where(or_(left_out.is_(None), left_out != value))
+    if q.score_min is not None:
+        query = query.where(SCORES.c.score >= q.score_min)
+    if q.score_max is not None:
+        query = query.where(SCORES.c.score <= q.score_max)
+    if q.arr_min is not None:
+        query = query.where(ACCOUNTS.c.arr >= q.arr_min)
+    if q.arr_max is not None:
+        query = query.where(ACCOUNTS.c.arr <= q.arr_max)
     if q.signals:
         text = cast(SCORES.c.signals, Text)
         query = query.where(or_(*(text.like(f'%"key": "{key}"%') for key in q.signals)))

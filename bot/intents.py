@@ -202,10 +202,13 @@ HELP_EXAMPLES: tuple[tuple[str, str], ...] = (
 HELP_QUESTIONS: tuple[str, ...] = (
     "What's the health score for Acme Corp?",
     "What caused Acme Corp health to drop?",
-    "Generate recovery plan for Acme Corp",
-    "Show me the health distribution across Sarah's portfolio",
-    "Which health trends should worry us most this quarter?",
-    "Which accounts are expansion ready?",
+    "How many red accounts does Sarah have?",
+    "Renewals in the next 30 days in EMEA",
+    "Accounts with no touch in 30 days",
+    "What changed since last week?",
+    "Acme vs TechFlow",
+    "QBR prep for TechFlow",
+    "How is the health score calculated?",
 )
 
 

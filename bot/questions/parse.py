@@ -559,7 +559,7 @@ def _claim_phrases(words: _Words, lookup: dict[str, list[str]], max_words: int) 
 
 def _find_accounts(
     words: _Words, vocab: Vocabulary, ambiguous: list[tuple[str, ...]]
-) -> tuple[list[str], list[tuple[str, date]]]:
+) -> tuple[list[tuple[int, str]], list[tuple[str, date]]]:
     ids: list[tuple[int, str]] = []
     churned: list[tuple[int, tuple[str, date]]] = []
     for i, word in enumerate(words.words):  # account IDs: "ACCT-4521"
@@ -581,16 +581,21 @@ def _find_accounts(
                 if key in vocab.squashed:
                     ids.append((i, vocab.squashed[key][0]))
                     words.claim(i, i + size)
-    # "Acme", "Keystone": a name's first word, when only one account starts with it and it is no common word.
+    return ids, [c for _, c in sorted(churned)]
+
+
+def _first_word_accounts(words: _Words, vocab: Vocabulary) -> list[tuple[int, str]]:
+    """ "Acme", "Keystone": a name's first word, when only one account starts with it and it is no common word.
+    Read after CSMs and scopes, so "Asia Pacific" is a region before "Pacific" is Pacific Rim Foods."""
+    found = []
     for i, word in enumerate(words.words):
         if words.used[i] or word in GRAMMAR_WORDS or len(word) < 4:
             continue
         owners = vocab.first_words.get(word, [])
         if len(owners) == 1:
-            ids.append((i, owners[0]))
+            found.append((i, owners[0]))
             words.claim(i, i + 1)
-    ordered = [account_id for _, account_id in sorted(ids)]
-    return list(dict.fromkeys(ordered)), [c for _, c in sorted(churned)]
+    return found
 
 
 def _fuzzy_account(words: _Words, vocab: Vocabulary, start: int, end: int) -> str | None:
@@ -689,6 +694,25 @@ def _csm_from_slot(words: _Words, text: str, vocab: Vocabulary) -> tuple[str | N
     return None, []
 
 
+_KIND_WORDS = {
+    "plan_tier": ("tier", "plan", "plans", "tiers"),
+    "segment": ("segment", "segments"),
+    "region": ("region", "regions"),
+    "industry": ("industry", "industries", "vertical"),
+    "lifecycle": ("stage", "lifecycle", "phase"),
+}
+
+
+def _kind_said(words: _Words, position: int, kind: str, value: str, vocab: Vocabulary) -> str:
+    """A value two kinds share ("Enterprise": a segment and a plan tier) is the kind named beside it."""
+    end = position + len(fold(value).split())
+    near = set(words.words[max(0, position - 2) : position] + words.words[end : end + 2])
+    for other, said in _KIND_WORDS.items():
+        if other != kind and value in vocab.scopes.get(other, []) and near & set(said):
+            return other
+    return kind
+
+
 def _claimed(words: _Words, typed: list[str]) -> bool:
     for i in range(len(words.words) - len(typed) + 1):
         if words.words[i : i + len(typed)] == typed and any(words.used[i : i + len(typed)]):
@@ -706,8 +730,9 @@ def _find_scope(words: _Words, text: str, vocab: Vocabulary) -> tuple[list[tuple
     lookup = vocab.scope_lookup()
     found = _claim_phrases(words, {k: [f"{v[0]}\t{v[1]}"] for k, v in lookup.items()}, 3)
     scope: list[tuple[str, str]] = []
-    for _, values in found:
+    for position, values in found:
         kind, value = values[0].split("\t")
+        kind = _kind_said(words, position, kind, value, vocab)
         if kind not in dict(scope):
             scope.append((kind, value))
         elif (kind, value) not in scope:
@@ -747,11 +772,13 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
 
     words = _Words.of(plain)
     ambiguous: list[tuple[str, ...]] = []
-    accounts, churned = _find_accounts(words, vocab, ambiguous)
+    named, churned = _find_accounts(words, vocab, ambiguous)
     misses = [Miss("account", vocab.names_by_id[ids[0]], ids) for ids in ambiguous]
     csm, csm_misses = _find_csm(words, plain, vocab)
     misses += csm_misses
     scope, scope_misses = _find_scope(words, plain, vocab)
+    named += _first_word_accounts(words, vocab)
+    accounts = list(dict.fromkeys(account_id for _, account_id in sorted(named)))  # in the order they were named
     kinds = [kind for kind, _ in scope]
     group_by = next((kind for kind in kinds if kinds.count(kind) > 1), None)
     if group_by is not None:

@@ -1,5 +1,9 @@
-"""The held-out questions (issue 13): never used to tune the parser. The figure printed is the honest estimate;
-every held-out question must at least never be answered confidently wrong (a list or book of another scope)."""
+"""The held-out questions (issue 13): run once, at the end, after the parser was tuned on CASES only.
+
+That first run answered 117 of 119 right (98%); the two misses ("Enterprise plan tier summary" read as the
+Enterprise segment, "Asia Pacific accounts" read as Pacific Rim Foods) were then fixed in general (a value two kinds
+share takes the kind named beside it; scopes are read before an account's first word), so these questions are no
+longer held out: they stay as regressions, and the estimate to quote is the first run's."""
 
 from __future__ import annotations
 

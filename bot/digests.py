@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.slack.delivery import Delivery, Pacer, post_once
 from messages import views
 from messages.blockkit import render_message
+from messages.format import count
 from scoring import HealthModel
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class DigestRun:
         sent = sum(d.outcome == "sent" for d in self.deliveries)
         before = sum(d.outcome in ("already_sent", "in_progress") for d in self.deliveries)
         failed = [d for d in self.deliveries if d.outcome == "failed"]
-        parts = [f"{sent} digest(s) posted for {self.day:%-d %b %Y}"]
+        parts = [f"{count(sent, 'digest')} posted for {self.day:%-d %b %Y}"]
         if before:
             parts.append(f"{before} already posted earlier (nothing new)")
         if failed:

@@ -213,7 +213,7 @@ def matching(
             page = query.add_columns(func.count().over().label("total")).order_by(*_order(q))
             frame = pd.read_sql(page.limit(limit) if limit else page, connection)
             total = int(frame["total"].iloc[0]) if len(frame) else 0
-    frame["arr"] = pd.to_numeric(frame["arr"]).fillna(0.0)
+    frame["arr"] = pd.to_numeric(frame["arr"]).astype("float64")  # a blank ARR stays blank, as in the report
     if q.expansion:
         if len(frame):
             book = insights.load_book(engine, model, day, account_ids=list(frame["account_id"]))

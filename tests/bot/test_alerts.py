@@ -92,7 +92,11 @@ def test_scores_from_an_earlier_day_can_be_scanned(portfolio: Engine) -> None:
     # 23 Nov against the scoring day before it (17 Nov): Acme's usage signal was new then; Hooli's QBR is Medium.
     found = detect(portfolio, bands=BANDS, as_of=TODAY - timedelta(days=1))
     assert [(d.account_id, d.condition) for d in found] == [("ACME", "signal:usage_drop")]
-    assert detect(portfolio, bands=BANDS, as_of=TODAY - timedelta(days=7)) == []  # the first day is the baseline
+    # The store's first scoring day is a day like any other: what is wrong then (Steady is Red) opens an alert,
+    # marked as found at the first scan; what is fine is the baseline.
+    (first,) = detect(portfolio, bands=BANDS, as_of=TODAY - timedelta(days=7))
+    assert (first.account_id, first.condition) == ("STEADY", "turned_red")
+    assert first.title == "is Red (40), found at the first scan"
     assert detect(portfolio, bands=BANDS, as_of=TODAY - timedelta(days=30)) == []
 
 

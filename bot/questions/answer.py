@@ -316,13 +316,13 @@ def full_table(q: Question, asked: Asked) -> pd.DataFrame:
 
 
 # The report table's columns as a list shows them, each from the matching rows (same rules as bot.insights'
-# report_table: the score rounded, the trend to one decimal, the most recent touch on record).
+# report_table: the score rounded, the trend as the change between the rounded scores, the most recent touch).
 _SHOWN_COLUMNS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "Account Name": lambda f: f["name"],
     "CSM Owner": lambda f: f["csm_owner"],
     "Health Score": lambda f: f["score"].round(0).astype(int),
     "Status": lambda f: f["band"],
-    "Trend vs Last Month": lambda f: (f["score"] - pd.to_numeric(f["last_month_score"])).round(1),
+    "Trend vs Last Month": lambda f: f["score"].round(0) - pd.to_numeric(f["last_month_score"]).round(0),
     "ARR": lambda f: f["arr"],
     "Renewal Date": lambda f: f["renewal_date"],
     "Last Touch": lambda f: f["last_touch"],

@@ -201,7 +201,7 @@ def renewal_strategy(
     card = insights.health_card(engine, model, account_id, as_of=as_of)
     days = card.days_to_renewal
     when = f"{days} days out ({fmt.day(card.renewal_date)})" if days is not None else "no renewal date on file"
-    at_risk = card.band != model.top_band.name
+    at_risk = card.band in model.at_risk_bands
     position = f"{'At risk' if at_risk else 'Healthy'}: {card.band} at {fmt.score(card.score)}, {when}"
     today = card.as_of
     renew_on = card.renewal_date or today + timedelta(days=90)

@@ -35,19 +35,13 @@ class Matches:
     total: int
 
 
-def at_risk_bands(model: HealthModel) -> list[str]:
-    """Bands that count as "at risk": the lowest, and with four or more bands the one above it too."""
-    names = [band.name for band in sorted(model.bands, key=lambda b: b.min)]
-    return names[:2] if len(names) >= 4 else names[:1]
-
-
 def band_names(q: Question, model: HealthModel) -> list[str]:
     """The question's bands as the model names them ("@risk" and "@top" resolved)."""
     known = {band.name.casefold(): band.name for band in model.bands}
     out: list[str] = []
     for band in q.bands:
         if band == "@risk":
-            out += at_risk_bands(model)
+            out += model.at_risk_bands
         elif band == "@top":
             out.append(model.top_band.name)
         elif band.casefold() in known:

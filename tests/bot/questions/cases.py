@@ -28,6 +28,8 @@ from tests.bot.questions.expect import (
 
 SARAH = "U0SARAH001"
 KENJI = "U0KENJI001"
+# "At risk" as the seeds read it (004: 🟡 At Risk 60–79, 🔴 Critical below): every band under Green.
+AT_RISK = ("Yellow", "Red")
 
 CASES: list[tuple[str, Expect]] = [
     # --- one account's health ----------------------------------------------------------------------------------------
@@ -101,7 +103,7 @@ CASES: list[tuple[str, Expect]] = [
     ("retail industry overview", book(industry="Retail")),
     # --- lists with a filter -----------------------------------------------------------------------------------------
     ("how many red accounts does Sarah have?", rows(csm="Sarah Chen", band="Red")),
-    ("list Kenji's at-risk accounts", rows(csm="Kenji Watanabe", band="Red")),
+    ("list Kenji's at-risk accounts", rows(csm="Kenji Watanabe", band=AT_RISK)),
     ("red accounts in Enterprise", rows(segment="Enterprise", band="Red")),
     ("show me all red accounts", rows(band="Red")),
     ("which accounts are red?", rows(band="Red")),
@@ -113,7 +115,7 @@ CASES: list[tuple[str, Expect]] = [
     ("renewals next 60 days for sarah", rows(csm="Sarah Chen", renew_days=60)),
     ("which accounts renew this quarter", rows(renew="this_quarter")),
     ("renewals next month", rows(renew="next_month")),
-    ("at-risk renewals in the next 90 days", rows(renew_days=90, band="Red")),
+    ("at-risk renewals in the next 90 days", rows(renew_days=90, band=AT_RISK)),
     ("upcoming renewals in EMEA", rows(region="EMEA", renew_days=90)),
     ("which accounts dropped the most?", rows(sort="drop")),
     ("biggest score drops this month", rows(sort="drop")),
@@ -147,8 +149,8 @@ CASES: list[tuple[str, Expect]] = [
     ("how many accounts does Emma have", rows(csm="Emma Schmidt")),
     ("list all of marcus's accounts", rows(csm="Marcus Johnson")),
     ("which Enterprise accounts are yellow?", rows(segment="Enterprise", band="Yellow")),
-    ("who's at risk this quarter?", rows(band="Red")),
-    ("accounts at risk in APAC", rows(region="APAC", band="Red")),
+    ("who's at risk this quarter?", rows(band=AT_RISK)),
+    ("accounts at risk in APAC", rows(region="APAC", band=AT_RISK)),
     ("red accounts on the Business plan", rows(plan_tier="Business", band="Red")),
     ("renewal stage accounts that are red", rows(lifecycle="renewal", band="Red")),
     # --- trends and changes ------------------------------------------------------------------------------------------

@@ -61,8 +61,9 @@ def expected_rows(engine: Engine, f: dict[str, Any]) -> list[str]:
             sql += f" and a.{column} = ?"
             args.append(f[kind])
     if "band" in f:
-        sql += " and h.band = ?"
-        args.append(f["band"])
+        bands = f["band"] if isinstance(f["band"], tuple) else (f["band"],)
+        sql += " and h.band in (" + ", ".join("?" for _ in bands) + ")"
+        args += list(bands)
     if "signal" in f:
         keys = f["signal"] if isinstance(f["signal"], tuple) else (f["signal"],)
         sql += " and (" + " or ".join("h.signals like ?" for _ in keys) + ")"

@@ -12,9 +12,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.permissions import Person, check_may_act
 from bot.playbook_runs import Playbook, RunStart, start_run
 from bot.settings import Settings
-from bot.store import Account, AlertAction, HealthAlert, SlackUserCache, Touchpoint, read_session, write_session
+from bot.store import AlertAction, HealthAlert, Touchpoint, read_session, write_session
 from bot.store.tables import as_utc
 
 # What the buttons on an alert do; the handlers' action_ids are "alert_" + these.
@@ -39,10 +40,6 @@ CUSTOMER_TOUCHES = ("call", "meeting", "email", "qbr")
 
 class AlertGone(LookupError):
     """The alert no longer exists (resolved and purged, or the store was rebuilt)."""
-
-
-class NotAllowed(PermissionError):
-    """The person may not act on this alert; the message says who may."""
 
 
 def record_action(
@@ -112,6 +109,14 @@ class AlertClick:
     playbook: Playbook | None = None
     touch_kind: str | None = None  # a note logged from the alert may record a customer touch too
     touched_on: date | None = None
+    email: str | None = None  # the clicker's email, when the surface knows it (matched against csm_email)
+    # Other names the clicker goes by, for a surface whose user IDs are not Slack's (Teams: Entra object ID and
+    # email address); matched against HEALTHBOT_ADMINS, the assignee and the account's CSM like user_id.
+    identities: frozenset[str] = frozenset()
+
+    @property
+    def person(self) -> Person:
+        return Person(self.user_id, self.email, also_known_as=self.identities)
 
 
 @dataclass(frozen=True)
@@ -140,9 +145,15 @@ def act_on_alert(engine: Engine, click: AlertClick, *, settings: Settings) -> Al
         alert = session.exec(select(HealthAlert).where(HealthAlert.id == click.alert_id).with_for_update()).first()
         if alert is None:
             raise AlertGone(click.alert_id)
-        refusal = _refusal(session, alert, click, settings)
-        if refusal is not None:
-            raise NotAllowed(refusal)
+        check_may_act(
+            session,
+            click.person,
+            account_id=alert.account_id,
+            settings=settings,
+            doing="change this alert",
+            alert=alert,
+            from_alert_channel=click.in_alert_channel,
+        )
         if not _changes_something(alert, click):
             return AlertOutcome(alert, None)
         run = None
@@ -187,13 +198,25 @@ def act_on_alert(engine: Engine, click: AlertClick, *, settings: Settings) -> Al
 
 
 def start_playbook(
-    engine: Engine, *, account_id: str, playbook: Playbook, user_id: str, at: datetime, dedupe_key: str | None = None
+    engine: Engine,
+    *,
+    account_id: str,
+    playbook: Playbook,
+    person: Person,
+    at: datetime,
+    settings: Settings,
+    dedupe_key: str | None = None,
 ) -> RunStart:
     """Start a playbook on an account (from its health card, not an alert) and log it, in one transaction.
 
     A playbook already under way on the account is not started twice: its run comes back with `created` False.
+
+    Raises:
+        NotAllowed: `person` is not the account's CSM or an admin; nothing is started.
     """
+    user_id = person.user_id
     with write_session(engine) as session:
+        check_may_act(session, person, account_id=account_id, settings=settings, doing="start a playbook on it")
         run = start_run(session, account_id=account_id, playbook=playbook, user_id=user_id, now=at)
         if run.created:
             record_action(
@@ -208,38 +231,16 @@ def start_playbook(
     return run
 
 
-def who_may_act(session: Session, alert: HealthAlert) -> set[str]:
-    """Slack user IDs who may act on this alert besides admins: the account's CSM and the assignee."""
-    allowed = {alert.assigned_to} if alert.assigned_to else set()
-    account = session.get(Account, alert.account_id)
-    if account is not None:
-        csm = account.csm_slack_id or _cached_slack_id(session, account.csm_email)
-        if csm:
-            allowed.add(csm)
-    return allowed
+def alert_on_account(session: Session, alert_id: int, account_id: str) -> HealthAlert:
+    """The alert, when it is one on `account_id`: a form opened on one account never writes to another's alert.
 
-
-def _cached_slack_id(session: Session, email: str | None) -> str | None:
-    if not email:
-        return None
-    cached = session.get(SlackUserCache, email.strip().lower())
-    return cached.user_id if cached else None
-
-
-def _refusal(session: Session, alert: HealthAlert, click: AlertClick, settings: Settings) -> str | None:
-    if click.user_id in settings.admins:
-        return None
-    if click.in_alert_channel and settings.healthbot_alert_channel_can_act:
-        return None
-    if click.user_id in who_may_act(session, alert):
-        return None
-    account = session.get(Account, alert.account_id)
-    csm = account.csm_owner if account else "the account's CSM"
-    assignee = " or the person it is assigned to" if alert.assigned_to else ""
-    return (
-        f"Only {csm} (the account's CSM){assignee} or a Healthbot admin can change this alert, so nothing was "
-        "recorded. Ask them to pick it up, or ask an admin to add you to HEALTHBOT_ADMINS."
-    )
+    Raises:
+        AlertGone: no such alert on that account.
+    """
+    alert = session.get(HealthAlert, alert_id)
+    if alert is None or alert.account_id != account_id:
+        raise AlertGone(alert_id)
+    return alert
 
 
 def _changes_something(alert: HealthAlert, click: AlertClick) -> bool:
@@ -305,10 +306,11 @@ def log_touch(
     engine: Engine,
     *,
     account_id: str,
-    user_id: str,
+    person: Person,
     kind: str,
     happened_on: date,
     at: datetime,
+    settings: Settings,
     note: str | None = None,
     alert_id: int | None = None,
     dedupe_key: str | None = None,
@@ -317,10 +319,18 @@ def log_touch(
 
     Customer touches (call, meeting, email, QBR) feed `last_touch` and `csm_touches_90d` at the next scoring;
     an internal note is kept as an action only.
+
+    Raises:
+        NotAllowed: `person` is not the account's CSM (or the alert's assignee) or an admin; nothing is recorded.
+        AlertGone: `alert_id` is not an alert on this account.
     """
     if kind not in TOUCH_KINDS:
         raise ValueError(f"unknown touch kind {kind!r}; expected one of {', '.join(TOUCH_KINDS)}")
+    user_id = person.user_id
     with write_session(engine) as session:
+        alert = alert_on_account(session, alert_id, account_id) if alert_id is not None else None
+        doing = "log a touch on this account" if kind in CUSTOMER_TOUCHES else "log a note on this account"
+        check_may_act(session, person, account_id=account_id, settings=settings, doing=doing, alert=alert)
         action = record_action(
             session=session,
             account_id=account_id,

@@ -353,6 +353,7 @@ def digest(
     from bot import insights
     from bot.digests import build_digests, send_digests
     from bot.routing import csm_routes
+    from bot.teams.delivery import reachable_in_teams, teams_delivery
     from messages.terminal import render_terminal
 
     settings = _settings(db)
@@ -369,13 +370,20 @@ def digest(
                 console.rule(f"to {item.destination or 'nobody (unreachable)'}")
                 render_terminal(item.digest, console)
             return
-        client = _slack_client(settings, doing="post the digests")
-        run = send_digests(engine, client, settings, model, day=day, routing=routing)
+        teams = teams_delivery(settings, engine)
+        client = _slack_client(settings, doing="post the digests", required=teams is None)
+        reachable = reachable_in_teams(engine) if teams is not None else set()
+        run = send_digests(engine, client, settings, model, day=day, routing=routing, reachable_elsewhere=reachable)
+        teams_run = teams.send_digests(model, day=day, routing=routing) if teams is not None else None
     except insights.NoScoresError as err:
         err_console.print(f"[yellow]{err.title}.[/yellow] {' '.join(err.lines)}")
         raise typer.Exit(1) from err
-    console.print(run.summary(), markup=False, highlight=False)
-    if any(d.outcome == "failed" for d in run.deliveries):
+    if client is not None:
+        console.print(run.summary(), markup=False, highlight=False)
+    if teams_run is not None:
+        console.print(teams_run.summary("digest"), markup=False, highlight=False)
+    deliveries = run.deliveries + (teams_run.deliveries if teams_run else [])
+    if any(d.outcome == "failed" for d in deliveries):
         raise typer.Exit(1)
 
 
@@ -388,6 +396,7 @@ def alerts(
     from datetime import UTC
 
     from bot.alerts import AlertDesk
+    from bot.teams.delivery import teams_delivery
     from messages.terminal import render_terminal
 
     settings = _settings(db)
@@ -402,11 +411,17 @@ def alerts(
             render_terminal(view, console)
         console.print(f"{fmt.count(len(previews), 'alert')} would be opened; nothing was stored or posted.")
         return
-    # Like `digest`: without a token nothing is done and the command says how to fix it (exit 2).
-    desk.client = _slack_client(settings, doing="post alerts")
+    # Like `digest`: without a token (Slack's, or Teams' credentials) nothing is done and the command says how to
+    # fix it (exit 2).
+    teams = teams_delivery(settings, engine)
+    desk.client = _slack_client(settings, doing="post alerts", required=teams is None)
     run = desk.scan(bands=bands, now=now)
     console.print(run.summary(), markup=False, highlight=False)
-    if any(d.outcome == "failed" for d in run.deliveries):
+    teams_run = teams.post_alerts(desk.playbooks, now=now) if teams is not None else None
+    if teams_run is not None:
+        console.print(teams_run.summary("alert"), markup=False, highlight=False)
+    deliveries = run.deliveries + (teams_run.deliveries if teams_run else [])
+    if any(d.outcome == "failed" for d in deliveries):
         raise typer.Exit(1)
 
 
@@ -595,6 +610,7 @@ def scheduler(
 
     from bot.scheduler import create_scheduler, standard_jobs
     from bot.slack import server
+    from bot.teams.delivery import teams_delivery
 
     settings = _settings()
     server.configure_logging(settings)
@@ -603,12 +619,13 @@ def scheduler(
     if dry_run:
         _scheduler_dry_run(settings, engine)
         return
-    client = _slack_client(settings, doing="post digests and alerts")
-    assert client is not None
+    teams = teams_delivery(settings, engine)
+    client = _slack_client(settings, doing="post digests and alerts", required=teams is None)
     jobs = standard_jobs(
         settings,
         engine=engine,
         client=client,
+        teams=teams,
         model=_health_model(settings),
         playbooks=_playbooks(settings),
         routing=_routing(settings),
@@ -726,6 +743,81 @@ def _as_day(value: Any) -> date | None:
     if value is None:
         return None
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+@app.command(name="serve-teams")
+def serve_teams(
+    port: Annotated[int, typer.Option("--port", help="HTTP port for POST /api/messages.")] = 3978,
+    dev: Annotated[
+        bool, typer.Option("--dev", help="No Teams credentials: listen on 127.0.0.1 only, requests NOT authenticated.")
+    ] = False,
+) -> None:
+    """Run the Microsoft Teams app: POST /api/messages and GET /healthz on --port."""
+    import asyncio
+
+    from bot.slack import server
+    from bot.teams.app import create_teams_app
+
+    settings = _settings()
+    server.configure_logging(settings)
+    try:
+        bot = create_teams_app(settings, engine=_engine(settings), port=port, dev=dev)
+    except SettingsError as err:
+        err_console.print(f"[red]Configuration problem:[/red] {err}")
+        raise typer.Exit(2) from err
+    if dev:
+        err_console.print(
+            "[bold red]DEVELOPMENT MODE: requests to /api/messages are NOT authenticated.[/bold red] Listening on "
+            f"127.0.0.1:{port} only; anyone on this machine can act as any Teams user. Never expose this port."
+        )
+    console.print(f"Teams app listening on {bot.host}:{port} (POST /api/messages, GET /healthz). Ctrl-C to stop.")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(bot.serve())
+
+
+@app.command(name="teams-manifest")
+def teams_manifest(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the app package (zip).")] = Path(
+        "healthbot-teams.zip"
+    ),
+    name: Annotated[str, typer.Option("--name", help="The app's name in Teams.")] = "Healthbot",
+    website_url: Annotated[
+        str | None, typer.Option("--website-url", help="https page about the app (default: TEAMS_PUBLIC_URL).")
+    ] = None,
+    app_id: Annotated[
+        str | None, typer.Option("--app-id", help="The Teams app's own GUID (default: TEAMS_CLIENT_ID).")
+    ] = None,
+) -> None:
+    """Write the Teams app package: manifest.json and two icons, ready to upload in Teams."""
+    import re
+
+    from bot.teams.manifest import package
+
+    settings = _settings()
+    bot_id = settings.teams_client_id
+    guid = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+    if not bot_id or not guid.match(bot_id):
+        err_console.print(
+            "[red]TEAMS_CLIENT_ID is not set (or is not a GUID)[/red]: the package names the bot by it. Copy the "
+            "Microsoft App ID from your Azure Bot's Configuration page into TEAMS_CLIENT_ID, then run this again."
+        )
+        raise typer.Exit(2)
+    if app_id is not None and not guid.match(app_id):
+        err_console.print(f"[red]--app-id '{app_id}' is not a GUID[/red] like 00000000-0000-0000-0000-000000000000.")
+        raise typer.Exit(2)
+    website = website_url or settings.teams_public_url
+    if not website or not website.startswith("https://"):
+        err_console.print(
+            "[red]Teams needs an https page about the app.[/red] Pass --website-url https://… or set TEAMS_PUBLIC_URL."
+        )
+        raise typer.Exit(2)
+    domain = website.removeprefix("https://").split("/")[0]
+    try:
+        out.write_bytes(package(app_id=app_id or bot_id, bot_id=bot_id, name=name, website=website, domain=domain))
+    except OSError as err:
+        err_console.print(f"[red]Could not write {out}:[/red] {err.strerror}. Choose another path with --out.")
+        raise typer.Exit(1) from err
+    console.print(f"Wrote {out}: upload it in Teams → Apps → Manage your apps → Upload an app.", markup=False)
 
 
 def parse_day(value: str | None, *, option: str) -> date | None:

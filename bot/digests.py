@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -66,8 +67,11 @@ def build_digests(
     day: date,
     routes: dict[str, CsmRoute],
     team_channel: str | None,
+    reachable_elsewhere: Collection[str] = (),
 ) -> list[Addressed]:
     """Every CSM's digest and the team's, addressed; the team digest names the CSMs no message can reach.
+
+    `reachable_elsewhere` names CSMs another surface reaches (Teams), who are not named as unreachable.
 
     Raises:
         insights.NoScoresError: `day` has not been scored.
@@ -77,7 +81,9 @@ def build_digests(
     for csm, view in by_csm.items():
         destination = routes[csm].destination
         addressed.append(Addressed(view, destination, f"digest:{day.isoformat()}:{destination}:{csm}"))
-    unreachable = sorted(csm for csm, route in routes.items() if route.destination is None)
+    unreachable = sorted(
+        csm for csm, route in routes.items() if route.destination is None and csm not in set(reachable_elsewhere)
+    )
     team = replace(team, unreachable_csms=unreachable)
     addressed.append(Addressed(team, team_channel, f"digest:{day.isoformat()}:{team_channel}:{TEAM.lower()}"))
     return addressed
@@ -92,6 +98,7 @@ def send_digests(
     day: date,
     routing: Routing | None = None,
     pacer: Pacer | None = None,
+    reachable_elsewhere: Collection[str] = (),
 ) -> DigestRun:
     """Build and post the day's digests; each (day, destination, recipient) is posted once, ever.
 
@@ -100,7 +107,14 @@ def send_digests(
     routes = csm_routes(engine, client, routing or Routing())
     run = DigestRun(
         day=day,
-        digests=build_digests(engine, model, day=day, routes=routes, team_channel=settings.healthbot_digest_channel),
+        digests=build_digests(
+            engine,
+            model,
+            day=day,
+            routes=routes,
+            team_channel=settings.healthbot_digest_channel,
+            reachable_elsewhere=reachable_elsewhere,
+        ),
     )
     if client is None:
         return run

@@ -3,9 +3,15 @@ pulse, snooze an account's alerts — as view models, filled from the store."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -22,6 +28,81 @@ TOUCH_CALLBACK = FormId.LOG_TOUCH.value
 PLAYBOOK_CALLBACK = FormId.START_PLAYBOOK.value
 PULSE_CALLBACK = FormId.SET_PULSE.value
 SNOOZE_CALLBACK = FormId.SNOOZE_ACCOUNT.value
+FORM_CALLBACKS = frozenset(form.value for form in FormId)
+
+
+_CHANNEL = re.compile(r"[A-Z0-9]{1,32}")
+_TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,9}")
+
+
+class ForgedForm(ValueError):
+    """A form came back carrying metadata we did not write (changed, re-signed or not ours at all)."""
+
+
+@dataclass(frozen=True)
+class FormTarget:
+    """What a form was opened on, carried by the form and handed back on submit: the account, maybe one of its
+    alerts, the message it was opened from (its checklist or note goes to that thread), and who opened it."""
+
+    account_id: str
+    opened_by: str
+    alert_id: int | None = None
+    channel: str | None = None
+    thread_ts: str | None = None
+
+
+class FormSeal:
+    """Signs a form's metadata when it is opened and checks it on submit, so a submission can only act on what
+    the form was opened on. The key is derived from a secret of the app (HMAC-SHA256), never stored."""
+
+    def __init__(self, secret: str) -> None:
+        if not secret:
+            raise ValueError("a form seal needs a secret")
+        self._key = hmac.new(secret.encode(), b"healthbot form metadata v1", hashlib.sha256).digest()
+
+    def seal(self, target: FormTarget) -> str:
+        """The metadata to carry: `<signature>.<json>`."""
+        body = json.dumps({k: v for k, v in asdict(target).items() if v is not None}, separators=(",", ":"))
+        return f"{self._signature(body)}.{body}"
+
+    def open(self, metadata: object) -> FormTarget:
+        """The target the form was opened on.
+
+        Raises:
+            ForgedForm: the metadata is not what `seal` wrote, or what it says is not the shape we write.
+        """
+        if not isinstance(metadata, str) or "." not in metadata:
+            raise ForgedForm("the form carries no signed metadata")
+        signature, _, body = metadata.partition(".")
+        if not hmac.compare_digest(signature.encode(), self._signature(body).encode()):
+            raise ForgedForm("the form's metadata does not carry our signature")
+        try:
+            fields = json.loads(body)
+            return _target(fields)
+        except (ValueError, TypeError) as err:
+            raise ForgedForm(f"the form's metadata is not what we write ({err})") from None
+
+    def _signature(self, body: str) -> str:
+        digest = hmac.new(self._key, body.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def _target(fields: Any) -> FormTarget:
+    if not isinstance(fields, dict):
+        raise TypeError("not an object")
+    account_id, opened_by = fields.get("account_id"), fields.get("opened_by")
+    alert_id, channel, thread_ts = fields.get("alert_id"), fields.get("channel"), fields.get("thread_ts")
+    if not isinstance(account_id, str) or not 0 < len(account_id) <= 64:
+        raise TypeError("account_id")
+    if not isinstance(opened_by, str) or not opened_by:
+        raise TypeError("opened_by")
+    if alert_id is not None and (isinstance(alert_id, bool) or not isinstance(alert_id, int) or alert_id < 1):
+        raise TypeError("alert_id")
+    if channel is not None and not (isinstance(channel, str) and _CHANNEL.fullmatch(channel)):
+        raise TypeError("channel")
+    if thread_ts is not None and not (isinstance(thread_ts, str) and _TS.fullmatch(thread_ts)):
+        raise TypeError("thread_ts")
+    return FormTarget(account_id, opened_by, alert_id, channel, thread_ts)
 
 
 @dataclass(frozen=True)

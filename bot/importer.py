@@ -47,6 +47,20 @@ TABLES: dict[TableKind, Table] = {
 }
 
 MAX_ACCOUNT_ID = 64  # the store's key length
+# The longest text a column takes. Longer is a mistake (a pasted paragraph, a shifted column), and a name that long
+# would crowd every message it appears in.
+MAX_TEXT = {"name": 200, "csm_owner": 100, "csm_slack_id": 32, "csm_email": 254, "tags": 1_000}
+MAX_OTHER_TEXT = 100  # segment, region, industry, plan tier, lifecycle stage
+TEXT_NAMES = {
+    "account_id": "an account ID",
+    "name": "an account name",
+    "csm_owner": "a CSM name",
+    "csm_slack_id": "a Slack user ID",
+    "csm_email": "an email address",
+    "tags": "tags",
+}
+MAX_INTEGER = 2_147_483_647  # the store's whole-number columns (PostgreSQL INTEGER)
+SHOWN_VALUE = 80  # characters of a bad value quoted in an error
 KEPT_ERRORS = 1_000  # ImportFailed carries this many in full; beyond it only the count
 PRINTED_ERRORS = 50
 READ_CHUNK_ROWS = 250_000  # a progress step while reading big CSV files
@@ -91,7 +105,8 @@ class RowError:
         if self.column is not None:
             where += f", column {self.column}" if self.row is not None else f" column {self.column}"
         if self.value:
-            return f'{where}: "{self.value}" {self.problem}; expected {self.expected}'
+            value = self.value if len(self.value) <= SHOWN_VALUE else self.value[: SHOWN_VALUE - 1] + "…"
+            return f'{where}: "{value}" {self.problem}; expected {self.expected}'
         separator = " " if self.column is not None else ": "
         return f"{where}{separator}{self.problem}; expected {self.expected}"
 
@@ -232,12 +247,27 @@ def _read_file(path: Path, order: int, problems: _Problems, warnings: list[str],
     return _read_csv(path, order, problems, bars)
 
 
+# Byte-order marks, longest first: the encoding each one announces (None: one we refuse, named).
+BOMS: tuple[tuple[bytes, str | None, str], ...] = (
+    (b"\xff\xfe\x00\x00", None, "UTF-32"),
+    (b"\x00\x00\xfe\xff", None, "UTF-32"),
+    (b"\xef\xbb\xbf", "utf-8-sig", "UTF-8"),
+    (b"\xff\xfe", "utf-16", "UTF-16"),
+    (b"\xfe\xff", "utf-16", "UTF-16"),
+)
+SNIFF_BYTES = 4096
+
+
 def _read_csv(path: Path, order: int, problems: _Problems, bars: _Bars) -> list[_Read]:
     source = path.name
-    for encoding in ("utf-8-sig", "cp1252"):  # Excel on Windows saves CSV in cp1252 unless told otherwise
+    encodings = _csv_encodings(path)
+    if isinstance(encodings, str):
+        problems.file(source, order, encodings, "a CSV file saved as UTF-8 (Excel: CSV UTF-8), UTF-16 or Windows-1252")
+        return []
+    for encoding in encodings:
         try:
             return [_read_csv_as(path, encoding, bars)]
-        except UnicodeDecodeError:
+        except UnicodeError:
             continue
         except pd.errors.EmptyDataError:
             problems.file(source, order, "is empty", "a header row naming the columns, then one row per record")
@@ -245,8 +275,29 @@ def _read_csv(path: Path, order: int, problems: _Problems, bars: _Bars) -> list[
         except (pd.errors.ParserError, csv.Error) as err:
             problems.file(source, order, f"cannot be read as CSV ({err})", "the same number of fields on every line")
             return []
-    problems.file(source, order, "is not text in UTF-8 or Windows encoding", "a CSV file saved as UTF-8")
+    problems.file(
+        source, order, "is not text in UTF-8, UTF-16 or Windows-1252", "a CSV file saved as UTF-8 (Excel: CSV UTF-8)"
+    )
     return []
+
+
+def _csv_encodings(path: Path) -> list[str] | str:
+    """The encodings to read a CSV file with, in order, told by its byte-order mark or the look of its first bytes;
+    a string says why it cannot be read as text at all."""
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    for bom, encoding, name in BOMS:
+        if head.startswith(bom):
+            return [encoding] if encoding else f"is {name} text, which is not supported"
+    if b"\x00" in head:
+        # UTF-16 without a mark: mostly-ASCII text has a NUL beside every character, after it (LE) or before (BE).
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if odd > len(head) // 4 and even == 0:
+            return ["utf-16-le"]
+        if even > len(head) // 4 and odd == 0:
+            return ["utf-16-be"]
+        return "is not a text file (it holds NUL bytes)"
+    return ["utf-8-sig", "cp1252"]  # Excel on Windows saves CSV in cp1252 unless told otherwise
 
 
 def _read_csv_as(path: Path, encoding: str, bars: _Bars) -> _Read:
@@ -660,6 +711,8 @@ def _check_column(part: _Part, column: str, kind: schema.Kind, problems: _Proble
             checks.append((values < 0, "is negative"))
         if kind == "integer":
             checks.append((~np.isnan(values) & (values != np.floor(values)), "is not a whole number"))
+            too_big = f"is too large to store (whole numbers go up to {MAX_INTEGER:,} either side of zero)"
+            checks.append((np.abs(np.nan_to_num(values)) > MAX_INTEGER, too_big))
         for failing, problem in checks:
             failing = failing & ~bad
             problems.cells(part, failing, column, problem, expected)
@@ -670,11 +723,36 @@ def _check_column(part: _Part, column: str, kind: schema.Kind, problems: _Proble
     series = pd.Series(values, dtype=object)
     if column in EMPTY_EXPECTED:
         problems.cells(part, series.isna().to_numpy() & ~bad, column, "is empty", EMPTY_EXPECTED[column])
-    if column == "account_id":
-        too_long = series.str.len().fillna(0).to_numpy() > MAX_ACCOUNT_ID
-        problems.cells(part, too_long, column, f"is longer than {MAX_ACCOUNT_ID} characters", "a shorter account ID")
-        bad = bad | too_long
+    if kind in ("text", "tags"):
+        bad = _check_text(part, column, parsed, codes, bad, problems)
     return series.where(~bad, None), bad
+
+
+def _check_text(
+    part: _Part, column: str, distinct: np.ndarray, codes: np.ndarray, bad: np.ndarray, problems: _Problems
+) -> np.ndarray:
+    """Refuse text the store cannot hold (a NUL character) or over its column's cap; measured once per distinct
+    value. Returns the column's bad cells with these added."""
+    texts = pd.Series(np.append(distinct, ""), dtype=object).fillna("")
+    lengths = texts.str.len().to_numpy()[codes]
+    has_nul = texts.str.contains("\x00", regex=False).to_numpy()[codes] & ~bad
+    problems.cells(
+        part, has_nul, column, "contains a NUL character", "text without NUL characters (save the file again)"
+    )
+    bad = bad | has_nul
+    limit = MAX_ACCOUNT_ID if column == "account_id" else MAX_TEXT.get(column, MAX_OTHER_TEXT)
+    too_long = (lengths > limit) & ~bad
+    if too_long.any():
+        what = TEXT_NAMES.get(column, f"a {column.replace('_', ' ')}")
+        problems.cells(
+            part,
+            np.flatnonzero(too_long),
+            column,
+            [f"is {n:,} characters long" for n in lengths[too_long].astype(int)],
+            f"{what} of at most {limit:,} characters",
+        )
+        bad = bad | too_long
+    return bad
 
 
 # --- across files: duplicates, unknown accounts -----------------------------------------------------------------

@@ -12,9 +12,12 @@ from sqlalchemy import delete, func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.permissions import Person, check_may_act
+from bot.settings import Settings
 from bot.store import (
     Account,
     AlertAction,
+    HealthAlert,
     HealthScore,
     PlaybookRun,
     PlaybookStepTick,
@@ -115,19 +118,29 @@ def set_stage_ticks(
     run_id: int,
     stage: int,
     done: set[str],
-    user_id: str,
+    person: Person,
     now: datetime,
     playbooks: Mapping[str, Playbook],
+    settings: Settings,
 ) -> TickResult:
     """Make stage `stage`'s ticks match `done` (Slack sends every selected box of the stage), in one transaction.
 
     Each change is logged as an action on the account; the run is finished when every step is ticked and active
     again when one is unticked.
+
+    Raises:
+        RunGone: no such run.
+        NotAllowed: `person` is not the account's CSM (or the assignee of the run's alert) or an admin.
     """
+    user_id = person.user_id
     with write_session(engine) as session:
         run = session.exec(select(PlaybookRun).where(PlaybookRun.id == run_id).with_for_update()).first()
         if run is None or run.playbook not in playbooks:
             raise RunGone(run_id)
+        alert = session.get(HealthAlert, run.alert_id) if run.alert_id is not None else None
+        check_may_act(
+            session, person, account_id=run.account_id, settings=settings, doing="tick this checklist", alert=alert
+        )
         playbook = playbooks[run.playbook]
         stage_keys = {key for key in playbook.step_keys if key.split(".")[0] == str(stage)}
         wanted = done & stage_keys

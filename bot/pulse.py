@@ -12,7 +12,9 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.activity import DAY, effective_days, record_action
+from bot.activity import DAY, alert_on_account, effective_days, record_action
+from bot.permissions import Person, check_may_act
+from bot.settings import Settings
 from bot.store import Pulse, read_session, write_session
 from bot.store.tables import as_utc
 from messages.views import PULSE_LEVELS, PulseReading
@@ -45,8 +47,9 @@ def set_pulse(
     *,
     account_id: str,
     level: int,
-    author: str,
+    person: Person,
     at: datetime,
+    settings: Settings,
     note: str | None = None,
     days: int = PULSE_DAYS,
     dedupe_key: str | None = None,
@@ -55,10 +58,18 @@ def set_pulse(
     """Store a CSM's read of an account (and log it as an action) in one transaction; None for a repeat.
 
     The newest reading replaces earlier ones for display and scoring; it counts until `days` after it was set.
+
+    Raises:
+        PulseError: `level` is not on the scale.
+        NotAllowed: `person` is not the account's CSM (or the alert's assignee) or an admin; nothing is stored.
+        AlertGone: `alert_id` is not an alert on this account.
     """
     if not 1 <= level <= len(PULSE_LEVELS):
         raise PulseError(f"pulse level {level} is outside 1–{len(PULSE_LEVELS)}")
+    author = person.user_id
     with write_session(engine) as session:
+        alert = alert_on_account(session, alert_id, account_id) if alert_id is not None else None
+        check_may_act(session, person, account_id=account_id, settings=settings, doing="set the pulse", alert=alert)
         label = PULSE_LEVELS[level - 1]
         action = record_action(
             session=session,

@@ -29,6 +29,7 @@ from bot.routing import Routing
 from bot.scoring_runs import score_and_store
 from bot.settings import Settings
 from bot.store import HealthScore, read_session
+from bot.teams.delivery import TeamsDelivery, reachable_in_teams
 from scoring import HealthModel
 
 logger = logging.getLogger(__name__)
@@ -132,12 +133,16 @@ def standard_jobs(
     settings: Settings,
     *,
     engine: Engine,
-    client: WebClient,
+    client: WebClient | None,
     model: HealthModel,
     playbooks: Mapping[str, Playbook],
     routing: Routing,
+    teams: TeamsDelivery | None = None,
 ) -> ScheduledJobs:
     """The jobs `healthbot scheduler` runs: score and post the morning digest; scan for alerts and escalate.
+
+    With `teams`, digests and alerts also go to Teams (each CSM's personal chat and HEALTHBOT_TEAMS_CHANNEL), each
+    copy once; a CSM reachable in Teams is not named as unreachable in the Slack team digest.
 
     The digest job scores the day first when nobody has (an unattended install has no one running
     `healthbot score` each morning); scores already stored for the day are used as they are.
@@ -150,11 +155,18 @@ def standard_jobs(
         if not _scored(engine, day):
             logger.info("no scores for %s yet: scoring before the digest", day)
             score_and_store(engine, model, as_of=day)
-        run = send_digests(engine, client, settings, model, day=day, routing=routing, pacer=desk.pacer)
+        reachable = reachable_in_teams(engine) if teams is not None else set()
+        run = send_digests(
+            engine, client, settings, model, day=day, routing=routing, pacer=desk.pacer, reachable_elsewhere=reachable
+        )
         logger.info("morning digest: %s", run.summary())
+        if teams is not None:
+            logger.info("morning digest: %s", teams.send_digests(model, day=day, routing=routing).summary("digest"))
 
     def alert_scan(now: datetime) -> None:
         logger.info("alert scan: %s", desk.scan(bands=bands, now=now).summary())
+        if teams is not None:
+            logger.info("alert scan: %s", teams.post_alerts(playbooks, now=now).summary("alert"))
 
     return ScheduledJobs(digest=morning_digest, alert_scan=alert_scan)
 

@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     healthbot_playbooks: str | None = None
     healthbot_routing: str | None = None
     healthbot_alert_scan_minutes: int = Field(default=15, ge=1, le=1440)
+    # Microsoft Teams (issue 16): the bot's Entra app registration, and where the team's copies go.
+    teams_client_id: str | None = None
+    teams_client_secret: str | None = None
+    teams_tenant_id: str | None = None
+    healthbot_teams_channel: str | None = None
+    teams_public_url: str | None = None  # https base URL of serve-teams, for charts and export downloads
+    teams_openid_metadata_url: str | None = None  # Bot Framework's OpenID metadata (sovereign clouds, test issuers)
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token")
     @classmethod
@@ -46,6 +53,24 @@ class Settings(BaseSettings):
         if value.strip().lower() in _PLACEHOLDERS:
             raise ValueError("is still the example placeholder; paste the real value from your Slack app's page")
         return value.strip()
+
+    @field_validator(
+        "teams_client_id", "teams_client_secret", "teams_tenant_id", "healthbot_teams_channel", "teams_public_url"
+    )
+    @classmethod
+    def _teams_value(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if value.strip().lower() in _PLACEHOLDERS:
+            raise ValueError("is still the example placeholder; paste the real value from your Azure bot's page")
+        return value.strip()
+
+    @field_validator("teams_public_url", "teams_openid_metadata_url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise ValueError(f"'{value}' must be an https:// URL (Teams only calls and shows HTTPS)")
+        return value.rstrip("/") if value else value
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -102,6 +127,11 @@ class Settings(BaseSettings):
     @property
     def slack_enabled(self) -> bool:
         return self.slack_bot_token is not None
+
+    @property
+    def teams_enabled(self) -> bool:
+        """All three Teams credentials are set: requests are authenticated and the bot can send."""
+        return bool(self.teams_client_id and self.teams_client_secret and self.teams_tenant_id)
 
 
 def _id_list(raw: str) -> frozenset[str]:

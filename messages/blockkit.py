@@ -96,9 +96,12 @@ def render_message(view: object, *, page: int = 1, more_value: str | None = None
     rendered = _ENV.get_template(template_name).render(view=view, page=max(page, 1), more_value=more_value)
     message = json.loads(rendered)
     message["blocks"] = [block for block in message["blocks"] if block is not None]
+    # Fallbacks are plain words, but Slack reads `text` (and an attachment's `fallback`, shown in notifications) as
+    # mrkdwn too: customer text there must not ping the channel (<!channel>) or mention people (<@U…>).
     for attachment in message.get("attachments", []):  # alerts carry their colour bar in an attachment
         attachment["blocks"] = [block for block in attachment["blocks"] if block is not None]
-    # The fallback is plain words, but Slack reads `text` as mrkdwn too, so its control characters are escaped.
+        if "fallback" in attachment:
+            attachment["fallback"] = slack_escape(fmt.one_stop(attachment["fallback"]))
     message["text"] = slack_escape(fmt.one_stop(message["text"]))
     return _within_limits(message, limit=MAX_BLOCKS)
 

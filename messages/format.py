@@ -127,9 +127,46 @@ def one_stop(text: str) -> str:
     return re.sub(r"(?<=[.!?])\.+", "", text)
 
 
+MIN_CLIPPED_LINE = 24  # below this, lines cut to share the room would say nothing; the text is cut at its end instead
+
+
 def clip(text: str, limit: int) -> str:
-    """Cut text to `limit` characters, ending with an ellipsis when it was cut."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """Cut text to `limit` characters, ending with an ellipsis where it was cut.
+
+    Text of several lines is cut line by line, the longest first, to the width that lets every line stay: one long
+    line (an account name thousands of characters long) cannot push the other lines, or a closing "…and 3 more",
+    out of the message.
+    """
+    if len(text) <= limit:
+        return text
+    lines = text.split("\n")
+    width = _fair_width([len(line) for line in lines], limit - (len(lines) - 1))
+    if len(lines) == 1 or width < MIN_CLIPPED_LINE:
+        return _cut(text, limit)
+    return "\n".join(line if len(line) <= width else _cut(line, width) for line in lines)
+
+
+def _fair_width(lengths: list[int], room: int) -> int:
+    """The widest cut that fits: lines no longer than it stay whole, longer ones are cut to it."""
+    remaining = sorted(lengths)
+    for i, length in enumerate(remaining):
+        left = len(remaining) - i
+        if length * left > room:
+            return room // left
+        room -= length
+    return remaining[-1] if remaining else 0
+
+
+def _cut(text: str, width: int) -> str:
+    cut = text[: max(width - 1, 0)]
+    # Never leave half of a Slack token (<@U…>, <!date^…|…>, <url|label>) or of an escaped &amp; at the cut.
+    opening = cut.rfind("<")
+    if opening > cut.rfind(">"):
+        cut = cut[:opening]
+    ampersand = cut.rfind("&")
+    if ampersand > cut.rfind(";") and ampersand >= len(cut) - 5:
+        cut = cut[:ampersand]
+    return cut.rstrip() + "…"
 
 
 def respond_by(response_time: str | None) -> str:

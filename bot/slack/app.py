@@ -20,7 +20,7 @@ import handlers.slack.modals
 from bot.settings import Settings, SettingsError
 from handlers.slack.access import AccessList
 from handlers.slack.deps import AppDeps
-from handlers.slack.middleware import AllowedUsersOnly, DeliverEventsOnce, ProvideDeps
+from handlers.slack.middleware import AllowedUsersOnly, CheckSealedForms, DeliverEventsOnce, ProvideDeps
 from handlers.slack.people import PeopleDirectory
 
 logger = logging.getLogger(__name__)
@@ -94,6 +94,7 @@ def create_app(settings: Settings, *, engine: Engine, client: WebClient | None =
     app.use(ProvideDeps(deps))
     app.use(DeliverEventsOnce(engine))
     app.use(AllowedUsersOnly(deps))
+    app.use(CheckSealedForms(deps))
     for package in (handlers.slack.commands, handlers.slack.events, handlers.slack.actions, handlers.slack.modals):
         package.register(app)
     return app

@@ -2,13 +2,15 @@
 
 HTTP mode answers `POST /slack/events` (commands, events and interactivity — one Request URL) and `GET /healthz`.
 Every request to /slack/events is checked at the door, on the raw body, before Bolt or the store sees it: a missing,
-malformed, wrong or stale signature (more than five minutes either way) gets 401 and nothing runs.
+malformed, wrong or stale signature (more than five minutes either way) gets 401 and nothing runs; a signed body that
+is not in any shape Slack sends (a payload that is not a JSON object, an empty one, a list) gets 400 and nothing runs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import os
 import re
@@ -17,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import parse_qs
 
 from flask import Flask, Response, request
 from slack_bolt import App
@@ -63,6 +66,64 @@ class SlackSignature:
         return None
 
 
+def malformed(body: bytes, content_type: str) -> str | None:
+    """Why a (signed) body is not something Slack sends, in words for the log; None when its shape is Slack's.
+
+    Slack sends Events API envelopes as a JSON object, slash commands as form fields with `command`, and
+    interactions as a form field `payload` holding a JSON object with a `type`; anything else would crash a
+    listener half-way, so it is refused before one runs.
+    """
+    if not body:
+        return "an empty body"
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "a body that is not UTF-8"
+    if content_type.split(";")[0].strip().lower() == "application/json":
+        return _not_an_object(text, "the JSON body")
+    fields = parse_qs(text, keep_blank_values=True)
+    if "payload" in fields:
+        if len(fields["payload"]) != 1:
+            return "more than one payload"
+        return _not_an_object(fields["payload"][0], "the payload")
+    if len(fields.get("command", [])) == 1 and fields["command"][0].startswith("/"):
+        return None
+    if "ssl_check" in fields:  # Slack checking the certificate of a slash command's URL
+        return None
+    return "neither a slash command nor an interaction payload"
+
+
+def _not_an_object(text: str, what: str) -> str | None:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return f"{what} is not JSON"
+    if not isinstance(data, dict):
+        return f"{what} is a JSON {type(data).__name__}, not an object"
+    if not isinstance(data.get("type"), str) or not data["type"]:
+        return f"{what} has no type"
+    for name in ("user", "view", "team", "channel", "container", "message", "event"):
+        if name in data and not isinstance(data[name], dict | None):
+            return f"{what}'s {name} is not an object"
+    actions = data.get("actions")
+    if actions is not None and not (isinstance(actions, list) and all(isinstance(a, dict) for a in actions)):
+        return f"{what}'s actions are not a list of objects"
+    if data["type"] in ("block_actions", "view_submission") and not isinstance((data.get("user") or {}).get("id"), str):
+        return f"{what} names no user"
+    state = (data.get("view") or {}).get("state")
+    if state is not None and not _form_state(state):
+        return f"{what}'s form values are not the shape Slack sends"
+    return None
+
+
+def _form_state(state: object) -> bool:
+    # {"values": {block_id: {action_id: {...element...}}}}
+    if not isinstance(state, dict) or not isinstance(state.get("values", {}), dict):
+        return False
+    blocks = state.get("values", {}).values()
+    return all(isinstance(inputs, dict) and all(isinstance(e, dict) for e in inputs.values()) for inputs in blocks)
+
+
 # --- the WSGI app -------------------------------------------------------------------------------------------------
 
 
@@ -77,10 +138,15 @@ def build_wsgi_app(bolt_app: App, *, engine: Engine, signing_secret: str) -> Fla
 
     @flask_app.post("/slack/events")
     def slack_events() -> Response:
-        problem = door.problem(request.get_data(cache=True), request.headers)  # type: ignore[arg-type]
+        body = request.get_data(cache=True)
+        problem = door.problem(body, request.headers)  # type: ignore[arg-type]
         if problem is not None:
             logger.warning("refused a request to /slack/events from %s: %s", request.remote_addr, problem)
             return Response("invalid request signature", status=401, mimetype="text/plain")
+        shape = malformed(body, request.content_type or "")
+        if shape is not None:
+            logger.warning("refused a signed request to /slack/events from %s: %s", request.remote_addr, shape)
+            return Response(f"malformed request: {shape}", status=400, mimetype="text/plain")
         return slack_handler.handle(request)
 
     @flask_app.get("/healthz")

@@ -14,6 +14,7 @@ from bot.store.tables import (
     Pulse,
     SentMessage,
     SlackUserCache,
+    TeamsConversation,
     Touchpoint,
 )
 
@@ -30,6 +31,7 @@ __all__ = [
     "Pulse",
     "SentMessage",
     "SlackUserCache",
+    "TeamsConversation",
     "Touchpoint",
     "create_db_engine",
     "init_db",

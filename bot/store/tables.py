@@ -264,3 +264,21 @@ class AlertPreference(SQLModel, table=True):
     scope: str = "mine"  # mine (accounts I own), segment (my accounts' segments), all
     severities: str = "Critical,High,Medium,Low"  # comma-separated
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class TeamsConversation(SQLModel, table=True):
+    """A Teams conversation the bot may write to on its own (a conversation reference): a CSM's personal chat, kept
+    when they install the app or first message it, or a channel it was added to or mentioned in."""
+
+    __tablename__ = "teams_conversation"
+
+    conversation_id: str = Field(primary_key=True, max_length=512)  # "a:1…" personal, "19:…@thread.tacv2" channel
+    service_url: str  # where Teams wants this conversation's messages sent (per region)
+    kind: str = "personal"  # personal, channel, groupChat
+    tenant_id: str | None = None
+    user_id: str | None = Field(default=None, index=True)  # personal: the Teams user ID ("29:…")
+    aad_object_id: str | None = Field(default=None, index=True)  # personal: the person's Entra object ID
+    user_name: str | None = None
+    email: str | None = Field(default=None, index=True)  # lower-cased; matched against accounts' csm_email
+    csm_owner: str | None = Field(default=None, index=True)  # the CSM this person is, when their email matches
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -3,30 +3,31 @@ re-render every copy of the message from the store, log it in the thread, and an
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.activity import AlertClick, AlertGone, AlertOutcome, NotAllowed, act_on_alert
+from bot.activity import AlertClick, AlertGone, AlertOutcome, act_on_alert
 from bot.alerts import AlertDesk
-from bot.forms import AccountGlance, alert_account, glance
+from bot.forms import AccountGlance, FormTarget, alert_account, glance
+from bot.permissions import NotAllowed
 from bot.playbook_runs import Playbook, load_playbooks
 from bot.routing import load_routing
 from handlers.slack.actions.payload import clicked_in_ephemeral, clicked_thread, clicker
-from handlers.slack.deps import AppDeps, deps_of
+from handlers.slack.deps import AppDeps, deps_of, form_seal
 from handlers.slack.failures import slack_error
 from handlers.slack.replies import APOLOGY, notice_message, respond_safely
 from messages import views
 from messages.blockkit import render_modal
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 GONE = views.Notice(
     "That alert no longer exists",
@@ -61,12 +62,13 @@ def dedupe_key(body: dict[str, Any], action: dict[str, Any]) -> str:
     return f"{action.get('action_ts')}:{clicker(body)}:{action.get('action_id')}:{action.get('block_id', '')}"
 
 
-def alert_id_from(text: str | None) -> int | None:
+def alert_id_from(value: object) -> int | None:
     """The alert id in a button value ("42"), a select option ("42:7d") or a block id ("alert_actions:42")."""
-    if not text:
+    if not value or not isinstance(value, str):
         return None
+    text = value
     for part in (text.split(":")[-1], text.split(":")[0]):
-        if part.isdigit():
+        if part.isascii() and part.isdigit():
             return int(part)
     return None
 
@@ -134,8 +136,17 @@ def record_from_form(
     click: AlertClick, *, ack: Ack, field: str, deps: AppDeps, client: WebClient
 ) -> AlertOutcome | None:
     """A modal's alert action: recorded before the modal closes, so a refusal is shown in the form itself."""
+    outcome = write_from_form(lambda: act_on_alert(deps.engine, click, settings=deps.settings), ack=ack, field=field)
+    if outcome is not None:
+        show_everywhere(deps, client, outcome, click)
+    return outcome
+
+
+def write_from_form(write: Callable[[], T], *, ack: Ack, field: str) -> T | None:
+    """Do a form's write before the modal closes: the modal closes when it was done, and a refusal, a vanished
+    alert or a failure of ours is shown in the form under `field` (nothing recorded). None unless it was done."""
     try:
-        outcome = act_on_alert(deps.engine, click, settings=deps.settings)
+        done = write()
     except NotAllowed as refusal:
         ack(response_action="errors", errors={field: str(refusal)})
         return None
@@ -143,12 +154,11 @@ def record_from_form(
         ack(response_action="errors", errors={field: GONE.title + ". Nothing was recorded."})
         return None
     except Exception:
-        logger.exception("could not record %s on alert %s", click.kind, click.alert_id)
+        logger.exception("could not record a form's %s", field)
         ack(response_action="errors", errors={field: APOLOGY.title + ". Please try again in a minute."})
         return None
     ack()
-    show_everywhere(deps, client, outcome, click)
-    return outcome
+    return done
 
 
 def tell_person(client: WebClient, user_id: str, notice: views.Notice, *, channel: str | None = None) -> None:
@@ -183,25 +193,22 @@ def open_form(client: WebClient, trigger_id: str | None, form: views.Form) -> bo
     return True
 
 
-def form_metadata(**values: object) -> str:
-    """What a modal carries back on submit."""
-    return json.dumps({key: value for key, value in values.items() if value is not None}, separators=(",", ":"))
-
-
-def submitted(view: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str | None]]:
-    """A submitted Form's metadata and its values by block id (select, radio, date or text)."""
-    metadata = json.loads(view.get("private_metadata") or "{}")
+def submitted(view: dict[str, Any]) -> dict[str, str | None]:
+    """A submitted Form's values by block id (select, radio, date or text)."""
     values: dict[str, str | None] = {}
     for block_id, inputs in (view.get("state") or {}).get("values", {}).items():
         element = inputs.get("value") or {}
         chosen = element.get("selected_option") or {}
         values[block_id] = chosen.get("value") or element.get("selected_date") or element.get("value")
-    return metadata, values
+    return values
 
 
-def submitted_day(text: str | None, default: date) -> date:
-    """A datepicker's value, or `default` when it was left empty."""
-    return date.fromisoformat(text) if text else default
+def submitted_day(text: str | None, default: date) -> date | None:
+    """A datepicker's value, `default` when it was left empty, None when it is not a date."""
+    try:
+        return date.fromisoformat(text) if text else default
+    except ValueError:
+        return None
 
 
 def click_from_form(view: dict[str, Any], *, user_id: str, alert_id: int, kind: str, **extra: Any) -> AlertClick:
@@ -220,11 +227,7 @@ class Target:
     reasons: list[str]  # what the account's trouble is about, for recommending a playbook
     channel: str | None  # None when the button sat in a message only the clicker could see
     thread_ts: str | None
-
-    def metadata(self) -> str:
-        return form_metadata(
-            account_id=self.account.account_id, alert_id=self.alert_id, channel=self.channel, thread_ts=self.thread_ts
-        )
+    metadata: str  # all of the above, signed, for the form to carry back
 
 
 def target_or_gone(
@@ -256,10 +259,13 @@ def clicked_target(deps: AppDeps, body: dict[str, Any], action: dict[str, Any]) 
     if account is None:
         return None
     thread = None if clicked_in_ephemeral(body) else clicked_thread(body)
+    channel, thread_ts = thread if thread else (None, None)
+    opened = FormTarget(account_id, clicker(body) or "", alert_id, channel, thread_ts)
     return Target(
         account=account,
         alert_id=alert_id,
         reasons=reasons or [(account.band or "").lower()],
-        channel=thread[0] if thread else None,
-        thread_ts=thread[1] if thread else None,
+        channel=channel,
+        thread_ts=thread_ts,
+        metadata=form_seal(deps.settings).seal(opened),
     )

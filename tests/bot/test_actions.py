@@ -12,12 +12,12 @@ from sqlmodel import select
 from bot.activity import (
     AlertClick,
     AlertGone,
-    NotAllowed,
     act_on_alert,
     alert_actions,
     alert_state,
     log_touch,
 )
+from bot.permissions import NotAllowed, Person
 from bot.playbook_runs import load_playbooks
 from bot.scoring_runs import load_frames
 from bot.settings import Settings
@@ -166,10 +166,11 @@ def test_logged_touches_feed_engagement_at_the_next_scoring(engine: Engine, aler
         return log_touch(
             engine,
             account_id="ACCT-4521",
-            user_id=SARAH,
+            person=Person(SARAH),
             kind=kind,
             happened_on=day,
             at=NOW,
+            settings=settings(),
             note="Call",
             dedupe_key=key,
         )

@@ -151,7 +151,8 @@ BAD_FILES = {
     "account ID too long": (
         "accounts.csv",
         "account_id,name,csm_owner\n" + "A" * 70 + ",Acme Corp,Sarah Chen\n",
-        'accounts.csv row 2, column account_id: "' + "A" * 70 + '" is longer than 64 characters',
+        'accounts.csv row 2, column account_id: "' + "A" * 70 + '" is 70 characters long; expected an account ID of '
+        "at most 64 characters",
     ),
     "no known columns": (
         "notes.csv",

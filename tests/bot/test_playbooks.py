@@ -14,8 +14,10 @@ from sqlmodel import select
 from bot import insights
 from bot.answers import AnswerContext, answer
 from bot.intents import Intent
+from bot.permissions import Person
 from bot.playbook_runs import (
     RunGone,
+    TickResult,
     checklist,
     find_playbook,
     load_playbooks,
@@ -88,12 +90,25 @@ def _start(engine: Engine, account_id: str, key: str = "red_account_recovery", a
     return started.run.id
 
 
+def tick(engine: Engine, run_id: int, stage: int, done: set[str]) -> TickResult:
+    """Sarah, the account's CSM, ticks a stage's boxes."""
+    person = Person(SARAH)
+    return set_stage_ticks(
+        engine,
+        run_id=run_id,
+        stage=stage,
+        done=done,
+        person=person,
+        now=START,
+        playbooks=PLAYBOOKS,
+        settings=Settings(),
+    )
+
+
 def test_ticks_are_recorded_and_the_run_finishes_when_every_step_is_done(engine: Engine, acme: str) -> None:
     run_id = _start(engine, acme)
-    set_stage_ticks(engine, run_id=run_id, stage=1, done={"1.1", "1.2"}, user_id=SARAH, now=START, playbooks=PLAYBOOKS)
-    result = set_stage_ticks(
-        engine, run_id=run_id, stage=1, done={"1.2", "1.3"}, user_id=SARAH, now=START, playbooks=PLAYBOOKS
-    )
+    tick(engine, run_id, 1, {"1.1", "1.2"})
+    result = tick(engine, run_id, 1, {"1.2", "1.3"})
     assert (result.ticked, result.unticked) == (["1.3"], ["1.1"])
 
     view = checklist(engine, run_id, playbooks=PLAYBOOKS)
@@ -108,15 +123,15 @@ def test_ticks_are_recorded_and_the_run_finishes_when_every_step_is_done(engine:
 
     for stage in range(1, 5):
         keys = {f"{stage}.{n}" for n in range(1, 5)}
-        set_stage_ticks(engine, run_id=run_id, stage=stage, done=keys, user_id=SARAH, now=START, playbooks=PLAYBOOKS)
+        tick(engine, run_id, stage, keys)
     assert checklist(engine, run_id, playbooks=PLAYBOOKS).status == "finished"
-    set_stage_ticks(engine, run_id=run_id, stage=4, done=set(), user_id=SARAH, now=START, playbooks=PLAYBOOKS)
+    tick(engine, run_id, 4, set())
     assert checklist(engine, run_id, playbooks=PLAYBOOKS).status == "active"
 
 
 def test_tick_on_a_run_that_no_longer_exists(engine: Engine, acme: str) -> None:
     with pytest.raises(RunGone):
-        set_stage_ticks(engine, run_id=999, stage=1, done=set(), user_id=SARAH, now=START, playbooks=PLAYBOOKS)
+        tick(engine, 999, 1, set())
 
 
 def _scores(engine: Engine, account_id: str, days: dict[int, tuple[float, str]]) -> None:

@@ -9,21 +9,24 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot import insights
+from bot.permissions import Person
 from bot.pulse import PulseError, current_pulse, pulse_level, set_pulse
 from bot.scoring_runs import load_frames, score_and_store, score_history
+from bot.settings import Settings
 from bot.store import Account, MetricSnapshot, read_session, write_session
 from messages.blockkit import render_message
 from scoring import load_model, parse_model
 
 SARAH = "U0SARAH001"
+CSM, SETTINGS = Person(SARAH), Settings()
 MONDAY = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def accounts(engine: Engine) -> None:
     with write_session(engine) as session:
-        session.add(Account(account_id="ACCT-4521", name="Acme Corp", csm_owner="Sarah Chen"))
-        session.add(Account(account_id="ACCT-0002", name="Globex", csm_owner="Sarah Chen"))
+        session.add(Account(account_id="ACCT-4521", name="Acme Corp", csm_owner="Sarah Chen", csm_slack_id=SARAH))
+        session.add(Account(account_id="ACCT-0002", name="Globex", csm_owner="Sarah Chen", csm_slack_id=SARAH))
 
 
 def test_pulse_levels_by_number_or_name() -> None:
@@ -33,8 +36,16 @@ def test_pulse_levels_by_number_or_name() -> None:
 
 
 def test_newest_pulse_is_shown_until_it_expires(engine: Engine, accounts: None) -> None:
-    set_pulse(engine, account_id="ACCT-4521", level=5, author=SARAH, at=MONDAY - timedelta(days=10))
-    set_pulse(engine, account_id="ACCT-4521", level=3, author=SARAH, at=MONDAY, note="Champion left last week")
+    set_pulse(engine, account_id="ACCT-4521", level=5, person=CSM, settings=SETTINGS, at=MONDAY - timedelta(days=10))
+    set_pulse(
+        engine,
+        account_id="ACCT-4521",
+        level=3,
+        person=CSM,
+        settings=SETTINGS,
+        at=MONDAY,
+        note="Champion left last week",
+    )
 
     with read_session(engine) as session:
         shown = current_pulse(session, "ACCT-4521", on=date(2026, 11, 24))
@@ -56,9 +67,11 @@ def test_model_gets_the_pulse_in_force_at_each_snapshot(engine: Engine, accounts
         for account_id in ("ACCT-4521", "ACCT-0002"):
             for day in (date(2026, 10, 1), date(2026, 11, 1)):
                 session.add(MetricSnapshot(account_id=account_id, as_of=day, nps=7))
-    set_pulse(engine, account_id="ACCT-4521", level=5, author=SARAH, at=datetime(2026, 9, 20, tzinfo=UTC))
-    set_pulse(engine, account_id="ACCT-4521", level=2, author=SARAH, at=MONDAY)
-    set_pulse(engine, account_id="ACCT-0002", level=6, author=SARAH, at=MONDAY - timedelta(days=100))
+    set_pulse(
+        engine, account_id="ACCT-4521", level=5, person=CSM, settings=SETTINGS, at=datetime(2026, 9, 20, tzinfo=UTC)
+    )
+    set_pulse(engine, account_id="ACCT-4521", level=2, person=CSM, settings=SETTINGS, at=MONDAY)
+    set_pulse(engine, account_id="ACCT-0002", level=6, person=CSM, settings=SETTINGS, at=MONDAY - timedelta(days=100))
 
     _, metrics = load_frames(engine, as_of=date(2026, 11, 24))
     pulses = {(r["account_id"], r["as_of"]): r["csm_pulse"] for r in metrics.to_dict("records")}
@@ -69,8 +82,15 @@ def test_model_gets_the_pulse_in_force_at_each_snapshot(engine: Engine, accounts
 
 
 def test_a_repeated_submission_is_stored_once(engine: Engine, accounts: None) -> None:
-    assert set_pulse(engine, account_id="ACCT-4521", level=4, author=SARAH, at=MONDAY, dedupe_key="view-1")
-    assert set_pulse(engine, account_id="ACCT-4521", level=4, author=SARAH, at=MONDAY, dedupe_key="view-1") is None
+    assert set_pulse(
+        engine, account_id="ACCT-4521", level=4, person=CSM, settings=SETTINGS, at=MONDAY, dedupe_key="view-1"
+    )
+    assert (
+        set_pulse(
+            engine, account_id="ACCT-4521", level=4, person=CSM, settings=SETTINGS, at=MONDAY, dedupe_key="view-1"
+        )
+        is None
+    )
 
 
 def test_a_model_file_can_weigh_the_pulse_in_a_dimension(engine: Engine, accounts: None) -> None:
@@ -82,8 +102,8 @@ def test_a_model_file_can_weigh_the_pulse_in_a_dimension(engine: Engine, account
     with write_session(engine) as session:
         for account_id in ("ACCT-4521", "ACCT-0002"):
             session.add(MetricSnapshot(account_id=account_id, as_of=date(2026, 11, 1), training_completion=1.0))
-    set_pulse(engine, account_id="ACCT-4521", level=2, author=SARAH, at=MONDAY, note="Champion left")
-    set_pulse(engine, account_id="ACCT-0002", level=6, author=SARAH, at=MONDAY)
+    set_pulse(engine, account_id="ACCT-4521", level=2, person=CSM, settings=SETTINGS, at=MONDAY, note="Champion left")
+    set_pulse(engine, account_id="ACCT-0002", level=6, person=CSM, settings=SETTINGS, at=MONDAY)
 
     scored = score_history(engine, model, as_of=date(2026, 11, 24))
     engagement = dict(zip(scored.frame["account_id"].astype(str), scored.dimensions["engagement"], strict=True))
@@ -96,7 +116,7 @@ def test_the_health_card_shows_the_pulse_beside_the_score(engine: Engine, accoun
     with write_session(engine) as session:
         session.add(MetricSnapshot(account_id="ACCT-4521", as_of=date(2026, 11, 1), nps=6, training_completion=0.6))
     score_and_store(engine, model, as_of=date(2026, 11, 24))
-    set_pulse(engine, account_id="ACCT-4521", level=3, author=SARAH, at=MONDAY, note="Champion left")
+    set_pulse(engine, account_id="ACCT-4521", level=3, person=CSM, settings=SETTINGS, at=MONDAY, note="Champion left")
 
     card = insights.health_card(engine, model, "ACCT-4521", as_of=date(2026, 11, 24))
     assert card.pulse is not None and (card.pulse.label, card.pulse.note) == ("Concerned", "Champion left")

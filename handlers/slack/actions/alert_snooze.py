@@ -21,7 +21,7 @@ def snooze_alert_callback(
     deps = deps_of(context)
     chosen = str((action.get("selected_option") or {}).get("value", ""))
     alert_id, _, duration = chosen.partition(":")
-    if not alert_id.isdigit() or duration not in SNOOZE_CHOICES:
+    if not (alert_id.isascii() and alert_id.isdigit()) or duration not in SNOOZE_CHOICES:
         respond_safely(respond, notice_message(STALE_BUTTON), replace_original=False)
         return
     click = click_from(

@@ -19,25 +19,25 @@ from messages.controls import Action
 
 def _playbook(deps: AppDeps, target: Target) -> views.Form:
     # The playbook recommended for this account's trouble comes preselected.
-    return playbook_form(target.account, playbooks_of(deps), reasons=target.reasons, metadata=target.metadata())
+    return playbook_form(target.account, playbooks_of(deps), reasons=target.reasons, metadata=target.metadata)
 
 
 def _touch(deps: AppDeps, target: Target) -> views.Form:
     # On an alert it is mostly a note; on a health card mostly a call or meeting.
     today = now().astimezone(deps.settings.timezone).date()
-    return touch_form(target.account, today=today, metadata=target.metadata(), note_first=target.alert_id is not None)
+    return touch_form(target.account, today=today, metadata=target.metadata, note_first=target.alert_id is not None)
 
 
 def _pulse(deps: AppDeps, target: Target) -> views.Form:
     today = now().astimezone(deps.settings.timezone).date()
-    return pulse_form(deps.engine, target.account, today=today, metadata=target.metadata())
+    return pulse_form(deps.engine, target.account, today=today, metadata=target.metadata)
 
 
 def _snooze(deps: AppDeps, target: Target) -> views.Form | views.Notice:
     alerts = open_alert_ids(deps.engine, target.account.account_id)
     if not alerts:
         return views.Notice(f"No open alerts on {target.account.name}", ["There is nothing to snooze right now."])
-    return snooze_form(target.account, open_alerts=len(alerts), metadata=target.metadata())
+    return snooze_form(target.account, open_alerts=len(alerts), metadata=target.metadata)
 
 
 FORMS: dict[str, Callable[[AppDeps, Target], views.Form | views.Notice]] = {

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot.permissions import NotAllowed, Person
 from bot.playbook_runs import RunGone, set_stage_ticks
 from handlers.slack.actions.payload import clicker
 from handlers.slack.alert_clicks import desk_for, now, playbooks_of
@@ -36,12 +37,19 @@ def tick_step_callback(
             run_id=int(match.group(1)),
             stage=int(match.group(2)),
             done=done,
-            user_id=clicker(body) or "",
+            person=Person(clicker(body) or ""),
             now=at,
             playbooks=playbooks_of(deps),
+            settings=deps.settings,
         )
     except RunGone:
         respond_safely(respond, notice_message(RUN_GONE), replace_original=False)
+        return
+    except NotAllowed as refusal:
+        notice = views.Notice("You can't tick this checklist", [str(refusal)], kind="refused")
+        respond_safely(respond, notice_message(notice), replace_original=False)
+        # The boxes the person ticked show ticked on their screen until the checklist is drawn again from the store.
+        desk_for(deps, client).refresh_checklist(int(match.group(1)), now=at, clicked=_clicked_message(body))
         return
     desk = desk_for(deps, client)
     desk.refresh_checklist(int(match.group(1)), now=at, clicked=_clicked_message(body))

@@ -8,6 +8,7 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot.activity import start_playbook
+from bot.permissions import Person
 from handlers.slack.alert_clicks import (
     click_from_form,
     desk_for,
@@ -16,8 +17,9 @@ from handlers.slack.alert_clicks import (
     record_from_form,
     submitted,
     tell_person,
+    write_from_form,
 )
-from handlers.slack.deps import deps_of
+from handlers.slack.deps import deps_of, form_target
 from messages import views
 
 
@@ -26,27 +28,29 @@ def start_playbook_submitted_callback(
 ) -> None:
     """Start the chosen playbook once and post its checklist; a playbook already running is said so, not doubled."""
     deps = deps_of(context)
-    metadata, values = submitted(view)
+    target, values = form_target(context), submitted(view)
     user = body["user"]["id"]
     playbook = playbooks_of(deps).get(values.get("playbook") or "")
     if playbook is None:
         ack(response_action="errors", errors={"playbook": "Choose a playbook from the list."})
         return
-    if metadata.get("alert_id"):
-        click = click_from_form(
-            view, user_id=user, alert_id=int(metadata["alert_id"]), kind="start_playbook", playbook=playbook
-        )
+    if target.alert_id is not None:
+        click = click_from_form(view, user_id=user, alert_id=target.alert_id, kind="start_playbook", playbook=playbook)
         outcome = record_from_form(click, ack=ack, field="playbook", deps=deps, client=client)
         started = outcome.run if outcome else None
     else:
-        ack()
-        started = start_playbook(
-            deps.engine,
-            account_id=metadata["account_id"],
-            playbook=playbook,
-            user_id=user,
-            at=now(),
-            dedupe_key=f"view:{view.get('id')}",
+        started = write_from_form(
+            lambda: start_playbook(
+                deps.engine,
+                account_id=target.account_id,
+                playbook=playbook,
+                person=Person(user),
+                at=now(),
+                settings=deps.settings,
+                dedupe_key=f"view:{view.get('id')}",
+            ),
+            ack=ack,
+            field="playbook",
         )
     if started is None or started.run.id is None:
         return
@@ -55,9 +59,8 @@ def start_playbook_submitted_callback(
             f"{playbook.name} is already under way",
             [f"<@{started.run.started_by}> started it; its checklist is where it was posted. Nothing new was started."],
         )
-        tell_person(client, user, already, channel=metadata.get("channel"))
+        tell_person(client, user, already, channel=target.channel)
         return
+    # The checklist goes where the form was opened (the signed metadata says so), else to the person's DM.
     desk = desk_for(deps, client)
-    desk.post_checklist(
-        started.run.id, channel=metadata.get("channel") or user, thread_ts=metadata.get("thread_ts"), now=now()
-    )
+    desk.post_checklist(started.run.id, channel=target.channel or user, thread_ts=target.thread_ts, now=now())

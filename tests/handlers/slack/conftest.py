@@ -24,7 +24,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from bot.settings import Settings
 from bot.slack.server import create_wsgi_app
-from bot.store import Account, ProcessedEvent, create_db_engine, init_db, read_session, write_session
+from bot.store import Account, HealthScore, ProcessedEvent, create_db_engine, init_db, read_session, write_session
 from tests.handlers.slack.requests import MIKE, SARAH, SIGNING_SECRET, SignedClient
 from tests.slack_api import BOT_TOKEN, SlackApiStandIn
 
@@ -53,6 +53,23 @@ def seed_accounts() -> list[Account]:
             segment="SMB",
             arr=38_000,
         ),
+    ]
+
+
+SCORED_ON = date(2026, 11, 16)
+
+
+def seed_scores() -> list[HealthScore]:
+    """A score for every seeded account: two red, one yellow, one green (answers about risk have something to say)."""
+    scored = {
+        "ACCT-4521": (45.0, "Red"),
+        "ACCT-1001": (68.0, "Yellow"),
+        "ACCT-1002": (38.0, "Red"),
+        "ACCT-2001": (81.0, "Green"),
+    }
+    return [
+        HealthScore(account_id=account_id, as_of=SCORED_ON, score=score, band=band, confidence=1)
+        for account_id, (score, band) in scored.items()
     ]
 
 
@@ -127,3 +144,11 @@ def start_bot(slack_api: SlackApiStandIn, store: Engine, sqlite_url: str) -> Ite
 def bot(start_bot: Callable[..., RunningBot]) -> RunningBot:
     """The bot with default settings: everyone may ask."""
     return start_bot()
+
+
+@pytest.fixture
+def scored_bot(bot: RunningBot) -> RunningBot:
+    """The bot over a store whose accounts are scored (`seed_scores`)."""
+    with write_session(bot.engine) as session:
+        session.add_all(seed_scores())
+    return bot

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from bot.forms import AccountGlance, playbook_form, snooze_form, touch_form
+from bot.forms import AccountGlance, FormTarget, playbook_form, snooze_form, touch_form
 from bot.playbook_runs import load_playbooks
+from handlers.slack.deps import form_seal
 from messages import views
 from messages.blockkit import render_home, render_message, render_modal
 from messages.controls import DIGEST_MENU_CHOICES, FORM_INPUT, Action, FormId
@@ -135,7 +136,8 @@ def test_every_form_reaches_a_listener(bot: RunningBot, form: FormId) -> None:
             "id": "V1",
             "type": "modal",
             "callback_id": form.value,
-            "private_metadata": "{}",
+            # what the form was opened on, signed as the bot signs it (unsigned metadata is refused with 400)
+            "private_metadata": form_seal(bot.settings).seal(FormTarget("ACCT-4521", "U0SARAH001")),
             "state": {"values": {}},
         },
     }

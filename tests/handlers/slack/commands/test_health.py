@@ -56,15 +56,16 @@ def test_help_lists_everything_with_examples(bot: RunningBot) -> None:
         assert example in said
 
 
-def test_an_unknown_account_is_answered_privately(bot: RunningBot) -> None:
-    bot.client.command(slash_command("Acme Corpp", response_url=bot.api.response_url()))
+def test_an_unknown_account_is_answered_privately(scored_bot: RunningBot) -> None:
+    bot = scored_bot  # ("Acme Corpp" is close enough to be taken as Acme Corp: it is not an unknown account)
+    bot.client.command(slash_command("Tech Corp", response_url=bot.api.response_url()))
     [answer] = bot.api.wait_for("response_url")
     assert answer.params["response_type"] == "ephemeral"
     blocks = assert_valid_message(answer.params)
-    for block in blocks:
-        for element in block.get("elements", []):
-            if element.get("action_id") == "pick_account":
-                assert element["value"], "a suggestion names the account it offers"
+    suggestions = [e for b in blocks for e in b.get("elements", []) if e.get("action_id") == "pick_account"]
+    assert "No account called “Tech Corp”" in all_text(answer.params)
+    offered = {e["text"]["text"]: e["value"] for e in suggestions}
+    assert {"Acme Corp": "ACCT-4521", "TechFlow": "ACCT-1001"}.items() <= offered.items(), "the closest names, offered"
 
 
 def test_an_empty_store_still_answers(bot: RunningBot) -> None:
@@ -76,14 +77,17 @@ def test_an_empty_store_still_answers(bot: RunningBot) -> None:
         assert_valid_message(answer.params)
 
 
-def test_the_answer_carries_the_request_for_sharing_and_paging(bot: RunningBot) -> None:
+def test_the_answer_carries_the_request_for_sharing_and_paging(scored_bot: RunningBot) -> None:
+    bot = scored_bot
     bot.client.command(slash_command("risks", response_url=bot.api.response_url()))
     [answer] = bot.api.wait_for("response_url")
-    for block in answer.params.get("blocks") or []:
-        for element in block.get("elements", []):
-            if element.get("action_id") in ("health_share", "health_show_more"):
-                intent = intent_from_value(element["value"])
-                assert intent.kind == "risks"
+    blocks = answer.params.get("blocks") or []
+    carried = [
+        e for b in blocks for e in b.get("elements", []) if e.get("action_id") in ("health_share", "health_show_more")
+    ]
+    assert [e["action_id"] for e in carried] == ["health_share"], "a private answer offers to share itself"
+    assert {intent_from_value(e["value"]).kind for e in carried} == {"risks"}
+    assert "MegaCorp" in all_text(answer.params) and "Acme Corp" in all_text(answer.params)
 
 
 def test_a_failure_of_ours_is_logged_and_answered_with_an_apology(

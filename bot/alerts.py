@@ -63,6 +63,7 @@ class Detected:
     respond_within: str | None
     reasons: list[dict[str, Any]]  # [{key, title, severity, facts, response_time}], most important first
     as_of: date
+    band: str | None = None  # the account's band now: its playbook is the band's, as on the card
 
 
 _UNITS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1),
@@ -140,7 +141,7 @@ def detect(engine: Engine, *, bands: Sequence[str], as_of: date | None = None) -
             row, red=bands[lowest], dates=dates, as_of=latest, seen_before=bool(seen_before[row.Index])
         ) or (_first_scan_alert(row, red=bands[lowest], as_of=latest) if previous is None else None)
         if detected is not None:
-            found.append(detected)
+            found.append(replace(detected, band=str(row.band)))
     return found
 
 
@@ -212,7 +213,11 @@ def _risks(signals: Sequence[dict[str, Any]] | None) -> list[dict[str, Any]]:
 
 def _new_alert(d: Detected, *, now: datetime, playbooks: Mapping[str, Playbook]) -> HealthAlert:
     # The playbook follows the condition first ("turned_red" → Red Account Recovery, "signal" → Churn Risk Response).
-    playbook = recommended_playbook(playbooks, reasons=[d.condition.split(":")[0], *[r["key"] for r in d.reasons]])
+    # The account's band chooses, as on its card (scoring.advice.choose_playbook); the condition only when no
+    # playbook is recommended for the band (a model's own band names).
+    playbook = recommended_playbook(playbooks, reasons=[d.band] if d.band else []) or recommended_playbook(
+        playbooks, reasons=[d.condition.split(":")[0], *[r["key"] for r in d.reasons]]
+    )
     delay = response_delay(d.respond_within)
     return HealthAlert(
         account_id=d.account_id,

@@ -332,7 +332,7 @@ def score(
             ).all()
         )
     bands = " · ".join(f"{counts.get(b.name, 0)} {b.name}" for b in model.bands)
-    console.print(f"Scored {scored} accounts as of {day.isoformat()} with the {model.name} model: {bands}")
+    console.print(f"Scored {fmt.count(scored, 'account')} as of {day.isoformat()} with the {model.name} model: {bands}")
     console.print(run.summary(), markup=False, highlight=False)
 
 

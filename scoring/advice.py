@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scoring.findings import Finding, findings_at
+from scoring.findings import URGENT_SEVERITIES, Finding, findings_at
 from scoring.measures import format_value, parse_measure
 from scoring.model import Dimension, HealthModel, MetricRule
 from scoring.playbooks import Playbook
@@ -149,9 +149,11 @@ def _band_of(model: HealthModel, score: float | None) -> str | None:
 
 
 def is_expansion_ready(model: HealthModel, *, score: float, band: str, findings: Sequence[Finding]) -> bool:
-    """An expansion signal on an account healthy enough to have the conversation (never the lowest band)."""
+    """An expansion signal on an account healthy enough to have the conversation: never the lowest band, never with
+    an open High or Critical risk (the same rule as scoring.portfolio.expansion_ready)."""
     return (
         any(f.kind == "expansion" for f in findings)
+        and not any(f.kind == "risk" and f.severity in URGENT_SEVERITIES for f in findings)
         and score >= model.expansion_min_score
         and band != model.lowest_band.name
     )

@@ -76,10 +76,12 @@ def signal_view(found: Finding) -> views.Signal:
 
 
 def action_view(action: Recommendation) -> views.Action:
+    """The one way from scoring's Recommendation to the view's Action."""
     return views.Action(priority=action.priority, title=action.title, steps=list(action.steps), due=action.due)
 
 
 def goal_view(goal: Goal | None) -> views.HealthGoal | None:
+    """The one way from scoring's Goal to the view's HealthGoal."""
     return None if goal is None else views.HealthGoal(goal.target_score, goal.days, list(goal.targets))
 
 

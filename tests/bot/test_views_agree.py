@@ -280,8 +280,12 @@ def test_no_advice_contradicts_the_facts_beside_it(book: str, request: pytest.Fi
                 assert goal <= then, (card.name, target)
         if card.arr is None:
             assert "$0 ARR" not in json.dumps(render_message(card), ensure_ascii=False)
+    by_account = {c.account_id: c for c in cards}
     for plan in plans:
         assert plan.playbook == plan.card.playbook, plan.card.name  # chosen in one place
+    for alert in (v for v in rendered.views if isinstance(v, views.Alert)):
+        if alert.account.account_id in by_account:
+            assert alert.playbook == by_account[alert.account.account_id].playbook, alert.account.name
         said = plan.diagnosis[0]
         if found := re.match(r"Health fell (\d+) points? since .*: (\d+) → (\d+)", said):
             fell, before, after = map(int, found.groups())

@@ -207,6 +207,7 @@ def digest(
     from bot import insights
     from bot.digests import build_digests, send_digests
     from bot.routing import csm_routes
+    from bot.slack.people import SlackPeople
     from messages.terminal import render_terminal
 
     settings = _settings(db)
@@ -216,20 +217,22 @@ def digest(
     model, routing = _health_model(settings), _routing(settings)
     try:
         if dry_run:
-            routes = csm_routes(engine, None, routing)  # cached Slack IDs only: a dry run asks Slack nothing
+            cached_only = SlackPeople(client=None, engine=engine)  # a dry run asks Slack nothing
+            routes = csm_routes(engine, cached_only, routing)
             for item in build_digests(
                 engine, model, day=day, routes=routes, team_channel=settings.healthbot_digest_channel
             ):
                 console.rule(f"to {item.destination or 'nobody (unreachable)'}")
                 render_terminal(item.digest, console)
             return
-        client = _slack_client(settings, doing="post the digests")
-        run = send_digests(engine, client, settings, model, day=day, routing=routing)
+        surface = _slack_surface(settings, engine, doing="post the digests")
+        assert surface is not None
+        run = send_digests(engine, surface, settings, model, day=day, routing=routing, people=surface.people)
     except insights.NoScoresError as err:
         err_console.print(f"[yellow]{err.title}.[/yellow] {' '.join(err.lines)}")
         raise typer.Exit(1) from err
     console.print(run.summary(), markup=False, highlight=False)
-    if any(d.outcome == "failed" for d in run.deliveries):
+    if run.not_delivered:
         raise typer.Exit(1)
 
 
@@ -256,14 +259,14 @@ def alerts(
             render_terminal(view, console)
         console.print(f"{len(previews)} alert(s) would be opened; nothing was stored or posted.")
         return
-    desk.client = _slack_client(settings, doing="post alerts", required=False)
+    desk.surface = _slack_surface(settings, engine, doing="post alerts", required=False)
     run = desk.scan(bands=bands, now=now)
     console.print(run.summary(), markup=False, highlight=False)
-    if desk.client is None and run.opened:
+    if desk.surface is None and run.opened:
         err_console.print(
             "SLACK_BOT_TOKEN is not set, so they were stored but not posted; the next run with it posts them."
         )
-    if any(d.outcome == "failed" for d in run.deliveries):
+    if run.not_delivered:
         raise typer.Exit(1)
 
 
@@ -456,6 +459,14 @@ def _slack_client(settings: Settings, *, doing: str, required: bool = True) -> A
         )
         raise typer.Exit(2)
     return create_web_client(settings)
+
+
+def _slack_surface(settings: Settings, engine: Engine, *, doing: str, required: bool = True) -> Any:
+    """Slack as the core posts to it (see _slack_client for a missing token)."""
+    from bot.slack.surface import SlackSurface
+
+    client = _slack_client(settings, doing=doing, required=required)
+    return None if client is None else SlackSurface.create(engine, settings, client)
 
 
 @app.command()

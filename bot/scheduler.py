@@ -2,7 +2,8 @@
 (the Procfile's `worker:`), never inside web workers.
 
 APScheduler cannot share a job store between processes, so jobs live in memory and exactly-once comes from the
-store's unique keys (bot.slack.delivery): a second scheduler started by mistake posts nothing new. What APScheduler
+store's delivery ledger (bot.ledger): a second scheduler started by mistake posts nothing new, and what a run could
+not deliver is retried by every alert scan until it goes through. What APScheduler
 gives us is the timing: cron jobs with stable ids in an explicit timezone, coalesced, with a misfire grace that lets a
 digest missed during a restart go out when the process comes back that day — and never the next day.
 """
@@ -23,11 +24,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.alerts import AlertDesk
-from bot.digests import send_digests
+from bot.digests import DigestRun, digests_owed, send_digests
 from bot.playbook_runs import Playbook
 from bot.routing import Routing
 from bot.scoring_runs import score_and_store
 from bot.settings import Settings
+from bot.slack.surface import SlackSurface
 from bot.store import HealthScore, read_session
 from scoring import HealthModel
 
@@ -140,21 +142,34 @@ def standard_jobs(
     """The jobs `healthbot scheduler` runs: score and post the morning digest; scan for alerts and escalate.
 
     The digest job scores the day first when nobody has (an unattended install has no one running
-    `healthbot score` each morning); scores already stored for the day are used as they are.
+    `healthbot score` each morning); scores already stored for the day are used as they are. Every alert scan
+    after the digest time also sends today's digests again when any is owed — the morning run failed, Slack gave
+    no answer, or the process posting one died — until they are all delivered; the ledger posts only what is
+    missing. What still is not delivered at the end of the day is named in the next morning's team digest.
     """
-    desk = AlertDesk(engine=engine, settings=settings, playbooks=playbooks, routing=routing, client=client)
+    surface = SlackSurface.create(engine, settings, client)
+    desk = AlertDesk(engine=engine, settings=settings, playbooks=playbooks, routing=routing, surface=surface)
     bands = [band.name for band in model.bands]
+    owed: set[date] = set()  # days whose digest run in this process did not finish delivering
 
-    def morning_digest(now: datetime) -> None:
-        day = now.date()
+    def send(day: date) -> DigestRun:
         if not _scored(engine, day):
             logger.info("no scores for %s yet: scoring before the digest", day)
             score_and_store(engine, model, as_of=day)
-        run = send_digests(engine, client, settings, model, day=day, routing=routing, pacer=desk.pacer)
-        logger.info("morning digest: %s", run.summary())
+        owed.add(day)
+        run = send_digests(engine, surface, settings, model, day=day, routing=routing, people=surface.people)
+        if run.complete:
+            owed.discard(day)
+        return run
+
+    def morning_digest(now: datetime) -> None:
+        logger.info("morning digest: %s", send(now.date()).summary())
 
     def alert_scan(now: datetime) -> None:
         logger.info("alert scan: %s", desk.scan(bands=bands, now=now).summary())
+        day = now.date()
+        if now >= todays_digest_time(settings, now) and (day in owed or digests_owed(surface.ledger, day=day)):
+            logger.info("digest retry: %s", send(day).summary())
 
     return ScheduledJobs(digest=morning_digest, alert_scan=alert_scan)
 

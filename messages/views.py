@@ -273,6 +273,7 @@ class Digest:
     arr_at_risk: float = 0.0
     risk_drivers: list[RiskDriver] = field(default_factory=list)
     unreachable_csms: list[str] = field(default_factory=list)
+    undelivered: list[str] = field(default_factory=list)  # team digest: what the bot could not deliver yesterday
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import re
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Text, cast, func
+from sqlalchemy import Text, cast, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -581,13 +582,15 @@ def rerender(engine: Engine, alert_id: int, *, lease_seconds: float, render: Cal
     The holder renders from the state it reads after taking the render, then lets go only if nobody asked again in
     the meantime; otherwise it renders once more. A holder that died is replaced once its lease is over.
     """
-    me = holder_id()
+    me = f"{holder_id()}:{uuid.uuid4().hex[:8]}"  # this call: threads of one process render one at a time too
     with write_session(engine) as session:
-        alert = session.get(HealthAlert, alert_id)
-        if alert is None:
+        asked = session.execute(  # in SQL, not read-then-write: two processes asking at once both count
+            update(HealthAlert)
+            .where(col(HealthAlert.id) == alert_id)
+            .values(render_wanted=col(HealthAlert.render_wanted) + 1)
+        )
+        if not asked.rowcount:  # type: ignore[attr-defined]
             raise AlertGone(alert_id)
-        alert.render_wanted += 1
-        session.add(alert)
     updated = 0
     while True:
         wanted = _take_render(engine, alert_id, me=me, lease=timedelta(seconds=lease_seconds))

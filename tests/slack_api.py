@@ -24,11 +24,13 @@ import contextlib
 import hashlib
 import itertools
 import json
+import random
 import socket
 import struct
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -63,6 +65,7 @@ class _Failure:
     carried_out: bool = False  # Slack did it before the answer went wrong (slow answer, dropped afterwards, held)
     delay: float = 0.0  # seconds before answering
     hold: Hold | None = None
+    when: Callable[[dict[str, Any]], bool] | None = None  # only calls whose params match; others pass it by
 
 
 class Hold:
@@ -82,6 +85,17 @@ class Hold:
 def dm_channel(user_id: str) -> str:
     """The DM conversation ID the stand-in gives a user (conversations.open, and where posts to a user ID land)."""
     return "D" + user_id.replace(",", "")[-9:].upper().rjust(9, "0")
+
+
+def delivery_key(params: dict[str, Any]) -> str:
+    """The delivery key a chat.postMessage carries in its metadata ("" when none)."""
+    metadata = params.get("metadata")
+    return str(((metadata if isinstance(metadata, dict) else {}).get("event_payload") or {}).get("key") or "")
+
+
+def key_starts(prefix: str) -> Callable[[dict[str, Any]], bool]:
+    """A `when` for posts whose delivery key starts with `prefix` ("escalation:", "digest:")."""
+    return lambda params: delivery_key(params).startswith(prefix)
 
 
 def conversation_of(channel: str) -> str:
@@ -105,6 +119,8 @@ class SlackApiStandIn:
         self.messages: dict[str, list[dict[str, Any]]] = {}  # conversation ID → messages posted there, oldest first
         self._down_until = 0.0
         self._down_status = 503
+        self._jitter: dict[str, float] = {}
+        self._last_ts = 0.0
         self.socket_mode: SocketModeLink | None = None  # set one to let apps.connections.open succeed
         self.channels_without_bot: set[str] = set()  # files shared there are refused with not_in_channel
 
@@ -185,26 +201,36 @@ class SlackApiStandIn:
         retry_after: float | None = 1,
         error: str | None = None,
         carried_out: bool = False,
+        when: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
-        """Refuse the next `times` calls to `method` with `status` (and Retry-After for a 429); status 0 hangs up
-        without answering, the way a dropped connection looks to the client; status 200 with `error` answers
-        `{"ok": false, "error": error}`. With `carried_out` Slack does the call first and only the answer goes wrong
-        (a 500 after posting, a connection dropped on the way back)."""
-        failure = _Failure(status, retry_after if status == 429 else None, error=error, carried_out=carried_out)
-        self._queue(method, [failure] * times)
+        """Refuse the next `times` calls to `method` (only those whose params satisfy `when`, if given) with
+        `status` (and Retry-After for a 429); status 0 hangs up without answering, the way a dropped connection looks
+        to the client; status 200 with `error` answers `{"ok": false, "error": error}`. With `carried_out` Slack
+        does the call first and only the answer goes wrong (a 500 after posting, a connection dropped on the way
+        back)."""
+        failure = _Failure(status, retry_after if status == 429 else None, error, carried_out, when=when)
+        self._queue(method, [replace(failure) for _ in range(times)])
 
-    def slow(self, method: str, *, seconds: float, times: int = 1) -> None:
+    def slow(
+        self, method: str, *, seconds: float, times: int = 1, when: Callable[[dict[str, Any]], bool] | None = None
+    ) -> None:
         """Carry out the next `times` calls to `method` at once but answer only after `seconds` (past the client's
         timeout, the client sees no answer although the message was posted)."""
-        self._queue(method, [_Failure(200, carried_out=True, delay=seconds) for _ in range(times)])
+        self._queue(method, [_Failure(200, carried_out=True, delay=seconds, when=when) for _ in range(times)])
 
-    def hold(self, method: str, *, skip: int = 0, carried_out: bool = True) -> Hold:
-        """Keep call number `skip + 1` to `method` waiting (carried out first unless told otherwise) until released
-        or the stand-in stops: the moment to kill the process that made it."""
+    def hold(
+        self, method: str, *, carried_out: bool = True, when: Callable[[dict[str, Any]], bool] | None = None
+    ) -> Hold:
+        """Keep the next call to `method` (matching `when`) waiting — carried out first unless told otherwise —
+        until released or the stand-in stops: the moment to kill the process that made it."""
         hold = Hold()
-        passes = [_Failure(-1) for _ in range(skip)]
-        self._queue(method, [*passes, _Failure(200, carried_out=carried_out, hold=hold)])
+        self._queue(method, [_Failure(200, carried_out=carried_out, hold=hold, when=when)])
         return hold
+
+    def jitter(self, method: str, *, max_seconds: float) -> None:
+        """Let every call to `method` wait a random while before Slack carries it out, so that concurrent calls
+        land in any order (as they do on the real network)."""
+        self._jitter[method] = max_seconds
 
     def down(self, *, for_seconds: float, status: int = 503) -> None:
         """Answer every Web API call with `status` (0: hang up) for the next `for_seconds`: Slack is down."""
@@ -290,17 +316,22 @@ class SlackApiStandIn:
         with self._lock:
             self._calls.append(call)
 
-    def _take_failure(self, method: str) -> _Failure | None:
+    def _take_failure(self, method: str, params: dict[str, Any]) -> _Failure | None:
         with self._lock:
             if time.monotonic() < self._down_until:
                 return _Failure(self._down_status)
-            queue = self._failures.get(method)
-            failure = queue.pop(0) if queue else None
-        return None if failure is not None and failure.status == -1 else failure
+            queue = self._failures.get(method) or []
+            for n, failure in enumerate(queue):
+                if failure.when is None or failure.when(params):
+                    return queue.pop(n)
+        return None
 
     def _next_ts(self) -> str:
-        n = next(self._ts)
-        return f"{1_700_000_000 + n}.{n:06d}"
+        # Like Slack's: the time the message was posted, unique within the workspace (conversations.history's
+        # `oldest` compares against it).
+        with self._lock:
+            self._last_ts = max(time.time(), self._last_ts + 0.000001)
+            return f"{self._last_ts:.6f}"
 
     def answer(self, method: str, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         """Slack's answer to one Web API call."""
@@ -461,7 +492,10 @@ class _Handler(BaseHTTPRequestHandler):
         method = url.path.removeprefix("/api/")
         auth = self.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ").strip() or params.get("token")
-        failure = self.api._take_failure(method)
+        lag = self.api._jitter.get(method)
+        if lag:
+            time.sleep(random.uniform(0, lag))
+        failure = self.api._take_failure(method, params)
         if failure is None:
             answer = self.api.answer(method, params, token)
             self.api._record(ApiCall(method, params, 200, bool(answer.get("ok")), path=url.path))

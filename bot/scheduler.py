@@ -11,6 +11,7 @@ digest missed during a restart go out when the process comes back that day — a
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -151,6 +152,7 @@ def standard_jobs(
     desk = AlertDesk(engine=engine, settings=settings, playbooks=playbooks, routing=routing, surface=surface)
     bands = [band.name for band in model.bands]
     owed: set[date] = set()  # days whose digest run in this process did not finish delivering
+    sending = threading.Lock()  # the morning run and a scan's retry never build the digests at the same time
 
     def send(day: date) -> DigestRun:
         if not _scored(engine, day):
@@ -163,13 +165,19 @@ def standard_jobs(
         return run
 
     def morning_digest(now: datetime) -> None:
-        logger.info("morning digest: %s", send(now.date()).summary())
+        with sending:
+            logger.info("morning digest: %s", send(now.date()).summary())
 
     def alert_scan(now: datetime) -> None:
         logger.info("alert scan: %s", desk.scan(bands=bands, now=now).summary())
         day = now.date()
-        if now >= todays_digest_time(settings, now) and (day in owed or digests_owed(surface.ledger, day=day)):
-            logger.info("digest retry: %s", send(day).summary())
+        if now < todays_digest_time(settings, now) or not sending.acquire(blocking=False):
+            return  # not due yet, or the morning run is sending them right now
+        try:
+            if day in owed or digests_owed(surface.ledger, day=day):
+                logger.info("digest retry: %s", send(day).summary())
+        finally:
+            sending.release()
 
     return ScheduledJobs(digest=morning_digest, alert_scan=alert_scan)
 

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.activity import AlertGone, alert_state
+from bot.insights.pieces import signal_view
 from bot.ledger import NOT_DELIVERED, Delivery, holder_id
 from bot.playbook_runs import Playbook, active_run_summary, checklist, recommended_playbook
 from bot.pulse import current_pulse
@@ -35,18 +36,19 @@ from bot.store.tables import as_utc, utcnow
 from bot.surfaces import Surface
 from messages import views
 from messages.format import count
+from scoring import alert_rules
+from scoring.alert_rules import (
+    ALERTING_SEVERITIES,
+    CONDITION_RESPONSE,
+    CONDITION_SEVERITY,
+    DROP_DAYS,
+    ESCALATING_SEVERITIES,
+)
+from scoring.findings import Finding, stored_risks, wrong_at_first_scan
 
 logger = logging.getLogger(__name__)
 
-DROP_POINTS = 15.0  # "drops more than 15 points in 7 days"
-DROP_DAYS = 7
-ALERTING_SEVERITIES = ("Critical", "High")  # a signal this severe opens an alert of its own
-ESCALATING_SEVERITIES = ("Critical", "High")
 MAX_REASONS = 3
-
-# Response times for the score-based conditions, in the seeds' words (a signal brings its own).
-CONDITION_RESPONSE = {"turned_red": "24 hours", "score_drop": "24 hours", "band_drop": "48 hours"}
-CONDITION_SEVERITY = {"turned_red": "High", "score_drop": "High", "band_drop": "Medium"}
 
 
 @dataclass(frozen=True)
@@ -112,28 +114,25 @@ def detect(engine: Engine, *, bands: Sequence[str], as_of: date | None = None) -
         before = _scores_on(session, previous, with_signals=True)
         week = _scores_on(session, week_ago, with_signals=False)
 
-    rank = {name: i for i, name in enumerate(bands)}
     lowest = len(bands) - 1
-    frame = now.merge(before, how="left", left_index=True, right_index=True, suffixes=("", "_before"))
-    frame = frame.merge(week[["score"]], how="left", left_index=True, right_index=True, suffixes=("", "_week"))
-    now_rank, before_rank = frame["band"].map(rank), frame["band_before"].map(rank)
-    seen_before = before_rank.notna()
-    frame["turned_red"] = seen_before & (now_rank == lowest) & (before_rank < lowest)
-    frame["band_drop"] = seen_before & (now_rank > before_rank) & ~frame["turned_red"]
-    frame["score_drop"] = (frame["score_week"] - frame["score"]) > DROP_POINTS
-    new_signals = seen_before & (frame["signals"] != frame["signals_before"]) & (frame["signals"] != "[]")
-    changed = frame["turned_red"] | frame["band_drop"] | frame["score_drop"] | new_signals
+    frame = alert_rules.score_conditions(now, before, week, bands=bands)
+    seen_before = frame["seen_before"]
+    worth_a_look = alert_rules.changed(frame)
+    if previous is None:  # the store's first scan: what is wrong now is news (scoring.findings)
+        worth_a_look |= wrong_at_first_scan(
+            band_rank=frame["band_rank"], lowest_rank=lowest, signals_json=frame["signals"]
+        )
 
     dates = {"since": f"{previous:%-d %b}" if previous else "", "week": f"{week_ago:%-d %b}" if week_ago else ""}
     found = []
-    frame = frame[changed].assign(  # Python only for the few accounts whose scores or signals changed
+    frame = frame[worth_a_look].assign(  # Python only for the few accounts whose scores or signals changed
         signals=lambda f: [json.loads(text or "[]") for text in f["signals"]],
         signals_before=lambda f: [json.loads(text) if isinstance(text, str) else [] for text in f["signals_before"]],
     )
     for row in frame.itertuples():
         detected = _account_alert(
             row, red=bands[lowest], dates=dates, as_of=latest, seen_before=bool(seen_before[row.Index])
-        )
+        ) or (_first_scan_alert(row, red=bands[lowest], as_of=latest) if previous is None else None)
         if detected is not None:
             found.append(detected)
     return found
@@ -182,21 +181,27 @@ def _account_alert(row: Any, *, red: str, dates: dict[str, str], as_of: date, se
     )
 
 
-def _risks(signals: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
-    """The risk signals of a stored score, most severe first, in one shape whatever the scorer stored."""
-    order = {s: i for i, s in enumerate(views.SEVERITIES)}
-    risks = [
-        {
-            "key": str(s.get("key")),
-            "title": str(s.get("title") or str(s.get("key", "")).replace("_", " ").capitalize()),
-            "severity": str(s.get("severity") or "Medium"),
-            "facts": [str(fact) for fact in s.get("facts") or []],
-            "response_time": s.get("response_time"),
-        }
-        for s in signals or []
-        if s.get("kind", "risk") == "risk"
-    ]
-    return sorted(risks, key=lambda s: order.get(s["severity"], len(order)))
+def _first_scan_alert(row: Any, *, red: str, as_of: date) -> Detected | None:
+    """At the store's first scan: an account in the lowest band, else its most severe High/Critical signal."""
+    risks = _risks(row.signals)
+    severe = [s for s in risks if s["severity"] in ALERTING_SEVERITIES]
+    if row.band == red:
+        lead = {"key": "turned_red", "title": f"{red} at the first scan ({row.score:.0f})", "severity": "High"}
+        condition, title = "turned_red", f"is {red} ({row.score:.0f}), found at the first scan"
+        severity, leads = "High", [{**lead, "facts": []}]
+        respond_within: str | None = CONDITION_RESPONSE["turned_red"]
+    elif severe:
+        condition, title = f"signal:{severe[0]['key']}", f"has “{severe[0]['title']}”, found at the first scan"
+        severity, respond_within, leads = severe[0]["severity"], severe[0].get("response_time"), []
+    else:
+        return None
+    return Detected(str(row.Index), condition, severity, title, respond_within, [*leads, *risks][:MAX_REASONS], as_of)
+
+
+def _risks(signals: Sequence[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The risk signals of a stored score, most severe first, as alert reasons: the store's own record shape
+    (scoring.Finding.to_record), so a reason reads back as the Finding it was."""
+    return [{"facts": [], **found.to_record()} for found in stored_risks(signals)]
 
 
 def _new_alert(d: Detected, *, now: datetime, playbooks: Mapping[str, Playbook]) -> HealthAlert:
@@ -309,17 +314,7 @@ def _view(
         severity=alert.severity,
         state=alert_state(alert, now),
         opened_on=alert.opened_on,
-        reasons=[
-            views.Signal(
-                key=r["key"],
-                title=r["title"],
-                severity=r["severity"],
-                kind="risk",
-                response_time=r.get("response_time"),
-                facts=list(r.get("facts") or []),
-            )
-            for r in alert.reasons
-        ],
+        reasons=[signal_view(Finding.from_record(r)) for r in alert.reasons],
         playbook=playbook.name if playbook else None,
         respond_within=_respond_within(alert),
         respond_by=local(alert.respond_by),

@@ -4,8 +4,10 @@ module that does the work."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, datetime
 from enum import StrEnum
@@ -14,15 +16,17 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import func
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import select
 
 from bot.importer import ImportFailed, import_files
 from bot.scoring_runs import NothingToBacktest, backtest_store, load_health_model, score_and_store
 from bot.settings import Settings, SettingsError, load_settings
 from bot.store import HealthScore, create_db_engine, init_db, read_session
+from bot.store.db import StoreOutOfDate
 from messages import format as fmt
 from messages.views import Notice
 from scoring import HealthModel, ModelError, refined_model_text
@@ -30,7 +34,85 @@ from scoring.backtest import describe as describe_backtest
 from scoring.backtest import refinement_notes
 from scoring.playbooks import PlaybookFileError
 
-app = typer.Typer(
+
+class OperatorProblem(Exception):
+    """A configuration or connectivity problem the operator fixes: shown as one line, exit code 2."""
+
+
+def _masked(url: str) -> str:
+    """A database URL safe to print: the password replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can read: show nothing of it rather than a secret
+        return "(the configured database URL)"
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(getattr(err, "orig", None) or err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def _operator_line(err: BaseException) -> str | None:
+    """The one line an operator needs for a problem outside Healthbot (database, Slack, files), or None for a bug."""
+    from slack_sdk.errors import SlackApiError
+
+    if isinstance(err, OperatorProblem):
+        return str(err)
+    if isinstance(err, DBAPIError | StoreOutOfDate):
+        settings_url = _current_url.get("url")
+        where = f" {_masked(settings_url)}" if settings_url else ""
+        return (
+            f"Could not use the database{where}: {_first_line(err)}. Check --db or DATABASE_URL, and that the "
+            "database server is running and reachable."
+        )
+    if isinstance(err, SlackApiError):
+        error = err.response.get("error") if err.response is not None else "no answer"
+        return f"Slack refused the request ({error}). Check SLACK_BOT_TOKEN and that the app is installed."
+    if isinstance(err, ConnectionError | TimeoutError):
+        return f"Could not reach a service Healthbot needs: {_first_line(err)}. Check the network and SLACK_API_URL."
+    if isinstance(err, OSError) and err.filename is not None:
+        return f"Cannot use {err.filename}: {err.strerror or _first_line(err)}. Check the path and its permissions."
+    return None
+
+
+_current_url: dict[str, str] = {}  # the database URL of this run, for the one-line message (masked when printed)
+
+
+def _scrub(text: str) -> str:
+    url = _current_url.get("url")
+    password = make_url(url).password if url and "://" in url else None
+    return text.replace(str(password), "***") if password else text
+
+
+def _operator_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a command; a configuration or connectivity problem becomes one line on stderr and exit code 2."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as err:
+            line = _operator_line(err)
+            if line is None:
+                raise
+            logger.debug("operator problem", exc_info=True)
+            err_console.print(f"[red]Error:[/red] {escape(_scrub(line))}", soft_wrap=True, highlight=False)
+            raise typer.Exit(2) from None
+
+    return run
+
+
+class _Healthbot(typer.Typer):
+    """Every command gets the same operator-error handling, including commands added later."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:  # type: ignore[override]
+        register = super().command(*args, **kwargs)
+        return lambda function: register(_operator_errors(function))
+
+
+app = _Healthbot(
     name="healthbot",
     help="Customer health scores, early warnings and playbooks for Customer Success teams, in Slack.",
     no_args_is_help=True,
@@ -65,9 +147,11 @@ def _settings(db: str | None = None) -> Settings:
     if db:
         overrides["database_url"] = db
     try:
-        return load_settings(**overrides)
+        settings = load_settings(**overrides)
+        _current_url["url"] = settings.database_url
+        return settings
     except SettingsError as err:
-        err_console.print(f"[red]Configuration problem:[/red] {err}")
+        err_console.print(f"[red]Configuration problem:[/red] {escape(str(err))}", soft_wrap=True)
         err_console.print("Fix it in your environment or .env (see .env.example), then run the command again.")
         raise typer.Exit(2) from err
 
@@ -95,11 +179,22 @@ def demo(db: DbOption = None) -> None:
     engine = _engine(settings)
     model = _health_model(settings)
     today = _today(settings)
+    others = _accounts_outside_the_sample(engine, today)
+    if others:
+        err_console.print(
+            f"[red]This store already holds {fmt.count(others, 'account')} that {'is' if others == 1 else 'are'} not "
+            f"in the sample portfolio[/red] ({_masked(settings.database_url)}); the demo would mix 60 sample "
+            "accounts into it. Run it against its own store instead: healthbot demo --db sqlite:///demo.db",
+            soft_wrap=True,
+            highlight=False,
+        )
+        raise typer.Exit(1)
     with console.status("Loading the sample portfolio and scoring 13 months of history…"):
         report = load_sample(engine, today)
         scored = score_and_store(engine, model, as_of=today, history=True)
     console.print(
-        f"[green]✓[/green] Sample portfolio in {settings.database_url}: {report.summary()}; {scored} scores stored.\n"
+        f"[green]✓[/green] Sample portfolio in {_masked(settings.database_url)}: {report.summary()}; "
+        f"{scored} scores stored.\n"
     )
     console.rule("[bold]/health Acme Corp")
     render_terminal(insights.health_card(engine, model, "ACCT-4521", as_of=today), console)
@@ -111,6 +206,16 @@ def demo(db: DbOption = None) -> None:
         '\nNext: [bold]healthbot ask "Which health trends should worry us most this quarter?"[/bold] · '
         "[bold]healthbot export --format xlsx -o report.xlsx[/bold] · [bold]healthbot manifest[/bold] to set up Slack."
     )
+
+
+def _accounts_outside_the_sample(engine: Engine, today: date) -> int:
+    """How many stored accounts the sample portfolio does not have (a real book the demo must not touch)."""
+    from bot.sample import sample_account_ids
+    from bot.store import Account
+
+    with read_session(engine) as session:
+        stored = set(session.exec(select(Account.account_id)).all())
+    return len(stored - set(sample_account_ids(today)))
 
 
 @app.command(name="import")
@@ -127,7 +232,9 @@ def import_(
         err_console.print(failure.format(), markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from failure
     except OperationalError as err:
-        err_console.print(f"Could not open the database {settings.database_url}: {err.orig}", markup=False)
+        err_console.print(
+            f"Could not open the database {_masked(settings.database_url)}: {_first_line(err)}", markup=False
+        )
         err_console.print("Check --db or DATABASE_URL. Nothing was imported.")
         raise typer.Exit(1) from err
     except Exception as err:
@@ -147,13 +254,52 @@ def score(
     history: Annotated[
         bool, typer.Option("--history", help="Also store a score at every earlier snapshot date (trends from day one).")
     ] = False,
+    future: Annotated[
+        bool, typer.Option("--future", help="Allow an --as-of after the latest metrics (a projection).")
+    ] = False,
     db: DbOption = None,
 ) -> None:
-    """Recompute and store health scores for every account (one row per account per day)."""
+    """Recompute and store health scores for every account (one row per account per day).
+
+    A day after the latest metrics is refused unless --future is given: it would become every view's "latest"
+    day. After a change of model, every stored day is rescored, so no view mixes two models' scores.
+    """
+    from bot.scoring_runs import METRICS, SCORES
+
     settings = _settings(db)
-    day = parse_day(as_of, option="--as-of") or _today(settings)
+    asked = parse_day(as_of, option="--as-of")
+    day = asked or _today(settings)
     model = _health_model(settings)
     engine = _engine(settings)
+    with engine.connect() as connection:
+        latest_metrics = connection.execute(select(func.max(METRICS.c.as_of))).scalar()
+        other_models = connection.execute(
+            select(func.count())
+            .select_from(SCORES)
+            .where((SCORES.c.model_hash != model.fingerprint) | SCORES.c.model_hash.is_(None))
+        ).scalar_one()
+    latest = _as_day(latest_metrics)
+    if asked is not None and latest is not None and asked > latest and not future:
+        err_console.print(
+            f"[red]--as-of {asked.isoformat()} is after the latest metrics ({latest.isoformat()}).[/red] A score "
+            "for that day would become the latest day in every view. Import newer metrics, or add --future to "
+            "store a projection anyway.",
+            soft_wrap=True,
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    if other_models and not history:
+        err_console.print(
+            f"The model changed since {fmt.count(other_models, 'stored score')} were made: rescoring every stored "
+            f"day with {model.label}.",
+            soft_wrap=True,
+            highlight=False,
+        )
+        history = True
+    from bot.insights.lookup import unknown_override_names
+
+    for warning in unknown_override_names(engine, model):
+        err_console.print(f"Warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     scored = score_and_store(engine, model, as_of=day, history=history)
     if scored == 0:
         err_console.print(
@@ -257,23 +403,22 @@ def alerts(
         previews = desk.preview(bands=bands, now=now)
         for view in previews:
             render_terminal(view, console)
-        console.print(f"{len(previews)} alert(s) would be opened; nothing was stored or posted.")
+        console.print(f"{fmt.count(len(previews), 'alert')} would be opened; nothing was stored or posted.")
         return
-    desk.surface = _slack_surface(settings, engine, doing="post alerts", required=False)
+    # Like `digest`: without a token nothing is done and the command says how to fix it (exit 2).
+    desk.surface = _slack_surface(settings, engine, doing="post alerts")
     run = desk.scan(bands=bands, now=now)
     console.print(run.summary(), markup=False, highlight=False)
-    if desk.surface is None and run.opened:
-        err_console.print(
-            "SLACK_BOT_TOKEN is not set, so they were stored but not posted; the next run with it posts them."
-        )
     if run.not_delivered:
         raise typer.Exit(1)
 
 
 @app.command()
 def export(
-    format_: Annotated[ExportFormat, typer.Option("--format", help="csv or xlsx.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write; - for standard output.")],
+    format_: Annotated[
+        ExportFormat | None, typer.Option("--format", help="csv or xlsx (default: from the file's extension).")
+    ] = None,
     group_by: Annotated[GroupBy | None, typer.Option("--group-by", help="Group the report.")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="The report as scored on this date.")] = None,
     csm: Annotated[str | None, typer.Option("--csm", help="Only this CSM's accounts (full or first name).")] = None,
@@ -281,19 +426,35 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Write the portfolio report table as CSV or XLSX."""
-    from bot import insights
-    from bot.export import ExportError, export_report
+    import sys
+    import tempfile
 
+    from bot import insights
+    from bot.export import ExportError, export_report, report_format
+
+    to_stdout = str(output) == "-"
+    try:
+        chosen = report_format(output, "xlsx" if format_ == ExportFormat.xlsx else "csv" if format_ else None)
+    except ExportError as err:
+        err_console.print(f"[red]{escape(str(err))}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from err
     settings = _settings(db)
     day = parse_day(as_of, option="--as-of")
     model = _health_model(settings)
     engine = _engine(settings)
     grouping = group_by.value if group_by else None
+    # Standard output gets the file's bytes and nothing else; what the command says goes to stderr.
+    say = err_console if to_stdout else console
     try:
-        with console.status(f"Writing the {format_.value.upper()} report…"):
-            result = export_report(
-                engine, model, output, format=format_.value, as_of=day, group_by=grouping, csm=csm, segment=segment
-            )
+        with tempfile.TemporaryDirectory() as scratch:
+            target = Path(scratch) / f"report.{chosen}" if to_stdout else output
+            with say.status(f"Writing the {chosen.upper()} report…"):
+                result = export_report(
+                    engine, model, target, format=chosen, as_of=day, group_by=grouping, csm=csm, segment=segment
+                )
+            if to_stdout:
+                sys.stdout.buffer.write(target.read_bytes())
+                sys.stdout.buffer.flush()
     except insights.NoScoresError as err:
         err_console.print(f"[red]{err.title}.[/red] {' '.join(err.lines)}", soft_wrap=True)
         raise typer.Exit(1) from err
@@ -302,11 +463,12 @@ def export(
         raise typer.Exit(1) from err
     sheets = f" · sheets: {', '.join(result.sheets)}" if result.sheets else ""
     # soft_wrap: a path broken across lines can't be copied.
-    wrote = f"Wrote {result.rows:,} accounts scored on {result.as_of} to {result.path}{sheets}"
-    console.print(f"[green]✓[/green] {wrote}", soft_wrap=True, highlight=False)
+    where = "standard output" if to_stdout else str(result.path)
+    wrote = f"Wrote {fmt.count(result.rows, 'account')} scored on {result.as_of} to {where}{sheets}"
+    say.print(f"[green]✓[/green] {escape(wrote)}", soft_wrap=True, highlight=False)
     if result.summary is not None:
         summary = result.summary
-        console.print(
+        say.print(
             f"  {summary.at_risk_accounts:,} at risk ({fmt.money(summary.at_risk_arr)} ARR) · "
             f"{summary.upsell_ready_count:,} upsell-ready ({fmt.money(summary.upsell_ready_arr)} ARR)",
             highlight=False,
@@ -348,11 +510,11 @@ def _health_model(settings: Settings) -> HealthModel:
     try:
         return load_health_model(settings)
     except ModelError as err:
-        err_console.print(f"[red]Health model problem:[/red] {err}")
+        err_console.print(f"[red]Health model problem:[/red] {escape(str(err))}", soft_wrap=True)
         err_console.print("Fix the file HEALTHBOT_MODEL points at (or unset it for the built-in default).")
         raise typer.Exit(2) from err
     except PlaybookFileError as err:
-        err_console.print(f"[red]Playbooks file problem:[/red] {err}")
+        err_console.print(f"[red]Playbooks file problem:[/red] {escape(str(err))}", soft_wrap=True)
         raise typer.Exit(2) from err
 
 
@@ -367,6 +529,7 @@ def serve(port: Annotated[int, typer.Option("--port", help="HTTP port (HTTP mode
     settings = _settings()
     server.configure_logging(settings)
     try:
+        _check_slack_credentials(settings)
         if settings.slack_app_token:
             server.run_socket_mode(settings)
         else:
@@ -389,8 +552,38 @@ def serve(port: Annotated[int, typer.Option("--port", help="HTTP port (HTTP mode
         raise typer.Exit(2) from err
 
 
+def _check_slack_credentials(settings: Settings) -> None:
+    """HTTP mode: refuse to start with a signing secret that cannot be one, or a bot token Slack refuses — here,
+    before gunicorn's workers start and report it as tracebacks."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.slack.app import create_web_client
+
+    secret = settings.slack_signing_secret
+    if settings.slack_app_token or secret is None or settings.slack_bot_token is None:
+        return  # Socket Mode checks its tokens in this process; a missing setting is named by create_app
+    if len(secret) != 32 or not secret.isalnum():
+        raise OperatorProblem(
+            "SLACK_SIGNING_SECRET is not a Slack signing secret: it has 32 letters and digits (Basic Information → "
+            "App Credentials → Signing Secret), not a token or the verification token."
+        )
+    try:
+        create_web_client(settings).auth_test()
+    except SlackApiError as err:
+        error = err.response.get("error") if err.response is not None else "no answer"
+        raise OperatorProblem(
+            f"Slack refused SLACK_BOT_TOKEN ({error}). Copy the Bot User OAuth Token (xoxb-…) from OAuth & "
+            "Permissions, and check the app is installed in your workspace."
+        ) from err
+
+
 @app.command()
-def scheduler() -> None:
+def scheduler(
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Check the setup and print what the jobs would do now; post nothing."),
+    ] = False,
+) -> None:
     """Run the scheduled jobs (digests, alert scans) in their own process."""
     import signal
 
@@ -401,6 +594,9 @@ def scheduler() -> None:
     server.configure_logging(settings)
     engine = create_db_engine(settings.database_url)
     init_db(engine)
+    if dry_run:
+        _scheduler_dry_run(settings, engine)
+        return
     client = _slack_client(settings, doing="post digests and alerts")
     assert client is not None
     jobs = standard_jobs(
@@ -423,6 +619,50 @@ def scheduler() -> None:
         runner.start()
 
 
+def _scheduler_dry_run(settings: Settings, engine: Engine) -> None:
+    """What `healthbot scheduler` would do now, from the same settings, model and store; nothing is posted."""
+    from bot.alerts import AlertDesk
+    from bot.digests import build_digests
+    from bot.routing import csm_routes
+    from bot.scheduler import todays_digest_time
+    from bot.slack.people import SlackPeople
+
+    model, playbooks, routing = _health_model(settings), _playbooks(settings), _routing(settings)
+    now = datetime.now(settings.timezone)
+    due = todays_digest_time(settings, now)
+    when = "runs at once (its time has passed; it still goes out today)" if due <= now else f"at {due:%H:%M}"
+    console.print(
+        f"Digest: every day at {settings.healthbot_digest_time} ({settings.healthbot_timezone}); today's {when}.",
+        markup=False,
+        highlight=False,
+    )
+    if _scored_on(engine, now.date()):
+        cached_only = SlackPeople(client=None, engine=engine)  # a dry run asks Slack nothing
+        routes = csm_routes(engine, cached_only, routing)
+        built = build_digests(
+            engine, model, day=now.date(), routes=routes, team_channel=settings.healthbot_digest_channel
+        )
+        reachable = sum(item.destination is not None for item in built)
+        console.print(f"  {fmt.count(len(built), 'digest')} to build, {reachable} with a destination.", highlight=False)
+    else:
+        console.print("  Today is not scored yet: the digest job scores it first.", highlight=False)
+    desk = AlertDesk(engine=engine, settings=settings, playbooks=playbooks, routing=routing)
+    alerts = desk.preview(bands=[band.name for band in model.bands], now=now)
+    console.print(
+        f"Alert scan: every {settings.healthbot_alert_scan_minutes} minutes; a scan now would open "
+        f"{fmt.count(len(alerts), 'alert')}.",
+        highlight=False,
+    )
+    token = "set" if settings.slack_bot_token else "NOT set: the scheduler will refuse to start without it"
+    console.print(f"SLACK_BOT_TOKEN is {token}. Dry run: nothing was stored or posted.", highlight=False)
+
+
+def _scored_on(engine: Engine, day: date) -> bool:
+    with read_session(engine) as session:
+        found = session.exec(select(HealthScore.account_id).where(HealthScore.as_of == day).limit(1)).first()
+    return found is not None
+
+
 def _routing(settings: Settings) -> Any:
     """The routing file's channels, or exit 2 with the file's problem in plain words."""
     from bot.routing import load_routing
@@ -442,7 +682,7 @@ def _operator_file(load: Any, what: str) -> Any:
     try:
         return load()
     except ValueError as err:
-        err_console.print(f"[red]{what} problem:[/red] {err}")
+        err_console.print(f"[red]{what} problem:[/red] {escape(str(err))}", soft_wrap=True)
         raise typer.Exit(2) from err
 
 
@@ -484,6 +724,12 @@ def manifest(
         err_console.print(f"[red]--url '{url}' must start with https://[/red] (Slack only calls HTTPS URLs).")
         raise typer.Exit(2)
     typer.echo(manifest_yaml(public_url=url, name=name), nl=False)
+
+
+def _as_day(value: Any) -> date | None:
+    if value is None:
+        return None
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def parse_day(value: str | None, *, option: str) -> date | None:

@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.store.tables import as_utc
 from bot.surfaces import Surface
 from messages import views
+from messages.format import count
 from scoring import HealthModel
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class DigestRun:
         sent = sum(d.outcome == "sent" for d in self.deliveries)
         before = sum(d.outcome == "already_sent" for d in self.deliveries)
         elsewhere = sum(d.outcome == "in_progress" for d in self.deliveries)
-        parts = [f"{sent} digest(s) posted for {self.day:%-d %b %Y}"]
+        parts = [f"{count(sent, 'digest')} posted for {self.day:%-d %b %Y}"]
         if before:
             parts.append(f"{before} already posted earlier (nothing new)")
         if elsewhere:

@@ -324,6 +324,30 @@ def export_report(
     return replace(result, as_of=day, summary=summary)
 
 
+FORMATS_BY_SUFFIX: dict[str, ExportFormat] = {".csv": "csv", ".xlsx": "xlsx"}
+
+
+def report_format(path: Path, given: ExportFormat | None) -> ExportFormat:
+    """The format to write: the one given, else the one the file name says; `-` (standard output) is CSV unless
+    told otherwise.
+
+    Raises:
+        ExportError: the format given and the file's extension disagree, or neither says which.
+    """
+    named = FORMATS_BY_SUFFIX.get(path.suffix.lower()) if str(path) != "-" else None
+    if given is not None and named is not None and given != named:
+        raise ExportError(
+            f"--format {given} does not match the file name {path} ({path.suffix} is {named}). "
+            f"Use -o {path.with_suffix('.' + given)} or --format {named}."
+        )
+    chosen: ExportFormat | None = given or named or ("csv" if str(path) == "-" else None)
+    if chosen is None:
+        raise ExportError(
+            f"Which format for {path}? Give --format csv or --format xlsx, or end the name in .csv or .xlsx."
+        )
+    return chosen
+
+
 def write_report(
     table: pd.DataFrame,
     path: Path,
@@ -396,7 +420,8 @@ def csv_frame(table: pd.DataFrame) -> pd.DataFrame:
 
 def _write_csv(table: pd.DataFrame, path: Path) -> None:
     # "%.15g" writes 45000 rather than 45000.0 and never falls into scientific notation for ARR-sized numbers.
-    csv_frame(table).to_csv(path, index=False, encoding="utf-8", float_format="%.15g", lineterminator="\n")
+    # UTF-8 with a byte-order mark: without it Excel reads the file as the local code page and "Zürich" garbles.
+    csv_frame(table).to_csv(path, index=False, encoding="utf-8-sig", float_format="%.15g", lineterminator="\n")
 
 
 def _date_columns(table: pd.DataFrame) -> list[str]:

@@ -14,14 +14,14 @@ from bot.activity import TOUCH_KINDS
 from bot.playbook_runs import Playbook, recommended_playbook
 from bot.pulse import current_pulse
 from bot.store import Account, HealthAlert, HealthScore, read_session
-from messages.blockkit import slack_escape
+from messages.controls import FormId
 from messages.format import band_emoji, money
 from messages.views import PULSE_LEVELS, Form, FormField
 
-TOUCH_CALLBACK = "log_touch"
-PLAYBOOK_CALLBACK = "start_playbook"
-PULSE_CALLBACK = "set_pulse"
-SNOOZE_CALLBACK = "snooze_account"
+TOUCH_CALLBACK = FormId.LOG_TOUCH.value
+PLAYBOOK_CALLBACK = FormId.START_PLAYBOOK.value
+PULSE_CALLBACK = FormId.SET_PULSE.value
+SNOOZE_CALLBACK = FormId.SNOOZE_ACCOUNT.value
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,10 @@ class AccountGlance:
 
     @property
     def intro(self) -> str:
+        """What follows the account's name at the head of a form: its score, band and ARR, in plain words."""
         score = f" · {band_emoji(self.band)} {self.score:.0f}/100 {self.band}" if self.score is not None else ""
         arr = f" · {money(self.arr)} ARR" if self.arr is not None else ""
-        return f"*{slack_escape(self.name)}*{score}{arr}"
+        return f"{score}{arr}"
 
 
 def glance(engine: Engine, account_id: str) -> AccountGlance | None:
@@ -68,6 +69,7 @@ def touch_form(account: AccountGlance, *, today: date, metadata: str, note_first
         callback_id=TOUCH_CALLBACK,
         title="Log a note" if note_first else "Log a touch",
         submit="Log it",
+        subject=account.name,
         intro=account.intro,
         fields=[
             FormField(
@@ -101,6 +103,7 @@ def playbook_form(
         callback_id=PLAYBOOK_CALLBACK,
         title="Start a playbook",
         submit="Start",
+        subject=account.name,
         intro=account.intro,
         fields=[
             FormField(
@@ -124,6 +127,7 @@ def pulse_form(engine: Engine, account: AccountGlance, *, today: date, metadata:
         callback_id=PULSE_CALLBACK,
         title="Set your pulse",
         submit="Save",
+        subject=account.name,
         intro=account.intro,
         fields=[
             FormField(
@@ -148,6 +152,7 @@ def snooze_form(account: AccountGlance, *, open_alerts: int, metadata: str) -> F
         callback_id=SNOOZE_CALLBACK,
         title="Snooze alerts",
         submit="Snooze",
+        subject=account.name,
         intro=f"{account.intro} · {open_alerts} open alert{'s' if open_alerts != 1 else ''}",
         fields=[
             FormField(

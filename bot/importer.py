@@ -807,9 +807,53 @@ def _check_and_write(
         raise problems.failure()
 
     with write_session(engine) as session, _page_cache(session.connection()) as connection:
+        warnings.extend(_clear_stale_contacts(connection, accounts))
         account_counts = _upsert(connection, "accounts", accounts, bars)
         metric_counts = _upsert(connection, "metrics", metrics, bars)
     return ImportReport(*account_counts, *metric_counts, warnings=tuple(warnings))
+
+
+_CONTACTS = ("csm_slack_id", "csm_email")
+
+
+def _clear_stale_contacts(connection: Connection, groups: list[tuple[list[str], pd.DataFrame]]) -> list[str]:
+    """An account moving to another CSM without a Slack ID or email for them loses the old CSM's: otherwise the
+    new CSM's digests and alerts would go to the old one. Returns the warning that says so (none if nobody moved)."""
+    table = TABLES["accounts"]
+    moved: list[tuple[str, str, str, list[str]]] = []  # (account_id, old owner, new owner, contacts to clear)
+    for columns, frame in groups:
+        if "csm_owner" not in columns:
+            continue
+        ids = [str(a) for a in frame["account_id"]]
+        stored = {
+            row.account_id: row
+            for start in range(0, len(ids), 900)
+            for row in connection.execute(
+                select(table.c.account_id, table.c.csm_owner, *(table.c[c] for c in _CONTACTS)).where(
+                    table.c.account_id.in_(ids[start : start + 900])
+                )
+            )
+        }
+        blank = np.full(len(frame), None, dtype=object)  # a column the file does not have gives nobody's contact
+        given = {c: frame[c].to_numpy(dtype=object) if c in columns else blank for c in _CONTACTS}
+        for i, (account_id, owner) in enumerate(zip(ids, frame["csm_owner"], strict=True)):
+            before = stored.get(account_id)
+            if before is None or owner is None or before.csm_owner == owner:
+                continue
+            stale = [c for c in _CONTACTS if getattr(before, c) and (given[c][i] is None or pd.isna(given[c][i]))]
+            if stale:
+                moved.append((account_id, before.csm_owner, str(owner), stale))
+    for account_id, _, _, stale in moved:
+        connection.execute(table.update().where(table.c.account_id == account_id).values({c: None for c in stale}))
+    if not moved:
+        return []
+    examples = "; ".join(f"{a}: {old} → {new}" for a, old, new, _ in moved[:3])
+    more = f" and {len(moved) - 3} more" if len(moved) > 3 else ""
+    return [
+        f"{len(moved)} account{'s' * (len(moved) != 1)} changed CSM without a csm_slack_id or csm_email for the new "
+        f"one ({examples}{more}): the previous CSM's Slack ID and email were cleared, so their digests and alerts "
+        "no longer go to the previous CSM. Add csm_slack_id or csm_email to reach the new CSM directly."
+    ]
 
 
 @contextmanager

@@ -643,6 +643,11 @@ def sample_portfolio(today: date) -> tuple[pd.DataFrame, pd.DataFrame]:
     return book.accounts[list(schema.ACCOUNT_COLUMNS)], metrics
 
 
+def sample_account_ids(today: date) -> list[str]:
+    """The IDs of every account in the sample portfolio (current and former customers)."""
+    return [str(a) for a in _story_book(snapshot_dates(today)).accounts["account_id"]]
+
+
 def load_sample(engine: Engine, today: date) -> ImportReport:
     """Import the sample book into the store (through the importer, so it meets the same checks as a file)."""
     accounts, metrics = sample_portfolio(today)

@@ -164,6 +164,8 @@ def _records(scored: Scored, positions: np.ndarray, as_of: date | None, *, with_
                 "computed_at": now,
                 "last_month_score": _number(last_month),
                 "last_quarter_score": _number(last_quarter),
+                "model_name": scored.model.name,
+                "model_hash": scored.model.fingerprint,
             }
         )
     return out

@@ -62,6 +62,8 @@ def _environment() -> Environment:
         money_full=fmt.money_full,
         score=fmt.score,
         signed=fmt.signed,
+        move=fmt.move,
+        change=fmt.change,
         pct=fmt.pct,
         day=fmt.day,
         days_phrase=fmt.days_phrase,
@@ -72,7 +74,7 @@ def _environment() -> Environment:
         when=_when,
         respond_by=fmt.respond_by,
     )
-    env.globals.update(PAGE_SIZE=PAGE_SIZE, count=fmt.count)
+    env.globals.update(PAGE_SIZE=PAGE_SIZE, count=fmt.count, SEVERITIES=views.SEVERITIES)
     return env
 
 
@@ -97,7 +99,7 @@ def render_message(view: object, *, page: int = 1, more_value: str | None = None
     for attachment in message.get("attachments", []):  # alerts carry their colour bar in an attachment
         attachment["blocks"] = [block for block in attachment["blocks"] if block is not None]
     # The fallback is plain words, but Slack reads `text` as mrkdwn too, so its control characters are escaped.
-    message["text"] = slack_escape(message["text"])
+    message["text"] = slack_escape(fmt.one_stop(message["text"]))
     return _within_limits(message, limit=MAX_BLOCKS)
 
 

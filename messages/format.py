@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 
@@ -60,6 +61,28 @@ def score(value: float | None) -> str:
     return "no data" if value is None else f"{value:.0f}"
 
 
+def shown(value: float) -> int:
+    """A score as `score` shows it: the whole number it rounds to."""
+    return round(value)
+
+
+def change(previous: float | None, current: float | None) -> float | None:
+    """The change between two scores as they are shown: 70.6 → 68.4 reads "71 → 68", so the change is −3."""
+    if previous is None or current is None:
+        return None
+    return float(shown(current) - shown(previous))
+
+
+def move(previous: float | None, current: float | None) -> str:
+    """ "71 → 68 (−3)": both scores as shown and the difference of the two — never a separately rounded delta;
+    just "68" without an earlier score."""
+    if current is None:
+        return score(None)
+    if previous is None:
+        return score(current)
+    return f"{score(previous)} → {score(current)} ({signed(change(previous, current))})"
+
+
 def signed(value: float | None, *, unit: str = "") -> str:
     """+3, −10, ±0 (with a real minus sign)."""
     if value is None:
@@ -96,6 +119,12 @@ def days_phrase(days: int | None) -> str:
     if days > 0:
         return f"in {count(days, 'day')}"
     return f"{count(-days, 'day')} ago"
+
+
+def one_stop(text: str) -> str:
+    """Sentences joined from parts that bring their own full stop ("… 53 → 36." + ".") end with one, not "36..";
+    a "?" or "!" keeps its own."""
+    return re.sub(r"(?<=[.!?])\.+", "", text)
 
 
 def clip(text: str, limit: int) -> str:

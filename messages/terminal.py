@@ -22,15 +22,15 @@ def _band(band: str | None) -> str:
     return BAND_STYLE.get((band or "").lower(), "white")
 
 
-def _account_line(a: views.AccountRef, *, owner: bool = False) -> str:
+def _account_line(a: views.AccountRef, *, owner: bool = False, window: str | None = None) -> str:
     parts = [f"{fmt.band_emoji(a.band)} [bold]{escape(a.name)}[/bold]"]
     if owner:
         parts.append(escape(a.csm_owner))
     if a.arr is not None:
         parts.append(fmt.money(a.arr))
     if a.score is not None:
-        moved = f"{fmt.score(a.previous_score)} → " if a.previous_score is not None else ""
-        parts.append(moved + fmt.score(a.score) + (f" ({fmt.signed(a.delta)})" if a.delta is not None else ""))
+        other_window = a.previous_score is not None and a.window and a.window != window
+        parts.append(fmt.move(a.previous_score, a.score) + (f" vs {a.window}" if other_window else ""))
     if a.note:
         parts.append(escape(a.note))
     return " · ".join(parts)
@@ -39,6 +39,10 @@ def _account_line(a: views.AccountRef, *, owner: bool = False) -> str:
 def _bullets(title: str, lines: list[str], *, limit: int = 8) -> RenderableType:
     body = "\n".join(lines[:limit]) + (f"\n[dim]…and {len(lines) - limit} more[/dim]" if len(lines) > limit else "")
     return Group(Text.from_markup(f"[bold]{title}[/bold]"), Text.from_markup(body or "[dim]none[/dim]"), Text(""))
+
+
+def _model_note(note: str | None) -> list[RenderableType]:
+    return [Text(f"⚠️  {note}", style="yellow"), Text("")] if note else []
 
 
 def _risk_drivers(drivers: list[views.RiskDriver]) -> RenderableType:
@@ -60,11 +64,17 @@ def health_card(card: views.HealthCard) -> RenderableType:
         Text.from_markup(
             f"{fmt.arrow(t.direction)} {t.direction}"
             + (
-                f" · {fmt.signed(t.vs_last_quarter)} vs last quarter ({fmt.score(t.last_quarter_score)})"
-                if t.vs_last_quarter is not None
+                f" · {fmt.signed(fmt.change(t.last_quarter_score, card.score))} vs last quarter"
+                f" ({fmt.score(t.last_quarter_score)})"
+                if t.last_quarter_score is not None
                 else ""
             )
-            + (f" · {fmt.signed(t.vs_last_month)} vs last month" if t.vs_last_month is not None else "")
+            + (
+                f" · {fmt.signed(fmt.change(t.last_month_score, card.score))} vs last month"
+                f" ({fmt.score(t.last_month_score)})"
+                if t.last_month_score is not None
+                else ""
+            )
         ),
     )
     dims = Table(box=box.SIMPLE_HEAD, show_edge=False, expand=True)
@@ -77,7 +87,7 @@ def health_card(card: views.HealthCard) -> RenderableType:
         facts = escape("; ".join(d.facts)) + (f" [dim]({escape(d.trend)})[/dim]" if d.trend else "")
         dims.add_row(f"{fmt.band_emoji(d.band)} {d.name}", score, fmt.pct(d.weight), facts)
 
-    parts: list[RenderableType] = [head, Text(""), dims, Text("")]
+    parts: list[RenderableType] = [*_model_note(card.model_note), head, Text(""), dims, Text("")]
     if card.risks:
         parts.append(
             _bullets(
@@ -146,10 +156,12 @@ def health_card(card: views.HealthCard) -> RenderableType:
         meta.append(f"confidence {fmt.pct(card.confidence)}")
     if card.pulse:
         meta.append(f"CSM pulse {card.pulse.label} ({card.pulse.level}/6)")
+    # The account's facts go in the body, which wraps to the terminal's width; a panel's subtitle is cut instead.
+    parts.append(Text(" · ".join(meta), style="dim"))
     return Panel(
         Group(*parts),
         title=f"{fmt.band_emoji(card.band)} [bold]{escape(card.name)}[/bold] · {card.account_id}",
-        subtitle=" · ".join(meta) + f" · as of {fmt.day(card.as_of)}",
+        subtitle=f"as of {fmt.day(card.as_of)}",
         border_style=_band(card.band),
     )
 
@@ -176,19 +188,25 @@ def portfolio(p: views.Portfolio) -> RenderableType:
             f"[{_band(b.band)}]{bar}[/]",
             escape(", ".join(a.name for a in b.top[:3])),
         )
-    parts: list[RenderableType] = [bands]
+    parts: list[RenderableType] = [*_model_note(p.model_note), bands]
     if p.total_accounts == 0:
         parts = [Text("No scored accounts yet. Import data (healthbot import), then run healthbot score.")]
+    line = lambda a: _account_line(a, window=p.window)  # noqa: E731
+    parts.append(Text.from_markup(f"[bold]Trends vs {p.window}[/bold]"))
     if p.improving:
-        parts.append(_bullets(f"↗ Improving ({len(p.improving)})", [_account_line(a) for a in p.improving], limit=5))
+        parts.append(_bullets(f"↗ Improving ({p.improving_total})", [line(a) for a in p.improving], limit=5))
     if p.declining:
-        parts.append(_bullets(f"↘ Declining ({len(p.declining)})", [_account_line(a) for a in p.declining], limit=5))
-    parts.append(Text(f"→ Stable (±3): {fmt.count(p.stable_count, 'account')}\n"))
+        parts.append(_bullets(f"↘ Declining ({p.declining_total})", [line(a) for a in p.declining], limit=5))
+    stable = f"→ Stable (±{fmt.score(p.stable_points)}): {fmt.count(p.stable_count, 'account')}"
+    parts.append(
+        Text(stable + (f"\n• New (no earlier score): {fmt.count(p.new_count, 'account')}" if p.new_count else ""))
+    )
+    parts.append(Text(""))
     if p.renewals:
         parts.append(
             _bullets(
-                f"Renewals in the next 90 days · {fmt.money(p.renewal_arr_at_risk)} ARR at risk",
-                [_account_line(a) for a in p.renewals],
+                f"Renewals in the next 90 days ({p.renewal_total}) · {fmt.money(p.renewal_arr_at_risk)} ARR at risk",
+                [line(a) for a in p.renewals],
                 limit=6,
             )
         )
@@ -197,7 +215,9 @@ def portfolio(p: views.Portfolio) -> RenderableType:
     if p.risk_drivers:
         parts.append(_risk_drivers(p.risk_drivers))
     if p.expansion_ready:
-        parts.append(_bullets("Expansion-ready", [f"📈 {_account_line(a)}" for a in p.expansion_ready], limit=5))
+        parts.append(
+            _bullets(f"Expansion-ready ({p.expansion_total})", [f"📈 {line(a)}" for a in p.expansion_ready], limit=5)
+        )
     if p.groups:
         groups = Table("Group", "Accounts", "ARR", "Avg", "Bands", box=box.SIMPLE_HEAD, show_edge=False)
         for g in p.groups[:20]:
@@ -213,11 +233,14 @@ def portfolio(p: views.Portfolio) -> RenderableType:
         parts.append(
             _bullets("Recommended portfolio actions", [f"{i}. {escape(r)}" for i, r in enumerate(p.recommendations, 1)])
         )
+    summary = (
+        f"{fmt.count(p.total_accounts, 'account')} · {fmt.money(p.total_arr)} ARR · "
+        f"average {fmt.score(p.average_score)}/100"
+    )
     return Panel(
-        Group(*parts),
+        Group(Text(summary, style="bold"), Text(""), *parts),
         title=f"📊 [bold]Portfolio health · {escape(p.title)}[/bold]",
-        subtitle=f"{fmt.count(p.total_accounts, 'account')} · {fmt.money(p.total_arr)} ARR · "
-        f"average {fmt.score(p.average_score)}/100 · as of {fmt.day(p.as_of)}",
+        subtitle=f"as of {fmt.day(p.as_of)}",
     )
 
 
@@ -225,8 +248,15 @@ def digest(d: views.Digest) -> RenderableType:
     """The morning digest as a rich panel."""
     team = d.recipient == "Team"
     parts: list[RenderableType] = []
+
+    def line(a: views.AccountRef) -> str:
+        return _account_line(a, owner=team, window=d.window)
+
+    parts.extend(_model_note(d.model_note))
+
     if d.new_reds:
-        parts.append(_bullets("🔴 New red since yesterday", [_account_line(a, owner=team) for a in d.new_reds]))
+        heading = ("🔴 Red " if d.since is None else "🔴 New red ") + d.new_since + f" · changes vs {d.window}"
+        parts.append(_bullets(heading, [line(a) for a in d.new_reds]))
     if d.due_today:
         parts.append(
             _bullets(
@@ -239,15 +269,18 @@ def digest(d: views.Digest) -> RenderableType:
             )
         )
     if d.biggest_drops:
-        parts.append(
-            _bullets("↘ Biggest score drops", [_account_line(a, owner=team) for a in d.biggest_drops], limit=5)
-        )
+        parts.append(_bullets(f"↘ Biggest score drops vs {d.window}", [line(a) for a in d.biggest_drops], limit=5))
     if d.renewals_at_risk:
         parts.append(
-            _bullets("📅 Renewals in 90 days at risk", [_account_line(a, owner=team) for a in d.renewals_at_risk])
+            _bullets(
+                f"📅 Renewals in 90 days at risk ({d.renewal_total}) · changes vs {d.window}",
+                [line(a) for a in d.renewals_at_risk],
+            )
         )
     if d.expansion_ready:
-        parts.append(_bullets("📈 Expansion-ready", [_account_line(a, owner=team) for a in d.expansion_ready], limit=5))
+        parts.append(
+            _bullets(f"📈 Expansion-ready · changes vs {d.window}", [line(a) for a in d.expansion_ready], limit=5)
+        )
     if d.risk_drivers:
         parts.append(_risk_drivers(d.risk_drivers))
     if d.undelivered:
@@ -258,12 +291,11 @@ def digest(d: views.Digest) -> RenderableType:
         parts.append(Text("✅ Nothing needs you this morning."))
     summary = (
         f"{fmt.count(len(d.new_reds), 'new red account')} · {fmt.count(len(d.due_today), 'signal')} due today"
-        f" · {fmt.count(len(d.renewals_at_risk), 'renewal')} at risk"
+        f" · {fmt.count(d.renewal_total, 'renewal')} at risk"
     )
     return Panel(
-        Group(*parts),
+        Group(Text(summary, style="bold"), Text(""), *parts),
         title=f"☀️ [bold]Early-warning digest · {escape(d.recipient)}[/bold] · {d.day:%a %-d %b %Y}",
-        subtitle=summary,
     )
 
 
@@ -386,10 +418,14 @@ def alert(a: views.Alert) -> RenderableType:
         state.append("escalated")
     parts.append(Text.from_markup(" · ".join(state)))
     acct = a.account
+    parts.append(
+        Text(
+            f"{a.severity} · {acct.csm_owner} · {fmt.money(acct.arr)} ARR · opened {fmt.day(a.opened_on)}", style="dim"
+        )
+    )
     return Panel(
         Group(*parts),
         title=f"{fmt.severity_emoji(a.severity)} [bold]{escape(acct.name)}[/bold] {escape(a.title)}",
-        subtitle=f"{a.severity} · {escape(acct.csm_owner)} · {fmt.money(acct.arr)} ARR · opened {fmt.day(a.opened_on)}",
         border_style=STATE_STYLE[a.state],
     )
 
@@ -414,7 +450,10 @@ def playbook_checklist(r: views.PlaybookChecklist) -> RenderableType:
     acct = r.account
     moved = ""
     if acct.previous_score is not None and acct.score is not None:
-        moved = f" · health {fmt.score(acct.previous_score)} → {fmt.score(acct.score)} ({fmt.signed(acct.delta)})"
+        moved = (
+            f" · health {fmt.score(acct.previous_score)} → {fmt.score(acct.score)}"
+            f" ({fmt.signed(fmt.change(acct.previous_score, acct.score))} since the start)"
+        )
     return Panel(
         Group(*parts),
         title=f"📋 [bold]{escape(r.playbook)} · {escape(acct.name)}[/bold]",

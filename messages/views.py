@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-# Severity order, most urgent first; renderers sort and colour by it.
-SEVERITIES = ("Critical", "High", "Medium", "Low")
+# Severity order, most urgent first; renderers sort and colour by it. Defined once, by the model that assigns them,
+# and re-exported here because renderers read views, not scoring.
+from scoring.model import SEVERITIES as SEVERITIES
 
 
 @dataclass(frozen=True)
@@ -25,9 +26,10 @@ class AccountRef:
     band: str | None
     arr: float | None = None
     renewal_date: date | None = None
-    delta: float | None = None  # points vs the comparison the list is about (e.g. last month)
+    delta: float | None = None  # score − previous_score as shown (whole points), over `window`
     previous_score: float | None = None
     note: str | None = None  # a short reason: "renewal in 45 days", "usage −31%"
+    window: str | None = None  # what `delta` is measured against: "last month", "last quarter", "the start"
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ class HealthCard:
     lifecycle_stage: str | None = None
     tags: list[str] = field(default_factory=list)
     pulse: PulseReading | None = None  # the CSM's own read, shown beside the computed score
+    model_note: str | None = None  # the score was made with another model than the one in force, and what to do
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,32 @@ class Portfolio:
     expansion_ready: list[AccountRef]
     recommendations: list[str] = field(default_factory=list)
     groups: list[GroupRow] = field(default_factory=list)  # per-CSM or per-segment rows for team views
+    # How many accounts each list covers (the lists above show the first few; None: the list is all of them). With
+    # stable_count and new_count the mover counts add up to total_accounts.
+    improving_count: int | None = None
+    declining_count: int | None = None
+    new_count: int = 0  # no earlier score to compare with
+    stable_points: float = 3  # "stable" means a move of at most this many points
+    window: str = "last quarter"  # what the mover lists' changes are measured against (else per row)
+    renewal_count: int | None = None
+    expansion_count: int | None = None
+    model_note: str | None = None  # some scores were made with another model than the one in force
+
+    @property
+    def improving_total(self) -> int:
+        return len(self.improving) if self.improving_count is None else self.improving_count
+
+    @property
+    def declining_total(self) -> int:
+        return len(self.declining) if self.declining_count is None else self.declining_count
+
+    @property
+    def renewal_total(self) -> int:
+        return len(self.renewals) if self.renewal_count is None else self.renewal_count
+
+    @property
+    def expansion_total(self) -> int:
+        return len(self.expansion_ready) if self.expansion_count is None else self.expansion_count
 
 
 @dataclass(frozen=True)
@@ -274,6 +303,23 @@ class Digest:
     risk_drivers: list[RiskDriver] = field(default_factory=list)
     unreachable_csms: list[str] = field(default_factory=list)
     undelivered: list[str] = field(default_factory=list)  # team digest: what the bot could not deliver yesterday
+    since: date | None = None  # the scored day "new" is measured from; None on the first scored day
+    model_note: str | None = None  # some scores were made with another model than the one in force
+    window: str = "last month"  # what every change in the digest's lists is measured against
+    renewal_count: int | None = None  # renewals at risk in all (the list shows the first few); None: the list's length
+
+    @property
+    def renewal_total(self) -> int:
+        return len(self.renewals_at_risk) if self.renewal_count is None else self.renewal_count
+
+    @property
+    def new_since(self) -> str:
+        """'since yesterday', 'since 27 Nov 2026', or 'on the first scored day' — what "new" means here."""
+        if self.since is None:
+            return "on the first scored day"
+        if (self.day - self.since).days == 1:
+            return "since yesterday"
+        return f"since {self.since.strftime('%-d %b %Y')}"
 
 
 @dataclass(frozen=True)
@@ -406,6 +452,7 @@ class Form:
     intro: str  # one line of context: which account, its score
     fields: list[FormField]
     metadata: str = ""  # carried back on submit (JSON: account, alert, where it was opened from)
+    subject: str = ""  # whom the form is about (an account's name), shown first and in bold
 
 
 @dataclass(frozen=True)

@@ -180,18 +180,39 @@ def explain(scored: Scored, row: int) -> Explanation:
         interpretations=[f for f in found if f.kind == "interpretation"],
         expansion=[f for f in found if f.kind == "expansion"],
         positives=positives(scored, row),
-        actions=recommend_actions(
-            model,
-            band=band,
-            dimension_scores={d.key: d.score for d in dimensions},
-            dimension_shares={d.key: d.share for d in dimensions},
-            findings=found,
+        actions=_steps_that_hold(
+            recommend_actions(
+                model,
+                band=band,
+                dimension_scores={d.key: d.score for d in dimensions},
+                dimension_shares={d.key: d.share for d in dimensions},
+                findings=found,
+            ),
+            sponsor_engaged=_value(scored.table.measure("exec_sponsor_engaged"), row),
         ),
         playbook=choose_playbook(model, band=band, expansion_ready=ready),
         goal=health_goal(scored, row),
         expansion_ready=ready,
         risk_drivers=drivers,
     )
+
+
+_SPONSOR_FIRST = "Find and re-engage an executive sponsor first (none is engaged now)"
+
+
+def _steps_that_hold(actions: list[Recommendation], *, sponsor_engaged: float | None) -> list[Recommendation]:
+    """Steps that lean on an executive sponsor, when none is engaged, start by finding one: a step that cites a
+    fact must not contradict the facts beside it."""
+    if sponsor_engaged is None or sponsor_engaged >= 0.5:
+        return actions
+    out = []
+    for action in actions:
+        steps = list(action.steps)
+        leaning = [i for i, step in enumerate(steps) if "sponsor" in step.casefold()]
+        if leaning and _SPONSOR_FIRST not in steps:
+            steps.insert(leaning[0], _SPONSOR_FIRST)
+        out.append(Recommendation(action.priority, action.title, steps, action.due))
+    return out
 
 
 def _value(array: np.ndarray, row: int) -> float | None:
@@ -204,7 +225,16 @@ def _dimension_detail(scored: Scored, dimension: Dimension, row: int) -> Dimensi
 
     score = _value(scored.dimensions[dimension.key].to_numpy(), row)
     share = float(scored.shares[dimension.key].iloc[row])
-    facts = [text for m in dimension.metrics if (text := fact(scored.table, m.measure, row)) is not None]
+    facts = []
+    for m in dimension.metrics:
+        text = fact(scored.table, m.measure, row)
+        if text is None:
+            continue
+        if math.isnan(_sub_score(scored, dimension, m.measure, row)):
+            # Data the model sets aside here (onboarding ignores usage): say so beside the fact, or the score
+            # next to it reads as a contradiction.
+            text += f" — not counted {_ignored_because(scored, m.measure, row)}"
+        facts.append(text)
     return DimensionDetail(
         key=dimension.key,
         name=dimension.name,
@@ -215,6 +245,22 @@ def _dimension_detail(scored: Scored, dimension: Dimension, row: int) -> Dimensi
         trend=_dimension_trend(scored, dimension.key, row),
         lost_points=lost_points(share, score),
     )
+
+
+def _ignored_because(scored: Scored, measure: str, row: int) -> str:
+    """Why a metric with data does not count on this row: the override that sets it aside, in words."""
+    t, model = scored.table, scored.model
+    account = t.code[row]
+    for column, overrides, what in (
+        ("lifecycle_stage", model.lifecycle, "while {}"),
+        ("segment", model.segments, "for the {} segment"),
+    ):
+        if not overrides:
+            continue
+        value = t.per_account(column, "text")[account]
+        if value in overrides and measure in overrides[value].ignore:
+            return what.format(value)
+    return "for this account"
 
 
 def _comparison_row(scored: Scored, row: int) -> tuple[int, str] | None:
@@ -233,10 +279,12 @@ def _dimension_trend(scored: Scored, key: str, row: int) -> str | None:
     then, period = comparison
     values = scored.dimensions[key].to_numpy()
     now_value, then_value = _value(values, row), _value(values, then)
-    if now_value is None or then_value is None or abs(now_value - then_value) < 1:
+    if now_value is None or then_value is None:
         return None
-    moved = "down" if now_value < then_value else "up"
-    return f"{moved} {abs(now_value - then_value):.0f} points vs {period}"
+    points = round(now_value) - round(then_value)  # between the dimension scores as shown
+    if points == 0:
+        return None
+    return f"{'down' if points < 0 else 'up'} {abs(points)} point{'' if abs(points) == 1 else 's'} vs {period}"
 
 
 def positives(scored: Scored, row: int) -> list[str]:
@@ -343,9 +391,12 @@ def _lever(scored: Scored, rule: MetricRule, row: int, sub: float) -> tuple[floa
         then = scored.table.measure(f"{parsed.base}_{parsed.days}d_ago")[row]
         aim = min(100.0, sub + _GOAL_STEP)
         needed = _invert(rule.points, aim)
-        if needed is None or math.isnan(then):
+        now = scored.table.measure(parsed.base)[row]
+        if needed is None or math.isnan(then) or math.isnan(now):
             return None
         back_to = math.ceil(_clean(then * (1 + needed), True))
+        if now >= then or back_to <= now:
+            return None  # nothing to win back: the metric has not fallen, or the target is where it already is
         was, aim_for = format_value(then, parsed.info.unit), format_value(back_to, parsed.info.unit)
         return aim, f"Win back {parsed.info.label} to {aim_for} ({was} {parsed.days} days ago)"
     if parsed.lookback is not None or parsed.base not in _GOALS:
@@ -393,9 +444,10 @@ def diagnose_drop(scored: Scored, row: int) -> list[str]:
         return [f"There is no earlier score to compare with yet; today's score is {score:.0f}."]
     then, period = comparison
     before = float(scored.frame["score"].iloc[then])
+    fell = round(before) - round(score)  # the difference of the two scores as shown
     lines = (
-        [f"Health fell {before - score:.0f} points since {period}: {before:.0f} → {score:.0f}."]
-        if score < before
+        [f"Health fell {fell} point{'' if fell == 1 else 's'} since {period}: {before:.0f} → {score:.0f}."]
+        if fell > 0
         else [f"The score has not dropped since {period}: {before:.0f} then, {score:.0f} now."]
     )
     moves = [(_part_of_score(scored, d, row) - _part_of_score(scored, d, then), d) for d in scored.model.dimensions]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from scoring.measures import fact
 from scoring.model import SEVERITIES, Rule
@@ -39,6 +41,13 @@ class Finding:
         known.setdefault("title", str(known.get("key", "signal")).replace("_", " ").capitalize())
         known.setdefault("severity", "Medium")
         return cls(**known)
+
+
+def stored_risks(records: Sequence[dict[str, Any]] | None) -> list[Finding]:
+    """The risk findings among a stored score's records (HealthScore.signals), most severe first — readable
+    whatever version of the scorer stored them."""
+    found = [Finding.from_record(r) for r in records or []]
+    return sorted((f for f in found if f.kind == "risk"), key=lambda f: severity_rank(f.severity))
 
 
 def severity_rank(severity: str) -> int:
@@ -94,3 +103,19 @@ def findings_by_row(scored: Scored, rows: np.ndarray, *, with_facts: bool = True
         for i in np.flatnonzero(fired[:, j]):
             out[i].append(finding(scored, rule, int(rows[i]), with_facts=with_facts))
     return out
+
+
+URGENT_SEVERITIES = SEVERITIES[:2]  # Critical and High: worth an alert of their own, and no time for an upsell
+
+
+def wrong_at_first_scan(*, band_rank: pd.Series, lowest_rank: int, signals_json: pd.Series) -> pd.Series:
+    """The first alert scan of a store has no earlier day to compare with, so "what changed" is everything: the
+    accounts to alert on are those wrong now — in the lowest band, or with a High or Critical signal.
+
+    Args:
+        band_rank: each account's band, 0 for the best.
+        lowest_rank: the lowest band's rank.
+        signals_json: each account's stored signals as JSON text.
+    """
+    severe = signals_json.fillna("").str.contains("|".join(f'"{s}"' for s in URGENT_SEVERITIES), regex=True)
+    return (band_rank == lowest_rank) | severe

@@ -182,7 +182,7 @@ def _as_float(values: pd.Series) -> np.ndarray:
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _as_text(values: pd.Series) -> np.ndarray:
+def as_text(values: pd.Series) -> np.ndarray:
     """Lower-cased, stripped text; missing or empty → None."""
     # Few distinct values over many rows: clean the distinct ones, then spread them back.
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
@@ -236,7 +236,7 @@ class SnapshotTable:
             return _as_float(values)
         if kind == "days":
             return _as_days(values)
-        return _as_text(values)
+        return as_text(values)
 
     def per_account(self, column: str, kind: Literal["float", "days", "text"]) -> np.ndarray:
         """An accounts-file column, one value per account (in `account_ids` order)."""
@@ -244,7 +244,7 @@ class SnapshotTable:
             if kind == "text":
                 return np.full(len(self._accounts), None, dtype=object)
             return np.full(len(self._accounts), np.nan)
-        convert = {"float": _as_float, "days": _as_days, "text": _as_text}[kind]
+        convert = {"float": _as_float, "days": _as_days, "text": as_text}[kind]
         return convert(self._accounts[column])
 
     def account_column(self, column: str, kind: Literal["float", "days", "text"]) -> np.ndarray:

@@ -7,11 +7,13 @@ is allowed. See scoring/models/default.toml for the format, documented in its he
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -127,6 +129,12 @@ class HealthModel:
     stable_points: float = 3.0
     goal_days: int = 30
     goal_points: float = 7.0
+    fingerprint: str = ""  # a hash of the resolved model's content: scores remember which model made them
+
+    @property
+    def label(self) -> str:
+        """The model's name and content hash, as scores store it: "Default (…) · 3fa2c1d09b8e"."""
+        return f"{self.name} · {self.fingerprint}" if self.fingerprint else self.name
 
     @property
     def weights(self) -> dict[str, float]:
@@ -242,8 +250,7 @@ def parse_model(text: str, *, source: str = "inline", playbooks: Mapping[str, Pl
     where = f"health model '{source}'"
     raw = _parse_toml(text, where)
     if "extends" in raw:
-        parent, _ = _read_resolved(_text(raw.pop("extends"), "extends", where), base=None, seen=(source,))
-        raw = _merge(parent, raw)
+        raw = _merge(_read_parent(raw.pop("extends"), child=source, folder=None, seen=(source,)), raw)
     return _build(raw, source=source, where=where, playbooks=playbooks)
 
 
@@ -265,8 +272,24 @@ def _read_resolved(ref: str, *, base: Path | None, seen: tuple[str, ...]) -> tup
     parent_ref = raw.pop("extends", None)
     if parent_ref is None:
         return raw, source
-    parent, _ = _read_resolved(_text(parent_ref, "extends", f"health model '{ref}'"), base=folder, seen=(*seen, source))
+    parent = _read_parent(parent_ref, child=ref, folder=folder, seen=(*seen, source))
     return _merge(parent, raw), source
+
+
+def _read_parent(parent_ref: object, *, child: str, folder: Path | None, seen: tuple[str, ...]) -> dict[str, Any]:
+    """The model `extends` names, or an error naming the file that says `extends` and what it may name."""
+    name = _text(parent_ref, "extends", f"health model '{child}'")
+    if name not in built_in_models() and not _exists(name, folder):
+        raise ModelError(
+            f"health model '{child}': extends = '{name}' is neither a file (paths are relative to this file) "
+            f"nor a built-in model; built-ins: {', '.join(built_in_models())}"
+        )
+    return _read_resolved(name, base=folder, seen=seen)[0]
+
+
+def _exists(ref: str, base: Path | None) -> bool:
+    path = Path(ref).expanduser()
+    return (path if path.is_absolute() or base is None else base / path).is_file()
 
 
 def _locate(ref: str, base: Path | None) -> tuple[str, str, Path | None]:
@@ -325,64 +348,132 @@ def _text(value: object, key: str, where: str) -> str:
     return value.strip()
 
 
+class _Problems:
+    """Every problem of a model file, gathered so the operator fixes them all in one pass instead of one a run."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    @contextmanager
+    def each(self) -> Iterator[None]:
+        """Check one independent part (a band, a dimension, a signal…); its problem is noted and checking goes on."""
+        try:
+            yield
+        except ModelError as err:
+            self.lines.extend(str(err).splitlines())
+
+    def raise_any(self) -> None:
+        if len(self.lines) == 1:
+            raise ModelError(self.lines[0])
+        if self.lines:
+            listed = "\n".join(f"  - {line}" for line in self.lines)
+            raise ModelError(f"{len(self.lines)} problems in the health model:\n{listed}")
+
+
 def _build(raw: dict[str, Any], *, source: str, where: str, playbooks: Mapping[str, Playbook] | None) -> HealthModel:
+    problems = _Problems()
     top = _Table(raw, "", where)
-    if "playbooks" in raw:
-        # Playbooks once lived in model files too; one file now feeds the health card, the plan and the checklists.
-        raise top.fail(
-            "playbooks",
-            "cannot be set in a health model; put playbooks in a playbooks file (a copy of the built-in "
-            "scoring/playbooks.toml) and point HEALTHBOT_PLAYBOOKS at it",
-        )
-    top.allow(*_TOP_KEYS)
-    name = top.text("name", default=source) or source
-    top.text("description")
-    bands = _bands(top, where)
-    band_names = [b.name for b in bands]
-    dimensions = tuple(_dimension(key, t) for key, t in top.tables("dimensions"))
-    _check_weights({d.key: d.weight for d in dimensions}, "dimensions.<key>.weight", where)
+    with problems.each():
+        if "playbooks" in raw:
+            # Playbooks once lived in model files too; one file now feeds the card, the plan and the checklists.
+            raise top.fail(
+                "playbooks",
+                "cannot be set in a health model; put playbooks in a playbooks file (a copy of the built-in "
+                "scoring/playbooks.toml) and point HEALTHBOT_PLAYBOOKS at it",
+            )
+    with problems.each():
+        top.allow(*_TOP_KEYS)
+    name = source
+    with problems.each():
+        name = top.text("name", default=source) or source
+        top.text("description")
+    bands: tuple[Band, ...] = ()
+    with problems.each():
+        bands = _bands(top, where)
+    band_names = [b.name for b in bands] if bands else None  # None: the bands are wrong, so don't check names
+    dimensions: list[Dimension] = []
+    broken: dict[str, Any] = {}  # dimensions with a problem: still known by key, so nothing else is blamed for them
+    with problems.each():
+        for key, t in top.tables("dimensions"):
+            with problems.each():
+                broken[key] = t.data
+                dimensions.append(_dimension(key, t))
+                del broken[key]
+    if not broken:
+        with problems.each():
+            _check_weights({d.key: d.weight for d in dimensions}, "dimensions.<key>.weight", where)
     active = tuple(d for d in dimensions if d.weight > 0)
-    metric_measures = {m.measure for d in active for m in d.metrics}
-    segments = {k.strip().lower(): _override(t, active, metric_measures) for k, t in top.tables("segments")}
-    lifecycle = {k.strip().lower(): _override(t, active, metric_measures) for k, t in top.tables("lifecycle")}
+    metric_measures = {m.measure for d in active for m in d.metrics} | {
+        str(m.get("measure")) for data in broken.values() for m in data.get("metrics") or [] if isinstance(m, dict)
+    }
+    overrides: dict[str, dict[str, Override]] = {"segments": {}, "lifecycle": {}}
+    for table, found in overrides.items():
+        with problems.each():
+            for k, t in top.tables(table):
+                with problems.each():
+                    found[k.strip().lower()] = _override(t, active, metric_measures, unchecked=set(broken))
     rules: list[Rule] = []
     for table, kind in _RULE_TABLES.items():
-        for key, t in top.tables(table):
-            rule = _rule(key, kind, t, {d.key for d in dimensions}, band_names)
-            if rule is not None:
-                # A signal about a dimension switched off (weight 0) still fires; it just has no dimension.
-                inactive = rule.dimension is not None and rule.dimension not in {d.key for d in active}
-                rules.append(replace(rule, dimension=None) if inactive else rule)
+        with problems.each():
+            for key, t in top.tables(table):
+                with problems.each():
+                    rule = _rule(key, kind, t, {d.key for d in dimensions} | set(broken), band_names)
+                    if rule is not None:
+                        # A signal about a dimension switched off (weight 0) still fires; it just has no dimension.
+                        inactive = rule.dimension is not None and rule.dimension not in {d.key for d in active}
+                        rules.append(replace(rule, dimension=None) if inactive else rule)
     playbooks = dict(load_playbooks() if playbooks is None else playbooks)
     for i, band in enumerate(bands):
         if band.playbook not in playbooks:
-            raise ModelError(
+            problems.lines.append(
                 f"{where}: bands[{i}].playbook '{band.playbook}' is not in the playbooks file "
                 f"(HEALTHBOT_PLAYBOOKS, else the built-in one); allowed: {', '.join(sorted(playbooks))}"
             )
-    portfolio = _Table(top.get("portfolio") or {}, "portfolio", where)
-    trend = _Table(top.get("trend") or {}, "trend", where)
-    goal = _Table(top.get("goal") or {}, "goal", where)
-    portfolio.allow("healthy_span", "renewal_window_days", "expansion_min_score")
-    trend.allow("stable_points")
-    goal.allow("days", "points")
-    model = HealthModel(
+    numbers: dict[str, float] = {}
+    for section, keys in _NUMBERS.items():
+        with problems.each():
+            part = _Table(top.get(section) or {}, section, where)
+            part.allow(*keys)
+            for key, (default, low, high) in keys.items():
+                with problems.each():
+                    numbers[f"{section}.{key}"] = part.number(key, default, low=low, high=high)
+    problems.raise_any()
+    return HealthModel(
         name=name,
         source=source,
         dimensions=active,
         bands=bands,
         rules=tuple(rules),
-        segments=segments,
-        lifecycle=lifecycle,
+        segments=overrides["segments"],
+        lifecycle=overrides["lifecycle"],
         playbooks=playbooks,
-        healthy_span=int(portfolio.number("healthy_span", 3, low=1, high=1000)),
-        renewal_window_days=int(portfolio.number("renewal_window_days", 90, low=1, high=730)),
-        expansion_min_score=portfolio.number("expansion_min_score", 70, low=0, high=100),
-        stable_points=trend.number("stable_points", 3, low=0, high=50),
-        goal_days=int(goal.number("days", 30, low=1, high=365)),
-        goal_points=goal.number("points", 7, low=1, high=100),
+        healthy_span=int(numbers["portfolio.healthy_span"]),
+        renewal_window_days=int(numbers["portfolio.renewal_window_days"]),
+        expansion_min_score=numbers["portfolio.expansion_min_score"],
+        stable_points=numbers["trend.stable_points"],
+        goal_days=int(numbers["goal.days"]),
+        goal_points=numbers["goal.points"],
+        fingerprint=_fingerprint(raw, playbooks),
     )
-    return model
+
+
+# The model's plain numbers by section: key → (default, lowest, highest).
+_NUMBERS: dict[str, dict[str, tuple[float, float, float]]] = {
+    "portfolio": {
+        "healthy_span": (3, 1, 1000),
+        "renewal_window_days": (90, 1, 730),
+        "expansion_min_score": (70, 0, 100),
+    },
+    "trend": {"stable_points": (3, 0, 50)},
+    "goal": {"days": (30, 1, 365), "points": (7, 1, 100)},
+}
+
+
+def _fingerprint(raw: dict[str, Any], playbooks: Mapping[str, Playbook]) -> str:
+    """12 hex digits of a SHA-256 over the resolved model (after `extends`) and the playbooks it names: the same
+    content gives the same hash whatever the file is called or how it is laid out."""
+    content = json.dumps([raw, sorted(playbooks)], sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(content.encode()).hexdigest()[:12]
 
 
 def _check_weights(weights: dict[str, float], key: str, where: str) -> None:
@@ -506,28 +597,39 @@ def _points(t: _Table) -> tuple[tuple[float, float], ...]:
     ok = ok and all(
         isinstance(p, list)
         and len(p) == 2
-        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in p)
+        and all(isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in p)
         and 0 <= p[1] <= 100
         for p in raw
     )
     if not ok:
-        raise t.fail("points", "must be a list of [value, score] pairs, score 0–100, e.g. [[0.2, 0], [0.8, 100]]")
+        raise t.fail(
+            "points",
+            "must be a list of [value, score] pairs of finite numbers, score 0–100, e.g. [[0.2, 0], [0.8, 100]]",
+        )
     pairs = tuple((float(v), float(s)) for v, s in raw)
     if any(b[0] <= a[0] for a, b in itertools.pairwise(pairs)):
         raise t.fail("points", "values must increase from one pair to the next")
     return pairs
 
 
-def _override(t: _Table, dimensions: tuple[Dimension, ...], metric_measures: set[str]) -> Override:
+def _override(
+    t: _Table,
+    dimensions: tuple[Dimension, ...],
+    metric_measures: set[str],
+    *,
+    unchecked: frozenset[str] | set[str] = frozenset(),
+) -> Override:
     t.allow("weights", "ignore")
     weights: dict[str, float] = {}
     for key, value in (t.get("weights") or {}).items():
+        if key in unchecked:
+            continue  # a dimension with its own problem, already reported
         if key not in {d.key for d in dimensions}:
             raise t.fail(f"weights.{key}", f"is not a dimension; allowed: {', '.join(d.key for d in dimensions)}")
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
             raise t.fail(f"weights.{key}", f"must be a number from 0 to 100 (got {value!r})")
         weights[key] = float(value)
-    if weights:
+    if weights and not unchecked:
         missing = [d.key for d in dimensions if d.key not in weights]
         if missing:
             raise t.fail("weights", f"must give every dimension a weight; missing: {', '.join(missing)}")
@@ -563,12 +665,12 @@ def _condition(raw: object, path: str, t: _Table) -> Condition:
         return Condition(measure, op, value.strip().lower())
     if isinstance(value, bool):
         value = float(value)
-    if not isinstance(value, int | float):
-        raise t.fail(path, f"'{measure}' is a number, so the value must be a number (got {value!r})")
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        raise t.fail(path, f"'{measure}' is a number, so the value must be a finite number (got {value!r})")
     return Condition(measure, op, float(value))
 
 
-def _rule(key: str, kind: RuleKind, t: _Table, dimension_keys: set[str], band_names: list[str]) -> Rule | None:
+def _rule(key: str, kind: RuleKind, t: _Table, dimension_keys: set[str], band_names: list[str] | None) -> Rule | None:
     t.allow(
         *("title", "when", "severity", "response_time", "impact", "meaning", "opportunity", "dimension"),
         *("action", "steps", "force_band", "enabled"),
@@ -588,7 +690,7 @@ def _rule(key: str, kind: RuleKind, t: _Table, dimension_keys: set[str], band_na
     if dimension is not None and dimension not in dimension_keys:
         raise t.fail("dimension", f"'{dimension}' is not a dimension; allowed: {', '.join(sorted(dimension_keys))}")
     force_band = t.text("force_band")
-    if force_band is not None and force_band not in band_names:
+    if force_band is not None and band_names is not None and force_band not in band_names:
         raise t.fail("force_band", f"'{force_band}' is not a band; allowed: {', '.join(band_names)}")
     rule = Rule(
         key=key,

@@ -13,8 +13,11 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from scoring.findings import URGENT_SEVERITIES
 from scoring.model import HealthModel
 from scoring.score import directions, trend_move
+
+WINDOWS = ("last month", "last quarter")  # the two windows a change is measured over
 
 GROUPINGS = {
     "csm": "csm_owner",
@@ -26,17 +29,36 @@ GROUPINGS = {
 
 
 def with_trend(book: pd.DataFrame, model: HealthModel) -> pd.DataFrame:
-    """The book with delta (points vs last quarter, else last month), previous_score and direction, plus
-    month_delta (vs last month, else last quarter) for what changed lately."""
-    score = book["score"].to_numpy(dtype="float64")
-    last_month = book["last_month_score"].to_numpy(dtype="float64", na_value=np.nan)
-    last_quarter = book["last_quarter_score"].to_numpy(dtype="float64", na_value=np.nan)
+    """The book with its trend columns, every change the difference of the whole-number scores shown:
+
+    - delta, previous_score, window: the move a trend is judged on (vs last quarter, else vs last month while an
+      account has less than a quarter of history), the score it is measured from, and which of the two it is;
+    - month_delta, month_previous_score, month_window: what changed lately (vs last month, else last quarter);
+    - direction: improving / declining beyond ±stable_points on `delta` as shown, else stable; new without history.
+    """
+    score = np.round(book["score"].to_numpy(dtype="float64"))
+    last_month = np.round(book["last_month_score"].to_numpy(dtype="float64", na_value=np.nan))
+    last_quarter = np.round(book["last_quarter_score"].to_numpy(dtype="float64", na_value=np.nan))
     vs_month, vs_quarter = score - last_month, score - last_quarter
+    no_quarter, no_month = np.isnan(last_quarter), np.isnan(last_month)
+    month, quarter = np.full(len(book), WINDOWS[0], dtype=object), np.full(len(book), WINDOWS[1], dtype=object)
+    neither = np.full(len(book), None, dtype=object)
     return book.assign(
-        delta=np.round(trend_move(vs_month, vs_quarter), 1),
-        previous_score=np.where(np.isnan(last_quarter), last_month, last_quarter),
-        month_delta=np.round(np.where(np.isnan(vs_month), vs_quarter, vs_month), 1),
+        delta=trend_move(vs_month, vs_quarter),
+        previous_score=np.where(no_quarter, last_month, last_quarter),
+        window=np.where(no_quarter, np.where(no_month, neither, month), quarter),
+        month_delta=np.where(no_month, vs_quarter, vs_month),
+        month_previous_score=np.where(no_month, last_quarter, last_month),
+        month_window=np.where(no_month, np.where(no_quarter, neither, quarter), month),
         direction=np.asarray(directions(vs_month, vs_quarter, model.stable_points), dtype=object),
+    )
+
+
+def recent_moves(book: pd.DataFrame) -> pd.DataFrame:
+    """The book with delta, previous_score and window set to what changed lately (the month's move): the digest's
+    lists read this window, so the same account shows the same move in every section."""
+    return book.assign(
+        delta=book["month_delta"], previous_score=book["month_previous_score"], window=book["month_window"]
     )
 
 
@@ -143,13 +165,18 @@ def capacity(red_accounts: int, healthy_span: int) -> tuple[str, str]:
 
 
 def expansion_ready(book: pd.DataFrame, model: HealthModel, *, reasons_for: int | None = None) -> pd.DataFrame:
-    """Accounts with an expansion signal, healthy enough to have the conversation (never the lowest band),
+    """Accounts with an expansion signal, healthy enough to have the conversation (never the lowest band, never
+    with an open High or Critical risk signal),
     biggest ARR first, with `opportunity` (the first signal's) and `reasons` (every expansion signal's title).
 
     `reasons_for` limits the reasons to the first N accounts (the rest get an empty list): a list shown in
     Slack needs ten, and gathering them for 15,000 accounts costs a second.
     """
     eligible = book[(book["score"] >= model.expansion_min_score) & (book["band"] != model.lowest_band.name)]
+    # Nobody opens an upsell conversation while a High or Critical risk (an overdue payment) is unanswered.
+    risks = signal_table(eligible, kind="risk")
+    urgent = risks.loc[risks["severity"].isin(URGENT_SEVERITIES), "account_id"]
+    eligible = eligible[~eligible["account_id"].isin(urgent)]
     signals = signal_table(eligible, kind="expansion")
     if signals.empty:
         return eligible.iloc[0:0].assign(opportunity=[], reasons=[])
@@ -168,15 +195,12 @@ def portfolio_recommendations(book: pd.DataFrame, model: HealthModel, *, as_of: 
     red = book[book["band"] == lowest]
     urgent = renewals(book, model, as_of=as_of)
     urgent = urgent[urgent["band"] == lowest]
-    for _, account in urgent.head(3).iterrows():
+    for name, days in zip(urgent["name"].head(3), urgent["days_to_renewal"].head(3), strict=True):
         out.append(
-            f"Escalate {account['name']} this week: {lowest}, renewal in {account['days_to_renewal']:.0f} days — "
-            "request executive sponsor support"
+            f"Escalate {name} this week: {lowest}, renewal in {days:.0f} days — request executive sponsor support"
         )
     if len(red):
-        status, note = capacity(len(red), model.healthy_span)
-        if status != "Healthy":
-            out.append(f"Rebalance: {note}; reassign some {model.top_band.name.lower()} accounts to free time")
+        out.extend(_rebalance(book, model))
         out.append(f"Focus intervention time on the {len(red)} {lowest.lower()} account{'s' * (len(red) != 1)}")
     _, declining, _ = movers(book)
     if len(declining):
@@ -188,3 +212,25 @@ def portfolio_recommendations(book: pd.DataFrame, model: HealthModel, *, as_of: 
     if len(ready):
         out.append(f"Open expansion conversations with {len(ready)} expansion-ready account{'s' * (len(ready) != 1)}")
     return out
+
+
+def _rebalance(book: pd.DataFrame, model: HealthModel) -> list[str]:
+    """The span of control is per CSM: name the CSMs over it, and offer to reassign healthy accounts only to a
+    CSM who has some."""
+    lowest, top = model.lowest_band.name, model.top_band.name
+    per_csm = pd.crosstab(book["csm_owner"], book["band"]).reindex(columns=[lowest, top], fill_value=0)
+    over = per_csm[per_csm[lowest] > model.healthy_span].sort_values(lowest, ascending=False)
+    if over.empty:
+        return []
+    if len(per_csm) == 1:
+        csm, reds, healthy = over.index[0], int(over[lowest].iloc[0]), int(over[top].iloc[0])
+        _, note = capacity(reds, model.healthy_span)
+        if healthy:
+            return [f"Rebalance: {note}; reassign some of {csm}'s {top.lower()} accounts to free time"]
+        return [f"Rebalance: {note}; move some {lowest.lower()} accounts to a CSM with capacity"]
+    named = ", ".join(f"{csm} ({int(n)} {lowest.lower()})" for csm, n in over[lowest].head(3).items())
+    more = f" and {len(over) - 3} more" if len(over) > 3 else ""
+    return [
+        f"Rebalance: {named}{more} — over the healthy span of {model.healthy_span} "
+        f"{lowest.lower()} accounts per CSM; spread them across CSMs with capacity"
+    ]

@@ -11,7 +11,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from scoring.measures import SnapshotTable, parse_measure
+from scoring.measures import SnapshotTable, as_text, parse_measure
 from scoring.model import Condition, HealthModel, MetricRule, Rule
 
 MONTH_DAYS = 30
@@ -176,26 +176,55 @@ def band_categories(model: HealthModel, scores: np.ndarray | pd.Series) -> pd.Ca
 def _overrides(t: SnapshotTable, model: HealthModel) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Dimension weights (one row per snapshot when a segment or lifecycle override changes them, else one row
     for all) and per-metric "does not count here" masks."""
-    base = np.array([d.weight for d in model.dimensions], dtype="float64")
-    keys = [d.key for d in model.dimensions]
     n_accounts = len(t.account_ids)
-    weights = np.tile(base, (n_accounts, 1))
-    reweighted = False
+    if not (model.segments or model.lifecycle):
+        return _base(model), {}
+    nobody = np.full(n_accounts, None, dtype=object)
+    segments = t.per_account("segment", "text") if model.segments else nobody
+    stages = t.per_account("lifecycle_stage", "text") if model.lifecycle else nobody
+    weights, reweighted = override_weights(model, segments=segments, lifecycle_stages=stages)
     ignored: dict[str, np.ndarray] = {}
-    for column, overrides in (("segment", model.segments), ("lifecycle_stage", model.lifecycle)):
-        if not overrides:
-            continue
-        values = t.per_account(column, "text")
+    for values, overrides in ((segments, model.segments), (stages, model.lifecycle)):
         for name, override in overrides.items():
             mask = values == name
-            if override.weights and mask.any():
-                given = dict(override.weights)
-                weights[mask] = np.array([given[k] for k in keys])
-                reweighted = True
             for measure in override.ignore:
                 ignored[measure] = ignored.get(measure, np.zeros(n_accounts, dtype=bool)) | mask
-    per_row = np.asfortranarray(weights[t.code]) if reweighted else base
+    per_row = np.asfortranarray(weights[t.code]) if reweighted else _base(model)
     return per_row, {measure: mask[t.code] for measure, mask in ignored.items() if mask.any()}
+
+
+def _base(model: HealthModel) -> np.ndarray:
+    return np.array([d.weight for d in model.dimensions], dtype="float64")
+
+
+def override_weights(
+    model: HealthModel, *, segments: np.ndarray, lifecycle_stages: np.ndarray
+) -> tuple[np.ndarray, bool]:
+    """Each account's dimension weights (one row per account, the model's dimensions in order) after the segment
+    and then the lifecycle overrides (a lifecycle override wins), and whether any override applied."""
+    weights = np.tile(_base(model), (len(segments), 1))
+    reweighted = False
+    for values, overrides in ((segments, model.segments), (lifecycle_stages, model.lifecycle)):
+        for name, override in overrides.items():
+            mask = np.asarray(values == name, dtype=bool)
+            if override.weights and mask.any():
+                given = dict(override.weights)
+                weights[mask] = np.array([given[d.key] for d in model.dimensions])
+                reweighted = True
+    return weights, reweighted
+
+
+def dimension_shares(
+    model: HealthModel, dimension_scores: pd.DataFrame, *, segments: pd.Series, lifecycle_stages: pd.Series
+) -> pd.DataFrame:
+    """Each row's share of the overall score per dimension, as scoring weighs it: the segment and lifecycle
+    overrides applied, then renormalised over the dimensions with data (NaN score = no data)."""
+    keys = [d.key for d in model.dimensions]
+    scores = dimension_scores.reindex(columns=keys).to_numpy(dtype="float64", na_value=np.nan)
+    # Cleaned as the scorer cleans them (stripped, lower-cased), so "Enterprise " meets [segments.enterprise].
+    weights, _ = override_weights(model, segments=as_text(segments), lifecycle_stages=as_text(lifecycle_stages))
+    _, shares, _ = _overall(np.asfortranarray(scores), np.zeros_like(scores), weights)
+    return pd.DataFrame(shares, columns=keys, index=dimension_scores.index)
 
 
 def _sub_score(t: SnapshotTable, rule: MetricRule) -> np.ndarray:

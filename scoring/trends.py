@@ -62,6 +62,11 @@ def _pct(value: float) -> str:
     return f"{'+' if value > 0 else '−' if value < 0 else '±'}{abs(value) * 100:.0f}%"
 
 
+def _average_points(value: float) -> str:
+    shown = signed_number(value, 0)
+    return f"Average {shown} point{'' if shown[1:] == '1' else 's'} among them"
+
+
 def _mean(series: pd.Series) -> float:
     value = series.replace([np.inf, -np.inf], np.nan).mean()
     return float(value) if pd.notna(value) else float("nan")
@@ -71,10 +76,20 @@ def _usage_indicators(a: pd.DataFrame) -> list[str]:
     out = [f"Average {_pct(_mean(a['active_users_change_90d']))} active users vs last quarter"]
     adoption = _mean(a["feature_adoption_delta_90d"])
     if not np.isnan(adoption):
-        out.append(f"Feature adoption {_pct(adoption).replace('%', ' points')}")
+        shown = _pct(adoption).replace("%", "")
+        out.append(f"Feature adoption {shown} point{'' if shown[1:] == '1' else 's'}")
     tickets = _mean(a["tickets_30d_vs_avg_90d"])
     if not np.isnan(tickets):
         out.append(f"Support tickets at {tickets:.1f}× their usual volume")
+    return out
+
+
+def _engagement_indicators(a: pd.DataFrame) -> list[str]:
+    # An indicator backs the pattern it sits under: fewer touches support "engagement drop", more do not.
+    out = [f"{_mean(a['days_since_qbr']):.0f} days since the last QBR on average"]
+    touches = _mean(a["csm_touches_90d_delta_90d"])
+    if round(touches, 1) < 0:  # NaN compares False
+        out.append(f"CSM touches {signed_number(touches, 1)} a quarter on average")
     return out
 
 
@@ -96,7 +111,7 @@ PATTERNS = (
         "{segment} engagement drop",
         "{n} of {total} {segment} accounts skipped their last QBR",
         lambda a: a["days_since_qbr"] > 100,
-        lambda a: [f"CSM touches {signed_number(_mean(a['csm_touches_90d_delta_90d']), 1)} a quarter on average"],
+        _engagement_indicators,
         (
             "Redesign the QBR around value delivered, not reporting",
             "Ask customers which engagement they prefer",
@@ -217,7 +232,7 @@ def _positives(book: pd.DataFrame) -> list[TrendFinding]:
                     f"{len(improving)} of {len(members)} {segment} accounts gained 5+ points vs last quarter",
                     improving,
                     len(members),
-                    [f"Average {signed_number(_mean(improving['vs_last_quarter']), 0)} points among them"],
+                    [_average_points(_mean(improving["vs_last_quarter"]))],
                 )
             )
     before, after = _mean(book["csat_90d_ago"]), _mean(book["csat"])

@@ -263,7 +263,7 @@ class SlackApiStandIn:
         """The requests to `method` that Slack would have carried out."""
         return [call for call in self.attempts(method) if call.ok]
 
-    def wait_for(self, method: str, count: int = 1, *, timeout: float = 5.0) -> list[ApiCall]:
+    def wait_for(self, method: str, count: int = 1, *, timeout: float = 10.0) -> list[ApiCall]:
         """Wait until `count` requests to `method` have been carried out (listeners run on worker threads)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -563,7 +563,7 @@ class SocketModeLink:
 
     def send(self, envelope_type: str, payload: dict[str, Any], *, envelope_id: str) -> None:
         """Deliver an envelope to the connected app, the way Slack pushes work over Socket Mode."""
-        assert self._connected.wait(10), "the app never connected over Socket Mode"
+        assert self._connected.wait(30), "the app never connected over Socket Mode"
         message = {"envelope_id": envelope_id, "type": envelope_type, "payload": payload}
         if envelope_type != "events_api":
             message["accepts_response_payload"] = True

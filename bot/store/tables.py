@@ -93,6 +93,10 @@ class HealthScore(SQLModel, table=True):
     # The trend as scored from the metrics history (snapshot a month / a quarter earlier); None without history.
     last_month_score: float | None = None
     last_quarter_score: float | None = None
+    # The model the score was made with: its name and content hash (HealthModel.fingerprint). None: stored before
+    # scores remembered their model.
+    model_name: str | None = Field(default=None, max_length=300)
+    model_hash: str | None = Field(default=None, max_length=64)
 
 
 class HealthAlert(SQLModel, table=True):

@@ -20,10 +20,11 @@ from handlers.slack.deps import AppDeps
 from handlers.slack.people import SLACK_USER_ID, book_owner
 from messages import views
 from messages.blockkit import MAX_BLOCKS, render_message
+from messages.controls import Action
 
 logger = logging.getLogger(__name__)
 
-SHARE_ACTION_ID = "health_share"
+SHARE_ACTION_ID = Action.SHARE.value
 
 APOLOGY = views.Notice(
     title="Sorry — something went wrong on our side",

@@ -92,7 +92,11 @@ def test_scores_from_an_earlier_day_can_be_scanned(portfolio: Engine) -> None:
     # 23 Nov against the scoring day before it (17 Nov): Acme's usage signal was new then; Hooli's QBR is Medium.
     found = detect(portfolio, bands=BANDS, as_of=TODAY - timedelta(days=1))
     assert [(d.account_id, d.condition) for d in found] == [("ACME", "signal:usage_drop")]
-    assert detect(portfolio, bands=BANDS, as_of=TODAY - timedelta(days=7)) == []  # the first day is the baseline
+    # The store's first scoring day is a day like any other: what is wrong then (Steady is Red) opens an alert,
+    # marked as found at the first scan; what is fine is the baseline.
+    (first,) = detect(portfolio, bands=BANDS, as_of=TODAY - timedelta(days=7))
+    assert (first.account_id, first.condition) == ("STEADY", "turned_red")
+    assert first.title == "is Red (40), found at the first scan"
     assert detect(portfolio, bands=BANDS, as_of=TODAY - timedelta(days=30)) == []
 
 
@@ -106,9 +110,18 @@ def test_unacknowledged_high_alerts_past_their_response_time_are_overdue(portfol
     act_on_alert(portfolio, snooze, settings=admin)
 
     assert overdue(portfolio, now=NOW + timedelta(hours=23)) == []
+    assert overdue(portfolio, now=NOW + timedelta(hours=24, seconds=-1)) == []
     # ACME: High, nobody acknowledged. GLOBEX is Medium; HOOLI was acknowledged; INITECH is snoozed.
+    assert overdue(portfolio, now=NOW + timedelta(hours=24)) == [by_account["ACME"]]  # its 24 hours are up
     assert overdue(portfolio, now=NOW + timedelta(hours=25)) == [by_account["ACME"]]
     assert len(ids) == 4
+
+
+def test_a_drop_of_exactly_15_points_is_not_an_alert_and_more_than_15_is(engine: Engine) -> None:
+    scores(engine, "EXACT", {-7: (75, "Yellow", []), -1: (61, "Yellow", []), 0: (60, "Yellow", [])})
+    scores(engine, "MORE", {-7: (75.5, "Yellow", []), -1: (61, "Yellow", []), 0: (60, "Yellow", [])})
+    found = detect(engine, bands=BANDS)
+    assert [(d.account_id, d.condition) for d in found] == [("MORE", "score_drop")]
 
 
 @pytest.mark.parametrize(

@@ -59,10 +59,10 @@ def test_digest_dry_run_prints_every_digest_and_posts_nothing(store: str, slack:
 
 def test_digest_posts_once_per_day_and_says_so(store: str, slack: SlackApiStandIn) -> None:
     code, output = run("digest", "--date", DAY, "--db", store)
-    assert code == 0 and f"2 digest(s) posted for {TODAY:%-d %b %Y}" in output
+    assert code == 0 and f"2 digests posted for {TODAY:%-d %b %Y}" in output
     assert "could not reach Priya Patel" in output
     code, output = run("digest", "--date", DAY, "--db", store)
-    assert code == 0 and "0 digest(s) posted" in output and "2 already posted earlier" in output
+    assert code == 0 and "0 digests posted" in output and "2 already posted earlier" in output
     assert len(slack.sent("chat.postMessage")) == 2
 
 
@@ -81,7 +81,7 @@ def test_alerts_dry_run_then_a_real_run_posts_each_alert_once(
 ) -> None:
     monkeypatch.setenv("HEALTHBOT_TIMEZONE", "UTC")
     code, output = run("alerts", "--dry-run", "--db", store)
-    assert code == 0 and "Acme Corp" in output and "1 alert(s) would be opened" in output
+    assert code == 0 and "Acme Corp" in output and "1 alert would be opened" in output
     assert slack.calls == []
 
     code, output = run("alerts", "--db", store)

@@ -10,13 +10,14 @@ from slack_sdk import WebClient
 from handlers.slack.alert_clicks import alert_id_from, apply_alert_click, click_from
 from handlers.slack.deps import deps_of
 from handlers.slack.replies import STALE_BUTTON, notice_message, respond_safely
+from messages.controls import Action
 
 STATE_BUTTONS = {
-    "alert_acknowledge": "acknowledge",
-    "alert_unacknowledge": "unacknowledge",
-    "alert_resolve": "resolve",
-    "alert_unresolve": "unresolve",
-    "alert_unsnooze": "unsnooze",
+    Action.ALERT_ACKNOWLEDGE: "acknowledge",
+    Action.ALERT_UNACKNOWLEDGE: "unacknowledge",
+    Action.ALERT_RESOLVE: "resolve",
+    Action.ALERT_UNRESOLVE: "unresolve",
+    Action.ALERT_UNSNOOZE: "unsnooze",
 }
 
 

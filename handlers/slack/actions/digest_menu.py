@@ -13,9 +13,9 @@ from handlers.slack.actions.form_buttons import FORMS, form_button_callback
 from handlers.slack.actions.payload import clicked_thread, clicker
 from handlers.slack.deps import deps_of
 from handlers.slack.replies import answer_message, post_safely, respond_safely
+from messages.controls import DIGEST_MENU_CHOICES
 
-DIGEST_MENU_ACTION_ID = "digest_line_menu"
-SHOW_CARD = "show_card"
+SHOW_CARD = DIGEST_MENU_CHOICES[0]
 
 
 def digest_menu_callback(

@@ -14,6 +14,7 @@ from handlers.slack.alert_clicks import Target, now, open_form, playbooks_of, ta
 from handlers.slack.deps import AppDeps
 from handlers.slack.replies import notice_message, respond_safely
 from messages import views
+from messages.controls import Action
 
 
 def _playbook(deps: AppDeps, target: Target) -> views.Form:
@@ -40,13 +41,13 @@ def _snooze(deps: AppDeps, target: Target) -> views.Form | views.Notice:
 
 
 FORMS: dict[str, Callable[[AppDeps, Target], views.Form | views.Notice]] = {
-    "alert_start_playbook": _playbook,
-    "card_start_playbook": _playbook,
-    "alert_log_note": _touch,
-    "card_log_touch": _touch,
-    "alert_set_pulse": _pulse,
-    "card_set_pulse": _pulse,
-    "card_snooze": _snooze,
+    Action.ALERT_START_PLAYBOOK: _playbook,
+    Action.CARD_START_PLAYBOOK: _playbook,
+    Action.ALERT_LOG_NOTE: _touch,
+    Action.CARD_LOG_TOUCH: _touch,
+    Action.ALERT_SET_PULSE: _pulse,
+    Action.CARD_SET_PULSE: _pulse,
+    Action.CARD_SNOOZE: _snooze,
 }
 
 

@@ -16,7 +16,8 @@ states mean what they say:
 - `review` — it may have been posted and the surface cannot tell (no way to look, or looking was refused): it is
   left for an operator rather than risk posting it twice.
 
-A surface plugs in through `Surface`: post a message with its key, and find a message by its key.
+A surface plugs in through a `Poster`: post a message carrying its key, and find a message by its key
+(bot.slack.delivery.SlackPoster; a Teams poster the same way). Its `name` is stored as the row's `surface`.
 """
 
 from __future__ import annotations
@@ -85,8 +86,9 @@ class CannotTell(Exception):
     """The surface cannot say whether the message arrived (no way to look, or looking was refused)."""
 
 
-class Surface(Protocol):
-    """Where messages go: Slack, Teams. `message` is whatever the surface renders (Block Kit, an Adaptive Card)."""
+class Poster(Protocol):
+    """How a surface (Slack, Teams) posts a message and finds one by its key; `message` is whatever the surface
+    renders (Block Kit, an Adaptive Card)."""
 
     name: str
 
@@ -138,7 +140,7 @@ class Ledger:
 
     def deliver(
         self,
-        surface: Surface,
+        surface: Poster,
         *,
         key: str,
         kind: str,
@@ -172,7 +174,7 @@ class Ledger:
 
     def _deliver(
         self,
-        surface: Surface,
+        surface: Poster,
         key: str,
         destination: str,
         message: Any,

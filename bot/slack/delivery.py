@@ -155,7 +155,7 @@ def _unreachable(err: Exception) -> bool:
 
 @dataclass
 class SlackPoster:
-    """Slack as a ledger surface (bot.ledger.Surface)."""
+    """How Slack posts and finds messages for the ledger (bot.ledger.Poster)."""
 
     client: WebClient
     pacer: Pacer | None = None

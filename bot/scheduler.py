@@ -145,8 +145,9 @@ def standard_jobs(
     The digest job scores the day first when nobody has (an unattended install has no one running
     `healthbot score` each morning); scores already stored for the day are used as they are. Every alert scan
     after the digest time also sends today's digests again when any is owed — the morning run failed, Slack gave
-    no answer, or the process posting one died — until they are all delivered; the ledger posts only what is
-    missing. What still is not delivered at the end of the day is named in the next morning's team digest.
+    no answer (to a post, or to looking a CSM up by email), or the process posting one died — until they are all
+    delivered; the ledger posts only what is missing. What still is not delivered at the end of the day is named in
+    the next morning's team digest.
     """
     surface = SlackSurface.create(engine, settings, client)
     desk = AlertDesk(engine=engine, settings=settings, playbooks=playbooks, routing=routing, surface=surface)
@@ -159,8 +160,9 @@ def standard_jobs(
             logger.info("no scores for %s yet: scoring before the digest", day)
             score_and_store(engine, model, as_of=day)
         owed.add(day)
+        unanswered = surface.people.unanswered
         run = send_digests(engine, surface, settings, model, day=day, routing=routing, people=surface.people)
-        if run.complete:
+        if run.complete and surface.people.unanswered == unanswered:  # a CSM Slack could not look up is owed too
             owed.discard(day)
         return run
 

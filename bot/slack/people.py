@@ -48,6 +48,7 @@ class SlackPeople:
         self._client = client
         self._engine = engine
         self._emails: ExpiringCache[str, str | None] = ExpiringCache(ttl_seconds, clock=clock)
+        self.unanswered = 0  # lookups by email Slack did not answer (down, rate limited): worth asking again
 
     def email_of(self, user_id: str) -> str | None:
         """The person's email address, or None when Slack does not share it (or they are not found)."""
@@ -86,10 +87,12 @@ class SlackPeople:
         except SlackApiError as err:
             if err.response.get("error") != "users_not_found":
                 logger.warning("users.lookupByEmail failed for a CSM email: %s", err.response.get("error"))
+                self.unanswered += 1
                 return None
             user_id = None
         except OSError:
             logger.warning("could not reach Slack to look up a CSM's email")
+            self.unanswered += 1
             return None
         try:
             with write_session(self._engine) as session:

@@ -31,7 +31,8 @@ from sqlmodel import select
 from bot.alerts import AlertDesk
 from bot.digests import DigestRun, send_digests
 from bot.playbook_runs import load_playbooks
-from bot.scheduler import standard_jobs
+from bot.routing import Routing
+from bot.scheduler import ScheduledJobs, standard_jobs
 from bot.settings import Settings
 from bot.slack.app import create_web_client
 from bot.slack.surface import SlackSurface
@@ -39,7 +40,7 @@ from bot.store import Account, HealthAlert, HealthScore, SentMessage, create_db_
 from messages.blockkit import render_message
 from scoring import load_model
 from tests.handlers.slack.conftest import RunningBot
-from tests.handlers.slack.requests import SARAH, block_action
+from tests.handlers.slack.requests import MIKE, SARAH, block_action
 from tests.slack_api import BOT_TOKEN, SlackApiStandIn, delivery_key, dm_channel, key_starts
 
 KENJI, DIEGO, TEAM = "U0KENJI001", "U0DIEGO001", "C0CSTEAM01"
@@ -281,23 +282,45 @@ def test_digests_missed_while_slack_was_down_go_out_at_the_next_scan(
     db_url: str, book: Engine, slack_api: SlackApiStandIn
 ) -> None:
     settings = settings_for(slack_api, db_url, healthbot_digest_time="00:00")
-    jobs = standard_jobs(
-        settings,
-        engine=book,
-        client=create_web_client(settings),
-        model=MODEL,
-        playbooks=PLAYBOOKS,
-        routing=desk(book, settings).routing,
-    )
+    mike = add_mike(book)
+    jobs = scheduled_jobs(book, settings)
     slack_api.down(for_seconds=600)
     jobs.digest(datetime.now(UTC))
     assert delivered(slack_api) == Counter()
     slack_api.up()
     jobs.alert_scan(datetime.now(UTC))
-    assert_once(slack_api, digest_keys())
+    assert_once(slack_api, digest_keys() | {mike})
     jobs.alert_scan(datetime.now(UTC))  # nothing owed any more: nothing posted again
+    assert_once(slack_api, digest_keys() | {mike})
+    assert sum(delivered(slack_api).values()) == len(digest_keys()) + 1 + 4  # and the two alerts' four copies
+
+
+def test_a_csm_slack_could_not_look_up_gets_their_digest_at_the_next_scan(
+    db_url: str, book: Engine, slack_api: SlackApiStandIn
+) -> None:
+    settings = settings_for(slack_api, db_url, healthbot_digest_time="00:00")
+    mike = add_mike(book)
+    jobs = scheduled_jobs(book, settings)
+    slack_api.fail("users.lookupByEmail", status=503)  # every post goes through; finding Mike does not
+    jobs.digest(datetime.now(UTC))
     assert_once(slack_api, digest_keys())
-    assert sum(delivered(slack_api).values()) == len(digest_keys()) + 4  # and the two alerts' four copies
+    assert mike not in delivered(slack_api)
+    jobs.alert_scan(datetime.now(UTC))
+    assert_once(slack_api, digest_keys() | {mike})
+
+
+def add_mike(engine: Engine) -> str:
+    """Mike is known by his email only: finding him needs Slack too. Returns his digest's key."""
+    with write_session(engine) as session:
+        session.add(Account(account_id="A4", name="Umbrella", csm_owner="Mike Ross", csm_email="mike.ross@example.com"))
+        session.flush()
+        session.add(HealthScore(account_id="A4", as_of=TODAY, score=70, band="Yellow", confidence=1))
+    return f"digest:{TODAY}:{MIKE}:Mike Ross"
+
+
+def scheduled_jobs(engine: Engine, settings: Settings) -> ScheduledJobs:
+    client = create_web_client(settings)
+    return standard_jobs(settings, engine=engine, client=client, model=MODEL, playbooks=PLAYBOOKS, routing=Routing())
 
 
 def test_a_scheduler_killed_while_a_digest_waits_out_a_429_is_not_taken_for_posted(

@@ -30,6 +30,7 @@ class AnswerContext:
     user_id: str | None = None  # Slack user ID of the asker
     user_name: str | None = None  # the asker's name, for "me" / "my portfolio" outside Slack
     today: date | None = None  # "today" in the team's timezone; None = now
+    asker_csm: Callable[[], str | None] | None = None  # the asker's CSM name ("my book"), looked up when asked
     _model: Any = field(default=None, repr=False)
 
     @property
@@ -152,6 +153,49 @@ def _export(intent: Intent, ctx: AnswerContext) -> object:
     )
 
 
+def _ask(intent: Intent, ctx: AnswerContext) -> object:
+    """A question in plain words: read against the store's names, then answered (bot.questions)."""
+    from bot.questions import answer_question, parse
+
+    asked = _asked(ctx)
+    return answer_question(parse(intent.subject or "", asked.vocab), asked)
+
+
+def list_file(question: str, *, ctx: AnswerContext) -> bytes:
+    """Every row a list question selects, as CSV: the report table's columns, the same filter as the answer (the
+    file that follows a list longer than Slack's table block)."""
+    from bot.questions import parse
+    from bot.questions.answer import full_table
+
+    asked = _asked(ctx)
+    table = full_table(parse(question, asked.vocab), asked)
+    return table.to_csv(index=False).encode("utf-8")
+
+
+def _asked(ctx: AnswerContext) -> Any:
+    from bot.questions import Asked, vocabulary
+
+    vocab = vocabulary(ctx.engine)
+
+    def asker_csm() -> str | None:
+        if ctx.user_id:
+            known = vocab.csm_by_slack_id(ctx.user_id)
+            if known is not None:
+                return known.name
+        if ctx.asker_csm is not None:
+            found = ctx.asker_csm()
+            if found:
+                return found
+        if ctx.user_name:
+            try:
+                return insights.csm_name(ctx.engine, ctx.user_name)
+            except insights.InsightError:
+                return None
+        return None
+
+    return Asked(engine=ctx.engine, model=ctx.model, today=ctx.as_of, vocab=vocab, asker_csm=asker_csm)
+
+
 def _help(intent: Intent, ctx: AnswerContext) -> object:
     return help_notice()
 
@@ -170,6 +214,7 @@ _ANSWERS: dict[str, Callable[[Intent, AnswerContext], object]] = {
     "expansion": _expansion,
     "trends": _trends,
     "export": _export,
+    "ask": _ask,
     "help": _help,
     "unknown": _unknown,
 }

@@ -24,6 +24,7 @@ IntentKind = Literal[
     "expansion",  # "/health expansion", "which accounts are expansion ready?"
     "trends",  # "/health trends", "which health trends should worry us most this quarter?"
     "export",  # "/health export xlsx"
+    "ask",  # anything in plain words: subject = the question, read by bot.questions against the store
     "help",
     "unknown",
 ]
@@ -87,28 +88,6 @@ def _clean_subject(raw: str) -> str | None:
     return subject[:_MAX_SUBJECT_CHARS] or None
 
 
-# Words that end a name when reading backwards from "'s book": "the health distribution across | Sarah Chen".
-_NOT_A_NAME_WORDS = (
-    "a about across all an and any are at between breakdown by can could distribution do does for from get give "
-    "health how i in is look me of on over overview please pull see show state status summary tell the to up view "
-    "what what's whats which who with within would"
-)
-_NOT_A_NAME = frozenset(_NOT_A_NAME_WORDS.split())
-
-
-def _name_before(text: str) -> str | None:
-    """The name just before a possessive: up to three words, stopping at the first word that is not a name."""
-    mention = re.search(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>$", text)
-    if mention:
-        return _user_id(mention.group(0))
-    words: list[str] = []
-    for word in reversed(text.split()):
-        if word.lower() in _NOT_A_NAME or len(words) == 3:
-            break
-        words.insert(0, word)
-    return _clean_subject(" ".join(words))
-
-
 def _book_owner(raw: str) -> str | None:
     """Whose book: None for the asker's own, a Slack user ID for a mention, else a CSM's name."""
     raw = raw.strip()
@@ -131,11 +110,6 @@ _EXPORT_FILTER_WORDS = frozenset({"csm", "for", "segment", "by", "me"})
 _EXPORT_WORDS = _EXPORT_FILTER_WORDS | {"csv", "xlsx", "excel", "xls"}
 _COMMAND_HEADS = _PORTFOLIO_WORDS | _RISK_WORDS | _EXPANSION_WORDS | _TREND_WORDS | {"segment", "export"}
 _ONLY_QUALIFIERS = re.compile(r"^(?:this|next|last)\s+(?:week|month|quarter|year)$|^$", re.IGNORECASE)
-_QUESTION_START = re.compile(
-    r"^(?:what|what's|whats|why|how|how's|who|who's|which|where|when|can|could|should|would|is|are|do|does|show|"
-    r"tell|give|generate|create|build)\b",
-    re.IGNORECASE,
-)
 
 
 def parse_command(text: str) -> Intent:
@@ -176,129 +150,18 @@ def parse_command(text: str) -> Intent:
         return Intent("export", subject="xlsx" if wanted in ("excel", "xls") else wanted, text=original)
     if head == "account" and rest:
         return Intent("account", subject=_clean_subject(rest), text=original)
-    if cleaned.endswith("?") or (len(words) > 2 and _QUESTION_START.match(cleaned)):
-        return _place_question(cleaned, original)
     mentioned = _user_id(cleaned)
     if mentioned:
         return Intent("portfolio", subject=mentioned, text=original)
-    return Intent("account", subject=_clean_subject(cleaned), text=original)
+    return ask(cleaned, original)
+
+
+def ask(question: str, original: str | None = None) -> Intent:
+    """A question in plain words, for bot.questions to read against the store's names."""
+    return Intent("ask", subject=question[:_MAX_SUBJECT_CHARS], text=original if original is not None else question)
 
 
 # --- Questions --------------------------------------------------------------------------------------------------------
-
-_I = re.IGNORECASE
-_SUBJECT = r"(?P<s>.+?)"
-_END = r"\s*[?!.]*\s*$"
-
-_HELP = re.compile(
-    r"^(?:help|\?|commands|usage|hi|hello|hey|yo|hiya|howdy|thanks|thank you|thx|ty|cheers|ok|okay|cool|great|nice|"
-    r"good (?:morning|afternoon|evening))(?:\s+(?:there|healthbot|bot|again|so much))?[\s!.?]*$"
-    r"|\bwhat (?:can|do) you do\b|\bhow (?:do|can|should) i use\b|\bwhat (?:can|should) i ask\b|\bhelp me\b",
-    _I,
-)
-_RECOVERY = [
-    re.compile(
-        r"\b(?:recovery|rescue|save|turnaround|get[- ]well|success)\s+plan\s+(?:for|on|to\s+save)\s+" + _SUBJECT + _END,
-        _I,
-    ),
-    re.compile(r"\bplan\s+to\s+(?:recover|save|rescue|turn\s+around)\s+" + _SUBJECT + _END, _I),
-    re.compile(
-        r"\bhow\s+(?:do|can|should|could)\s+(?:we|i)\s+(?:save|recover|rescue|turn\s+around)\s+" + _SUBJECT + _END, _I
-    ),
-    re.compile(
-        r"^(?:generate|create|build|make|draft|give\s+me)?\s*(?:an?\s+|the\s+)?"
-        + _SUBJECT
-        + r"\s+(?:recovery|rescue|save)\s+plan"
-        + _END,
-        _I,
-    ),
-]
-_DROP_CAUSE = [
-    re.compile(
-        r"\bwhat\s+(?:caused|is\s+causing|causes|drove|is\s+driving|made)\s+"
-        + _SUBJECT
-        + r"(?:'s)?(?:\s+(?:health\s+score|health|score))?\s+(?:to\s+)?(?:drop|fall|decline|go\s+down|dip|slip)",
-        _I,
-    ),
-    re.compile(
-        r"\b(?:caused|behind|explains?|reason\s+for)\s+the\s+(?:drop|decline|fall|dip)\s+(?:in|of|for)\s+"
-        + _SUBJECT
-        + r"(?:'s)?(?:\s+(?:health\s+score|health|score))?"
-        + _END,
-        _I,
-    ),
-    re.compile(
-        r"\bwhy\s+(?:did|has|is|was|does|have|are)\s+"
-        + _SUBJECT
-        + r"(?:'s)?(?:\s+(?:health\s+score|health|score))?\s+(?:drop|dropped|dropping|fall|fallen|fell|falling|"
-        r"decline|declined|declining|go\s+down|gone\s+down|going\s+down|down|so\s+low|low|red|yellow|orange|"
-        r"at\s+risk|in\s+the\s+red|slipping|slipped)\b",
-        _I,
-    ),
-    re.compile(r"\bwhat(?:'s|\s+is)\s+(?:wrong|going\s+on)\s+with\s+" + _SUBJECT + _END, _I),
-    re.compile(r"\bwhat\s+happened\s+(?:to|with)\s+" + _SUBJECT + _END, _I),
-]
-_MY_BOOK = re.compile(r"\b(?:my|mine)\s+(?:own\s+)?(?:portfolio|book|accounts|customers)\b", _I)
-_POSSESSIVE_BOOK = re.compile(
-    r"(?P<before>.*?)(?:'s|s')\s+(?:portfolio|book(?:\s+of\s+business)?|accounts|customers|renewals)\b", _I
-)
-_BOOK_OF = re.compile(
-    r"\b(?:portfolio|book(?:\s+of\s+business)?|accounts)\s+(?:of|for|owned\s+by|managed\s+by)\s+" + _SUBJECT + _END, _I
-)
-_SEGMENT = [
-    re.compile(r"\bsegment\s+(?P<s>[\w&/ -]+?)" + _END, _I),
-    re.compile(r"(?P<before>.*?)\s+segment\b", _I),
-]
-_TRENDS = re.compile(r"\btrend|\bworr(?:y|ied|ying)\b|\bpatterns?\b|\bwhat(?:'s|\s+is)\s+changing\b", _I)
-_EXPANSION = re.compile(
-    r"\bexpan(?:sion|d|ding)\b|\bup-?sell|\bcross-?sell|\bready\s+to\s+(?:grow|buy\s+more)\b|\bgrowth\s+opportunit", _I
-)
-_RISKS = re.compile(
-    r"\bat[- ]risk\b|\brisk(?:s|y|iest)?\b|\bred\s+accounts\b|\bchurn|\bin\s+trouble\b|\bon\s+fire\b"
-    r"|\bneeds?\s+(?:attention|help)\b|\bin\s+the\s+red\b",
-    _I,
-)
-_ACCOUNT = [
-    re.compile(r"\bhealth(?:\s+score)?\s+(?:for|of|on)\s+" + _SUBJECT + _END, _I),
-    re.compile(r"\bscore\s+(?:for|of|on)\s+" + _SUBJECT + _END, _I),
-    re.compile(
-        r"\bhow(?:'s|\s+is|\s+are|\s+was)\s+"
-        + _SUBJECT
-        + r"\s+(?:doing|going|looking|performing|tracking|holding\s+up|trending)\b",
-        _I,
-    ),
-    re.compile(
-        r"\b(?:status|health\s+card|card|details|update|info|information|summary|overview|snapshot)\s+"
-        r"(?:for|of|on)\s+" + _SUBJECT + _END,
-        _I,
-    ),
-    re.compile(r"\bwhat(?:'s|\s+is)\s+up\s+with\s+" + _SUBJECT + _END, _I),
-    re.compile(r"\btell\s+me\s+about\s+" + _SUBJECT + _END, _I),
-    re.compile(r"\bhow(?:'s|\s+is|\s+are)\s+" + _SUBJECT + _END, _I),
-    re.compile(r"^(?:show|check|look\s+up|lookup|pull\s+up|open|get)\s+(?:me\s+)?" + _SUBJECT + _END, _I),
-    re.compile(r"^(?:what(?:'s|\s+is)\s+)?" + _SUBJECT + r"(?:'s)?\s+(?:health\s+score|health|score)" + _END, _I),
-]
-_MAX_BARE_NAME_WORDS = 5
-
-
-def _first_subject(patterns: list[re.Pattern[str]], text: str) -> str | None:
-    for pattern in patterns:
-        match = pattern.search(text)
-        if match:
-            subject = _clean_subject(match.group("s"))
-            if subject:
-                return subject
-    return None
-
-
-def _about_account(kind: IntentKind, subject: str, text: str) -> Intent:
-    # "how is @mike doing?" asks about a person, so it is their book that answers.
-    mentioned = _user_id(subject)
-    if mentioned:
-        return Intent("portfolio", subject=mentioned, text=text)
-    if subject.lower() in ("me", "my book", "my portfolio", "i"):
-        return Intent("portfolio", text=text)
-    return Intent(kind, subject=subject, text=text)
 
 
 def parse_question(text: str) -> Intent:
@@ -308,7 +171,8 @@ def parse_question(text: str) -> Intent:
         text: the message text; a leading mention of the bot is ignored.
 
     Returns:
-        The intent, or kind `unknown` (with the text kept) when the question can't be placed.
+        The command grammar's intent when the text is a command ("portfolio Sarah Chen"), else an `ask` intent
+        carrying the whole text for bot.questions to read against the store.
     """
     original = text
     cleaned = _plain(_LEADING_MENTIONS.sub("", text))
@@ -316,56 +180,11 @@ def parse_question(text: str) -> Intent:
     head, _, rest = cleaned.partition(" ")
     if head.lower() == "/health":
         return replace(parse_command(rest), text=original)
-    if head.lower() in _COMMAND_HEADS and "?" not in cleaned:
+    if head.lower() in _COMMAND_HEADS - {"book", "red"} and "?" not in cleaned and len(cleaned.split()) <= 3:
         intent = parse_command(cleaned)
-        if intent.kind not in ("account", "unknown"):
+        if intent.kind not in ("account", "unknown", "ask"):
             return replace(intent, text=original)
-    return _place_question(cleaned, original)
-
-
-def _place_question(cleaned: str, original: str) -> Intent:
-    if not cleaned or _HELP.search(cleaned):
-        return Intent("help", text=original)
-
-    for kind, patterns in (("recovery_plan", _RECOVERY), ("drop_cause", _DROP_CAUSE)):
-        subject = _first_subject(patterns, cleaned)
-        if subject:
-            return _about_account(kind, subject, original)  # type: ignore[arg-type]
-
-    if _MY_BOOK.search(cleaned):
-        return Intent("portfolio", text=original)
-    possessive = _POSSESSIVE_BOOK.search(cleaned)
-    if possessive:
-        owner = _name_before(possessive.group("before"))
-        if owner and owner.lower() not in ("my", "our", "everyone", "team", "all"):
-            return Intent("portfolio", subject=_book_owner(owner), text=original)
-    subject = _first_subject([_BOOK_OF], cleaned)
-    if subject:
-        return Intent("portfolio", subject=_book_owner(subject), text=original)
-    for pattern in _SEGMENT:
-        match = pattern.search(cleaned)
-        if match:
-            name = _clean_subject(match.group("s")) if "s" in match.groupdict() else _name_before(match.group("before"))
-            if name:
-                return Intent("segment", subject=name, text=original)
-
-    if _TRENDS.search(cleaned):
-        return Intent("trends", text=original)
-    if _EXPANSION.search(cleaned):
-        return Intent("expansion", text=original)
-    if _RISKS.search(cleaned):
-        return Intent("risks", text=original)
-
-    subject = _first_subject(_ACCOUNT, cleaned)
-    if subject:
-        return _about_account("account", subject, original)
-
-    # A DM that is just a name ("Acme Corp") asks for that account's card.
-    bare = _clean_subject(cleaned)
-    asked = "?" in cleaned and len(cleaned.split()) > 3  # "Acme Corp?" names an account; a longer question does not
-    if bare and not asked and len(bare.split()) <= _MAX_BARE_NAME_WORDS and not _QUESTION_START.match(bare):
-        return _about_account("account", bare, original)
-    return Intent("unknown", text=original)
+    return ask(text, original)
 
 
 # --- Help -------------------------------------------------------------------------------------------------------------
@@ -383,10 +202,13 @@ HELP_EXAMPLES: tuple[tuple[str, str], ...] = (
 HELP_QUESTIONS: tuple[str, ...] = (
     "What's the health score for Acme Corp?",
     "What caused Acme Corp health to drop?",
-    "Generate recovery plan for Acme Corp",
-    "Show me the health distribution across Sarah's portfolio",
-    "Which health trends should worry us most this quarter?",
-    "Which accounts are expansion ready?",
+    "How many red accounts does Sarah have?",
+    "Renewals in the next 30 days in EMEA",
+    "Accounts with no touch in 30 days",
+    "What changed since last week?",
+    "Acme vs TechFlow",
+    "QBR prep for TechFlow",
+    "How is the health score calculated?",
 )
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from messages import briefing, views
 from messages import format as fmt
-from messages import views
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +90,10 @@ def render_message(view: object, *, page: int = 1, more_value: str | None = None
         more_value: the serialised request for the next page; with it, a long list ends in a "Show more" button
             (action_id `health_show_more`), without it in "…and N more".
     """
+    if isinstance(view, briefing.BRIEFED):  # issue 13's answers: one shape, drawn in Python (messages/briefing.py)
+        message = briefing.blocks(view, slack_escape)
+        message["text"] = slack_escape(message["text"])
+        return _within_limits(message, limit=MAX_BLOCKS)
     template_name = _TEMPLATES.get(type(view))
     if template_name is None:
         raise TypeError(f"no Block Kit template for {type(view).__name__}")

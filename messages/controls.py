@@ -17,6 +17,8 @@ class Action(StrEnum):
     # Answers to questions
     SHOW_MORE = "health_show_more"  # the next page of a long answer
     PICK_ACCOUNT = "pick_account"  # one of the closest names offered for an unknown account
+    ASK_AGAIN = "ask_again"  # "did you mean" under a CSM or segment we don't have; sent as ask_again_<n>
+    ANSWER_FEEDBACK = "answer_feedback"  # thumbs up / down under an answer in the agent view
     SHARE = "health_share"  # post a private answer to the channel
     # The health card
     CARD_SHOW_TREND = "card_show_trend"

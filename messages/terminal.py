@@ -12,8 +12,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from messages import briefing, views
 from messages import format as fmt
-from messages import views
 
 BAND_STYLE = {"green": "green", "yellow": "yellow", "orange": "dark_orange", "red": "red"}
 
@@ -476,9 +476,31 @@ _RENDERERS: dict[type, Callable[[Any], RenderableType]] = {
 }
 
 
+def briefed(view: object) -> RenderableType:
+    """Issue 13's answers (lists, comparisons, plans, …) from their Briefing: sections, then the table."""
+    b = briefing.briefing(view)
+    parts: list[RenderableType] = [Text(b.title, style="bold")]
+    for heading, lines in b.sections:
+        if heading:
+            parts.append(Text(heading, style="bold"))
+        parts += [Text(line.strip("*")) for line in lines]
+    if b.rows:
+        table = Table(show_header=True, header_style="bold")
+        for column in b.columns:
+            table.add_column(column)
+        for row in b.rows:
+            table.add_row(*row)
+        parts.append(table)
+    for label, _, value in b.buttons:
+        parts.append(Text(f'→ {label}: healthbot ask "{value}"'))
+    if b.footnote:
+        parts.append(Text(b.footnote, style="dim"))
+    return Group(*parts)
+
+
 def render_terminal(view: object, console: Console) -> None:
     """Print any view model from messages.views to `console`."""
-    renderer = _RENDERERS.get(type(view))
+    renderer = briefed if isinstance(view, briefing.BRIEFED) else _RENDERERS.get(type(view))
     if renderer is None:
         raise TypeError(f"no terminal renderer for {type(view).__name__}")
     console.print(renderer(view))

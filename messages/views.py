@@ -462,3 +462,193 @@ class AlertScope:
     scope: str  # mine, segment, all
     scopes: list[tuple[str, str]]  # (value, label)
     severities: list[str]  # chosen, from SEVERITIES
+
+
+# --- answers to questions (issue 13): lists, comparisons, changes, trends, plans, the model ------------------------
+
+
+@dataclass(frozen=True)
+class AccountTable:
+    """A list answer: rows of the portfolio report table (the rows `healthbot export` gives), filtered as asked.
+
+    `total` counts every matching row; `rows` holds the first ones shown (at most 100). The headline's count is
+    `total`, so the number said and the rows listed come from one filter.
+    """
+
+    title: str  # "Red accounts · Sarah Chen"
+    headline: str  # "Sarah Chen has 6 Red accounts"
+    as_of: date
+    columns: list[str]
+    rows: list[list[str]]  # display values, one list per account, in `columns` order
+    account_ids: list[str]  # the rows' accounts, same order
+    total: int
+    read_as: list[str] = field(default_factory=list)  # how the question was read: "CSM: Sarah Chen", "Status: Red"
+    left_out: list[str] = field(default_factory=list)  # what the answer does not cover, said plainly
+    question: str = ""  # asked again for the full file
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two or three accounts side by side."""
+
+    as_of: date
+    cards: list[HealthCard]
+    verdict: list[str] = field(default_factory=list)  # "Acme Corp scores 22 points below TechFlow"
+
+
+@dataclass(frozen=True)
+class BandMove:
+    """An account that changed band over a window."""
+
+    account: AccountRef
+    was: str
+    now: str
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed over a window, for a book or one account."""
+
+    title: str  # "What changed since 17 Nov · Sarah Chen"
+    as_of: date
+    since: date  # the scored day compared with
+    accounts: int
+    band_moves: list[BandMove]
+    biggest_drops: list[AccountRef]  # delta = the change over the window
+    biggest_gains: list[AccountRef]
+    new_signals: list[tuple[AccountRef, Signal]]
+    touches: list[str]  # "Acme Corp · call on 20 Nov by <@U…>"
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One scored day of an account's history."""
+
+    day: date
+    score: float
+    band: str
+
+
+@dataclass(frozen=True)
+class AccountTrend:
+    """One account's score over N months, with the chart sent alongside."""
+
+    account_id: str
+    name: str
+    months: int
+    points: list[TrendPoint]
+    summary: str  # "69 on 24 Nov, down 9 from 78 on 24 May"
+    dimension_moves: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PlanAction:
+    """One row of a success plan's action table."""
+
+    action: str
+    owner: str
+    due: date
+    status: str
+
+
+@dataclass(frozen=True)
+class Opportunity:
+    """An expansion opportunity, sized."""
+
+    kind: str  # "Seat expansion", "Unused seats", "Unadopted features", "Whitespace"
+    detail: str
+    potential: float | None  # ARR in dollars; None when it can't be sized from the data
+
+
+@dataclass(frozen=True)
+class SuccessPlan:
+    """A customer success plan in the 004 seed's format, filled with the account's own figures."""
+
+    card: HealthCard
+    stakeholders: list[str]
+    current_state: list[str]  # "Usage: …", "Support: …", "Engagement: …"
+    goals: list[str]
+    actions: list[PlanAction]
+    risks: list[str]
+    opportunities: list[Opportunity]
+
+
+@dataclass(frozen=True)
+class AgendaSection:
+    """One block of a meeting agenda: "Review (20 min)" and its points."""
+
+    title: str
+    minutes: int
+    points: list[str]
+
+
+@dataclass(frozen=True)
+class QbrPrep:
+    """QBR prep: the 004 seed's 60-minute agenda, each point filled with the account's figures."""
+
+    card: HealthCard
+    agenda: list[AgendaSection]
+    ask_before: list[str]  # what the CSM should find out before the meeting (the data doesn't say)
+
+
+@dataclass(frozen=True)
+class RenewalStrategy:
+    """How to approach one account's renewal."""
+
+    card: HealthCard
+    position: str  # "At risk: Red, 45 days out"
+    steps: list[PlanAction]
+    risks: list[str]
+    leverage: list[str]
+
+
+@dataclass(frozen=True)
+class ExpansionPlan:
+    """One account's expansion opportunities (002: unused seats, unadopted features, whitespace), each sized."""
+
+    card: HealthCard
+    opportunities: list[Opportunity]
+    ready: bool  # healthy enough to have the conversation now
+    caveats: list[str]
+
+
+@dataclass(frozen=True)
+class ModelDimension:
+    """One dimension of the health model and what feeds it."""
+
+    name: str
+    weight: float  # share, 0–1
+    measures: list[str]
+
+
+@dataclass(frozen=True)
+class ModelBand:
+    """One status band: its floor and what it means."""
+
+    name: str
+    floor: float
+    ceiling: float | None
+    meaning: str
+    action: str
+
+
+@dataclass(frozen=True)
+class ModelExplainer:
+    """The health model explained: dimensions, weights, bands, what the lowest band means, when scores change."""
+
+    name: str
+    dimensions: list[ModelDimension]
+    bands: list[ModelBand]
+    lowest_band: str
+    recomputed: str
+    backtest: list[str]  # how well the score has predicted churn, when former customers are on file
+
+
+@dataclass(frozen=True)
+class Clarify:
+    """A scope the question named that the store doesn't have: says so, and offers what it may have meant."""
+
+    title: str  # "No CSM called “Bob”"
+    lines: list[str]
+    options: list[tuple[str, str]]  # (button label, the question asked again with it)

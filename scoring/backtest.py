@@ -248,6 +248,7 @@ class BacktestResult:
     flagged_before_churn: int
     validation: Validation
     baselines: list[Baseline]
+    score_lift_by_decile: list[float]  # test observations: churn rate of each tenth by score, lowest score first, ÷ avg
     best_measure: str | None
     measures: list[MeasurePower]
     opposite: list[str]  # plain-words flags: measures the model scores the other way round from the data
@@ -534,11 +535,13 @@ def _measure(
 
     enough = churned[split.train].sum() >= MIN_TRAIN_CHURNED and churned[split.test].sum() >= MIN_TEST_CHURNED
     baselines: list[Baseline] = []
+    deciles: list[float] = []
     best_name: str | None = None
     bands: BandReport | None = None
     learned: LearnedReport | None = None
     if churned[split.test].any() and (~churned[split.test]).any() and churned[split.train].any():
         current_risk = _filled(-score, -score[split.train])
+        deciles = _lift_by_decile(current_risk[split.test], churned[split.test])
         baselines.append(
             Baseline("current_model", f"The health score ({model.name})", _test_auc(current_risk, obs, split))
         )
@@ -593,6 +596,7 @@ def _measure(
         **overall,
         validation=validation,
         baselines=baselines,
+        score_lift_by_decile=deciles,
         best_measure=best_name,
         bands=bands,
         learned=learned,
@@ -606,6 +610,20 @@ def _lift(risk: np.ndarray, churned: np.ndarray) -> float | None:
     rate = top_share_rate(risk, churned)
     base = float(churned.mean()) if len(churned) else 0.0
     return None if rate is None or base == 0 else round(rate / base, 2)
+
+
+def _lift_by_decile(risk: np.ndarray, churned: np.ndarray) -> list[float]:
+    """Churn rate of each tenth of the observations, riskiest first, as a multiple of the average (ties by average
+    rank, so tied scores share a tenth)."""
+    base = float(churned.mean()) if len(churned) else 0.0
+    if base == 0:
+        return []
+    ranks = pd.Series(-risk).rank(method="average").to_numpy()
+    tenth = np.minimum(((ranks - 1) * 10 // len(ranks)).astype(int), 9)
+    rows = np.bincount(tenth, minlength=10)
+    hits = np.bincount(tenth, weights=churned.astype("float64"), minlength=10)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return [round(float(h / r / base), 2) if r else 0.0 for h, r in zip(hits, rows, strict=True)]
 
 
 def _end(obs: Observations) -> date:
@@ -991,6 +1009,7 @@ class PredictionSummary:
     baselines: list[tuple[str, float | None]]  # (label, out-of-time AUC), the score first
     churn_rate_by_band: list[tuple[str, float | None]]  # test observations, bands in force, best band first
     score_top_decile_lift: float | None  # churn rate of the lowest-scoring tenth ÷ average, every observation
+    score_lift_by_decile: list[float]  # test observations, lowest-scoring tenth first: the lift chart
     lowest_band: str
     lowest_band_precision: float | None
     lowest_band_recall: float | None
@@ -1018,6 +1037,7 @@ def prediction_summary(result: BacktestResult) -> PredictionSummary:
         baselines=[(b.label, b.auc) for b in result.baselines],
         churn_rate_by_band=[] if bands is None else [(b.band, b.churn_rate) for b in bands.test],
         score_top_decile_lift=result.score_top_decile_lift,
+        score_lift_by_decile=result.score_lift_by_decile,
         lowest_band=result.lowest_band,
         lowest_band_precision=None if bands is None else bands.precision_lowest,
         lowest_band_recall=None if bands is None else bands.recall_lowest,

@@ -44,7 +44,10 @@ _FIT_ROWS = 40_000  # … and each trial regression while choosing on at most th
 _CANDIDATES = 20  # the strongest measures (not near-copies of each other) that compete for a place
 # Not learned: renewal dates and today's account facts are stored as they are now, not as they were (a former
 # customer's renewal date is the day it left), so a backtest would learn the outcome, not the customer's health.
-NOT_LEARNED = ("days_to_renewal", "arr", *TODAYS_FACTS)
+NOT_LEARNED = ("days_to_renewal", *TODAYS_FACTS)
+# ARR is stored as it is today too, but a price is a price; only a CRM's habit of zeroing a former customer's ARR
+# would give the outcome away, so a zero ARR counts as no data here.
+NO_ZERO = ("arr",)
 
 # The kind of each base measure: the dimension it joins when the model in force does not score it yet.
 KIND = {
@@ -340,6 +343,7 @@ def fit_scorecard(
     accounts held back to choose how many measures to keep. None when nothing carries a signal."""
     shapes: list[Shape] = []
     fit_rows = ~inner_holdout
+    numbers = {k: np.where(v > 0, v, np.nan) if k in NO_ZERO else v for k, v in numbers.items()}
     for name, x in numbers.items():
         if not learnable(name) or np.mean(~np.isnan(x)) < MIN_COVERAGE:
             continue

@@ -160,6 +160,13 @@ class HealthModel:
     def top_band(self) -> Band:
         return self.bands[0]
 
+    @property
+    def at_risk_bands(self) -> list[str]:
+        """The bands that make an account "at risk", lowest first — the seeds' reading: with three bands Yellow
+        ("At Risk") and Red, with four Orange ("At risk, intervention required") and Red, with two the lower one."""
+        lowest_first = [band.name for band in reversed(self.bands)]
+        return lowest_first[:2] if len(lowest_first) >= 3 else lowest_first[:1]
+
     def band_ceiling(self, name: str) -> float:
         """The highest score still in band `name` (59 for Red when Yellow starts at 60)."""
         index = [b.name for b in self.bands].index(name)

@@ -397,6 +397,14 @@ class SlackApiStandIn:
         if method == "usergroups.users.list":
             group = self.usergroups.get(str(params.get("usergroup")))
             return {"ok": True, "users": group} if group is not None else {"ok": False, "error": "no_such_subteam"}
+        if method in (
+            "assistant.threads.setStatus",
+            "assistant.threads.setSuggestedPrompts",
+            "assistant.threads.setTitle",
+        ):
+            if not params.get("channel_id") or not params.get("thread_ts"):
+                return {"ok": False, "error": "invalid_arguments"}
+            return {"ok": True}
         if method == "files.getUploadURLExternal":
             file_id = f"F{next(self._ts):08d}"
             return {"ok": True, "upload_url": f"{self.root}/upload/{file_id}", "file_id": file_id}

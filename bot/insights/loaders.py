@@ -4,7 +4,7 @@ recent actions, the pulse, last touches."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -69,8 +69,10 @@ def load_book(
     account_ids: Sequence[str] | None = None,
     csm_owner: str | None = None,
     segment: str | None = None,
+    where: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Current customers with their score stored for `day`, one row each, with trend columns added.
+    `where` narrows by other account columns (region, industry, plan_tier, lifecycle_stage: value as stored).
 
     The filters run in SQL, so one CSM's book costs its own rows, not the whole customer base's.
     """
@@ -97,6 +99,8 @@ def load_book(
         query = query.where(ACCOUNTS.c.csm_owner == csm_owner)
     if segment is not None:
         query = query.where(ACCOUNTS.c.segment == segment)
+    for column, value in (where or {}).items():
+        query = query.where(ACCOUNTS.c[column] == value)
     with engine.connect() as connection:
         book = pd.read_sql(query, connection)
     book["dimensions"] = json_column(book["dimensions"])
@@ -142,12 +146,13 @@ def pulse(engine: Engine, account_id: str, day: date) -> views.PulseReading | No
         return current_pulse(session, account_id, on=day)
 
 
-def last_touch(engine: Engine, day: date) -> dict[str, date | None]:
-    """Each account's most recent CSM touch on record up to `day`."""
-    query = (
-        select(METRICS.c.account_id, func.max(METRICS.c.last_touch).label("last_touch"))
-        .where(METRICS.c.as_of <= day)
-        .group_by(METRICS.c.account_id)
+def last_touch(engine: Engine, day: date, *, account_ids: Sequence[str] | None = None) -> dict[str, date | None]:
+    """Each account's most recent CSM touch on record up to `day` (of `account_ids` only, when given)."""
+    query = select(METRICS.c.account_id, func.max(METRICS.c.last_touch).label("last_touch")).where(
+        METRICS.c.as_of <= day
     )
+    if account_ids is not None:
+        query = query.where(METRICS.c.account_id.in_(list(account_ids)))
+    query = query.group_by(METRICS.c.account_id)
     with engine.connect() as connection:
         return {r.account_id: as_date(r.last_touch) for r in connection.execute(query).all()}

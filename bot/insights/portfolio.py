@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 import pandas as pd
@@ -85,6 +86,7 @@ def portfolio(
     segment: str | None = None,
     as_of: date | None = None,
     group_by: str | None = None,
+    where: Mapping[str, str] | None = None,
 ) -> views.Portfolio:
     """`/health portfolio`: a CSM's book (name any case, first name alone, or Slack ID), a segment, or everyone.
 
@@ -97,8 +99,9 @@ def portfolio(
     day = scored_day(engine, as_of)
     owner = None if csm is None else csm_name(engine, csm)
     group = None if segment is None else segment_name(engine, segment)
-    book = load_book(engine, model, day, csm_owner=owner, segment=group)
-    title = " · ".join(filter(None, [owner, f"{group} segment" if group else None])) or "All accounts"
+    book = load_book(engine, model, day, csm_owner=owner, segment=group, where=where)
+    title = " · ".join(filter(None, [owner, f"{group} segment" if group else None, *(where or {}).values()]))
+    title = title or "All accounts"
     team = csm is None
     return _portfolio_view(
         book, model, title=title, day=day, groups_by=group_by or ("csm" if team else None), team=team

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
@@ -34,7 +35,12 @@ UPSELL_COLUMN = "Upsell Opportunity"  # the report's last column: "Seat expansio
 
 
 def report_table(
-    engine: Engine, model: HealthModel, *, as_of: date | None = None, group_by: str | None = None
+    engine: Engine,
+    model: HealthModel,
+    *,
+    as_of: date | None = None,
+    group_by: str | None = None,
+    account_ids: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The portfolio report (CONTRACT.md "Report table"): one row per current customer, the contract's columns in
     order, then Region, Industry, Plan Tier, CSM Email, Upsell Opportunity. `group_by` (csm, segment, region,
@@ -44,8 +50,8 @@ def report_table(
         NoScoresError: nothing scored for `as_of` ("run `healthbot score --as-of …` first").
     """
     day = scored_day(engine, as_of, exact=True)
-    book = load_book(engine, model, day)
-    touched = last_touch(engine, day)
+    book = load_book(engine, model, day, account_ids=account_ids)  # `account_ids`: only those rows (a question's)
+    touched = last_touch(engine, day, account_ids=account_ids)
     actions, notes = _first_actions(book, model)
     ready = book_math.expansion_ready(book, model, reasons_for=0).set_index("account_id")["opportunity"]
     upsell = book["account_id"].map(ready.astype("string").fillna("Upsell conversation")).astype("string").fillna("")

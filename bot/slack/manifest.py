@@ -25,8 +25,23 @@ BOT_SCOPES: dict[str, str] = {
     "users:read.email": "matching a person to accounts by the CSM email in the accounts file",
     "usergroups:read": "user groups in HEALTHBOT_ALLOWED_USERS (usergroups.users.list)",
     "files:write": "uploading exports and trend charts",
+    "assistant:write": "the agent view: suggested prompts and a status line while an answer is built "
+    "(assistant.threads.setSuggestedPrompts, assistant.threads.setStatus)",
 }
-BOT_EVENTS: tuple[str, ...] = ("app_home_opened", "app_mention", "message.im")
+BOT_EVENTS: tuple[str, ...] = (
+    "app_home_opened",
+    "app_mention",
+    "message.im",
+    "assistant_thread_started",  # the agent view: a person opens a new thread with Healthbot
+    "assistant_thread_context_changed",
+)
+# Slack's agent view opens with these until the person's own prompts (drawn from their book) replace them.
+AGENT_PROMPTS: tuple[tuple[str, str], ...] = (
+    ("My red accounts", "my red accounts"),
+    ("Renewals in 30 days", "my renewals in the next 30 days"),
+    ("What changed since last week?", "what changed in my book since last week?"),
+    ("How is the score calculated?", "how is the health score calculated?"),
+)
 EVENTS_PATH = "/slack/events"
 COMMAND_USAGE = (
     "[account] | portfolio [@user | name | me] | risks | expansion | trends | segment [name] | export | help"
@@ -75,6 +90,11 @@ def build_manifest(*, public_url: str | None = None, name: str = "Healthbot") ->
                 "messages_tab_read_only_enabled": False,
             },
             "bot_user": {"display_name": name, "always_online": True},
+            "agent_view": {
+                "agent_description": "Ask about your accounts in plain words: an account's health, your red "
+                "accounts, renewals, what changed, a success plan or QBR prep.",
+                "suggested_prompts": [{"title": title, "message": message} for title, message in AGENT_PROMPTS],
+            },
             "slash_commands": [command],
         },
         "oauth_config": {"scopes": {"bot": sorted(BOT_SCOPES)}},

@@ -293,3 +293,19 @@ class TeamsConversation(SQLModel, table=True):
     email: str | None = Field(default=None, index=True)  # lower-cased; matched against accounts' csm_email
     csm_owner: str | None = Field(default=None, index=True)  # the CSM this person is, when their email matches
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class AnswerFeedback(SQLModel, table=True):
+    """A thumbs up or down on one of the bot's answers: who, which answer, to what question (issue 13)."""
+
+    __tablename__ = "answer_feedback"
+    __table_args__ = (UniqueConstraint("user_id", "channel", "message_ts", name="uq_feedback_answer_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(max_length=32)
+    channel: str = Field(max_length=32)
+    message_ts: str = Field(max_length=32)  # the answer's message
+    helpful: bool
+    question: str  # what was asked, as typed
+    answer_kind: str  # the view that answered: AccountTable, HealthCard, Notice, …
+    created_at: datetime = Field(default_factory=utcnow)

@@ -61,6 +61,13 @@ def whose_book(intent: Intent, *, asker: str | None, deps: AppDeps) -> Intent:
 def answer_message(intent: Intent, *, deps: AppDeps, user_id: str | None, shareable: bool = False) -> dict[str, Any]:
     """`intent` answered and rendered as `{"text", "blocks"}`, with "Show more" for long lists and, when
     `shareable`, a "Share in channel" button (answers only — not help, refusals or "no such account")."""
+    return answered(intent, deps=deps, user_id=user_id, shareable=shareable)[0]
+
+
+def answered(
+    intent: Intent, *, deps: AppDeps, user_id: str | None, shareable: bool = False
+) -> tuple[dict[str, Any], object]:
+    """The message answering `intent`, and the view it was drawn from (a chart or file may follow it)."""
     view = answer_view(intent, deps=deps, user_id=user_id)
     try:
         message = render_message(
@@ -68,10 +75,10 @@ def answer_message(intent: Intent, *, deps: AppDeps, user_id: str | None, sharea
         )
     except Exception:
         logger.exception("could not render a %s", type(view).__name__)
-        return apology_message()
+        return apology_message(), APOLOGY
     if shareable and not isinstance(view, views.Notice):
         message = with_share_button(message, intent)
-    return message
+    return message, view
 
 
 def apology_message() -> dict[str, Any]:

@@ -56,7 +56,7 @@ def test_my_portfolio_is_the_askers_book(demo_engine: Engine) -> None:
     book = ask(demo_engine, "show my book", user_name="Sarah Chen")
     assert isinstance(book, views.Portfolio) and book.title == "Sarah Chen" and book.total_accounts == 32
     anonymous = ask(demo_engine, "show my book")
-    assert isinstance(anonymous, views.Notice) and "Name a CSM" in anonymous.lines[0]
+    assert isinstance(anonymous, views.Notice) and "Name the CSM" in " ".join(anonymous.lines)
 
 
 def test_a_misspelt_csm_is_offered_the_real_one(demo_engine: Engine) -> None:
@@ -75,10 +75,10 @@ def test_segment_view_and_unknown_segment(demo_engine: Engine) -> None:
     ("question", "view"),
     [
         ("Which health trends should worry us most this quarter?", views.TrendReport),
-        ("Which accounts are expansion ready?", views.ExpansionList),
+        ("Which accounts are expansion ready?", views.AccountTable),
         ("Generate recovery plan for Acme Corp", views.RecoveryPlan),
         ("What caused Acme Corp health to drop?", views.RecoveryPlan),
-        ("who's at risk this quarter?", views.Portfolio),
+        ("who's at risk this quarter?", views.AccountTable),
     ],
 )
 def test_each_contract_question_gets_its_view(demo_engine: Engine, question: str, view: type) -> None:
@@ -92,8 +92,8 @@ def test_export_in_an_unknown_format_names_the_ones_we_have(demo_engine: Engine)
 
 def test_a_question_it_cannot_place_is_answered_with_what_it_can_do(demo_engine: Engine) -> None:
     notice = ask(demo_engine, "what's the weather in Lisbon?")
-    assert isinstance(notice, views.Notice) and notice.kind == "help"
-    assert "weather in Lisbon" in notice.lines[0]
+    assert isinstance(notice, views.Notice) and notice.kind == "refused"
+    assert "weather in Lisbon" in notice.lines[0] and notice.title == "I can't do that — here is what I can"
 
 
 def test_an_empty_store_says_to_import_and_score(engine: Engine) -> None:

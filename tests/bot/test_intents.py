@@ -16,13 +16,13 @@ def kind_and_subject(intent: Intent) -> tuple[str, str | None]:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Acme Corp", ("account", "Acme Corp")),
-        ("  Acme   Corp  ", ("account", "Acme Corp")),
-        ("ACCT-4521", ("account", "ACCT-4521")),
-        ("AT&amp;T Wireless", ("account", "AT&T Wireless")),
+        ("Acme Corp", ("ask", "Acme Corp")),
+        ("  Acme   Corp  ", ("ask", "Acme Corp")),
+        ("ACCT-4521", ("ask", "ACCT-4521")),
+        ("AT&amp;T Wireless", ("ask", "AT&T Wireless")),
         ("account Trends Inc", ("account", "Trends Inc")),
-        ("Trends Inc", ("account", "Trends Inc")),
-        ("Export Logistics Ltd", ("account", "Export Logistics Ltd")),
+        ("Trends Inc", ("ask", "Trends Inc")),
+        ("Export Logistics Ltd", ("ask", "Export Logistics Ltd")),
         ("portfolio", ("portfolio", None)),
         ("portfolio me", ("portfolio", None)),
         ("Portfolio Sarah Chen", ("portfolio", "Sarah Chen")),
@@ -49,8 +49,8 @@ def kind_and_subject(intent: Intent) -> tuple[str, str | None]:
         ("help", ("help", None)),
         ("", ("help", None)),
         ("   ", ("help", None)),
-        ("how is Acme doing?", ("account", "Acme")),
-        ("what caused Acme Corp health to drop?", ("drop_cause", "Acme Corp")),
+        ("how is Acme doing?", ("ask", "how is Acme doing?")),
+        ("what caused Acme Corp health to drop?", ("ask", "what caused Acme Corp health to drop?")),
     ],
 )
 def test_health_command_grammar(text: str, expected: tuple[str, str | None]) -> None:
@@ -58,73 +58,23 @@ def test_health_command_grammar(text: str, expected: tuple[str, str | None]) -> 
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    "text",
     [
-        # The questions of CONTRACT.md
-        ("What's the health score for Acme Corp?", ("account", "Acme Corp")),
-        ("Show me the health distribution across Sarah's portfolio", ("portfolio", "Sarah")),
-        ("Which health trends should worry us most this quarter?", ("trends", None)),
-        ("Which accounts are expansion ready?", ("expansion", None)),
-        ("What caused Acme Corp health to drop?", ("drop_cause", "Acme Corp")),
-        ("Generate recovery plan for Acme Corp", ("recovery_plan", "Acme Corp")),
-        # Close paraphrases from the issue
-        ("how is Acme doing?", ("account", "Acme")),
-        ("show Sarah's book", ("portfolio", "Sarah")),
-        ("who's at risk this quarter?", ("risks", None)),
-        ("who’s at risk this quarter?", ("risks", None)),
-        ("recovery plan for Acme", ("recovery_plan", "Acme")),
-        ("which accounts are expansion ready?", ("expansion", None)),
-        # More ways people ask the same things
-        ("What is the health score of Acme Corp", ("account", "Acme Corp")),
-        ("how's Acme Corp looking", ("account", "Acme Corp")),
-        ("how is the Acme account doing lately?", ("account", "Acme")),
-        ("Acme health?", ("account", "Acme")),
-        ("tell me about Initech", ("account", "Initech")),
-        ("status of Globex", ("account", "Globex")),
-        ("Acme Corp", ("account", "Acme Corp")),
-        ("how's AT&amp;T?", ("account", "AT&T")),
-        ("Why did Acme drop?", ("drop_cause", "Acme")),
-        ("why is Acme Corp's score declining?", ("drop_cause", "Acme Corp")),
-        ("what's wrong with MegaCorp?", ("drop_cause", "MegaCorp")),
-        ("What happened to Globex?", ("drop_cause", "Globex")),
-        ("Acme Corp recovery plan", ("recovery_plan", "Acme Corp")),
-        ("how do we save MegaCorp?", ("recovery_plan", "MegaCorp")),
-        ("Show Sarah Chen's accounts", ("portfolio", "Sarah Chen")),
-        ("how is Sarah Chen's portfolio looking?", ("portfolio", "Sarah Chen")),
-        ("portfolio for Mike Ross", ("portfolio", "Mike Ross")),
-        ("show my book", ("portfolio", None)),
-        ("how are my accounts doing?", ("portfolio", None)),
-        ("show <@U0MIKE0001|mike>'s book", ("portfolio", "U0MIKE0001")),
-        ("how is <@U0MIKE0001> doing?", ("portfolio", "U0MIKE0001")),
-        ("how is the Enterprise segment doing?", ("segment", "Enterprise")),
-        ("Which accounts need attention?", ("risks", None)),
-        ("any churn risks?", ("risks", None)),
-        ("who are our upsell candidates?", ("expansion", None)),
-        ("what patterns are you seeing?", ("trends", None)),
-        ("what can you do?", ("help", None)),
-        # The command grammar, typed in a DM
-        ("portfolio", ("portfolio", None)),
-        ("portfolio Sarah Chen", ("portfolio", "Sarah Chen")),
-        ("segment Enterprise", ("segment", "Enterprise")),
-        ("risks", ("risks", None)),
-        ("export xlsx", ("export", "xlsx")),
-        ("/health Acme Corp", ("account", "Acme Corp")),
-        ("/health trends", ("trends", None)),
-        ("risks are growing in Enterprise?", ("risks", None)),
-        ("portfolio reviews, what are they?", ("unknown", None)),
-        ("hi", ("help", None)),
-        ("thanks!", ("help", None)),
-        ("", ("help", None)),
-        ("what is the meaning of life and everything else", ("unknown", None)),
+        "What's the health score for Acme Corp?",
+        "Show me the health distribution across Sarah's portfolio",
+        "who\u2019s at risk this quarter?",
+        "show <@U0MIKE0001|mike>'s book",
+        "red accounts in Enterprise",
     ],
 )
-def test_questions_and_paraphrases(text: str, expected: tuple[str, str | None]) -> None:
-    assert kind_and_subject(parse_question(text)) == expected
+def test_plain_questions_go_to_the_question_reader_whole(text: str) -> None:
+    # bot.questions reads them against the store's names (tests/bot/questions); the text travels unchanged.
+    assert kind_and_subject(parse_question(text)) == ("ask", text)
 
 
-def test_the_bots_own_mention_is_ignored() -> None:
-    assert kind_and_subject(parse_question("<@U0BOT0001> how is Acme Corp doing?")) == ("account", "Acme Corp")
-    assert kind_and_subject(parse_question("<@U0BOT0001|healthbot>: risks?")) == ("risks", None)
+def test_the_command_grammar_still_works_in_a_dm() -> None:
+    assert kind_and_subject(parse_question("portfolio Sarah Chen")) == ("portfolio", "Sarah Chen")
+    assert kind_and_subject(parse_question("/health risks")) == ("risks", None)
 
 
 def test_what_was_typed_is_kept_for_here_is_what_i_can_do() -> None:

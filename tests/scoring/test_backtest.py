@@ -271,6 +271,8 @@ def test_the_summary_for_a_chat_answer_carries_the_out_of_time_figures(result: B
     assert summary.best_measure == "features used" and summary.learned_proposed
     assert [label for label, _ in summary.churn_rate_by_band] == ["Green", "Yellow", "Red"]
     assert summary.flipped == result.opposite and summary.strongest[0][1] == result.measures[0].auc
+    # The lift chart: ten tenths of the test observations by score, the lowest-scoring first.
+    assert len(summary.score_lift_by_decile) == 10 and summary.score_lift_by_decile == result.score_lift_by_decile
     assert summary.headline[0].startswith("Your health score predicts churn worse than a single column")
 
 

@@ -6,6 +6,7 @@ from handlers.slack.actions.alert_assign import assign_alert_callback
 from handlers.slack.actions.alert_buttons import STATE_BUTTONS, alert_button_callback
 from handlers.slack.actions.alert_scope import alert_scope_callback
 from handlers.slack.actions.alert_snooze import snooze_alert_callback
+from handlers.slack.actions.ask_again import ASK_AGAIN, ask_again_callback
 from handlers.slack.actions.digest_menu import digest_menu_callback
 from handlers.slack.actions.form_buttons import FORMS, form_button_callback
 from handlers.slack.actions.pick_account import pick_account_callback
@@ -21,6 +22,7 @@ def register(app: App) -> None:
     buttons and menus, the digest lines' menus, playbook checklist ticks, and App Home's alert settings."""
     app.action(Action.SHOW_MORE)(show_more_callback)
     app.action(Action.PICK_ACCOUNT)(pick_account_callback)
+    app.action(ASK_AGAIN)(ask_again_callback)  # "did you mean" under a CSM or segment we don't have
     app.action(Action.SHARE)(share_callback)
     app.action(Action.CARD_SHOW_TREND)(show_trend_callback)
     for action_id in STATE_BUTTONS:

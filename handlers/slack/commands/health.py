@@ -10,8 +10,8 @@ from slack_sdk import WebClient
 from bot.intents import parse_command
 from handlers.slack.commands.export import export_callback
 from handlers.slack.deps import deps_of
-from handlers.slack.replies import answer_message, respond_safely
-from handlers.slack.uploads import send_trends_chart
+from handlers.slack.events.conversation import send_attachments_for
+from handlers.slack.replies import answered, respond_safely
 
 
 def health_command_callback(
@@ -27,7 +27,7 @@ def health_command_callback(
             intent.text, channel=command.get("channel_id"), user_id=user_id, respond=respond, client=client, deps=deps
         )
         return
-    respond_safely(respond, answer_message(intent, deps=deps, user_id=user_id, shareable=True))
-    if intent.kind == "trends":
-        # The answer is private, and a file can't be: the chart follows in the asker's DM.
-        send_trends_chart(deps=deps, client=client, channel=None, thread_ts=None, asker=user_id)
+    message, view = answered(intent, deps=deps, user_id=user_id, shareable=True)
+    respond_safely(respond, message)
+    # The answer is private, and a file can't be: a trend's chart follows in the asker's DM.
+    send_attachments_for(view, deps=deps, client=client, channel=None, thread_ts=None, asker=user_id)

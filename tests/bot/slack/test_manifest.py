@@ -44,6 +44,8 @@ SCOPES_FOR_EVENT = {
     "app_mention": {"app_mentions:read"},
     "message.im": {"im:history"},
     "app_home_opened": set(),
+    "assistant_thread_started": {"assistant:write"},
+    "assistant_thread_context_changed": {"assistant:write"},
 }
 WEB_API_METHODS = {name for name in dir(WebClient) if not name.startswith("_") and "_" in name}
 
@@ -79,10 +81,24 @@ def test_bot_scopes_cover_every_event_and_the_slash_command() -> None:
     manifest = build_manifest()
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     events = manifest["settings"]["event_subscriptions"]["bot_events"]
-    assert set(events) == {"app_mention", "message.im", "app_home_opened"}
+    assert set(events) == {
+        "app_mention",
+        "message.im",
+        "app_home_opened",
+        "assistant_thread_started",
+        "assistant_thread_context_changed",
+    }
     for event in events:
         assert SCOPES_FOR_EVENT[event] <= scopes
     assert "commands" in scopes
+
+
+def test_the_agent_view_is_on_with_prompts_and_its_scope() -> None:
+    manifest = build_manifest()
+    agent = manifest["features"]["agent_view"]
+    assert agent["agent_description"] and 1 <= len(agent["suggested_prompts"]) <= 4
+    assert all(p["title"] and p["message"] for p in agent["suggested_prompts"])
+    assert "assistant:write" in manifest["oauth_config"]["scopes"]["bot"]
 
 
 def test_every_scope_says_why_it_is_needed() -> None:

@@ -152,3 +152,19 @@ def scored_bot(bot: RunningBot) -> RunningBot:
     with write_session(bot.engine) as session:
         session.add_all(seed_scores())
     return bot
+
+
+@pytest.fixture
+def demo_bot(start_bot: Callable[..., RunningBot]) -> RunningBot:
+    """The bot over the sample portfolio, scored today with its history (the demo book: Acme Corp, Sarah Chen, …)."""
+    from datetime import UTC, datetime
+
+    from bot.sample import load_sample
+    from bot.scoring_runs import score_and_store
+    from scoring import load_model
+
+    bot = start_bot()
+    today = datetime.now(UTC).date()
+    load_sample(bot.engine, today)
+    score_and_store(bot.engine, load_model(None), as_of=today, history=True)
+    return bot

@@ -6,6 +6,7 @@ Bolt answers a request no listener matched with 404, so a control whose listener
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
@@ -48,6 +49,7 @@ def every_view() -> Iterator[object]:
         )
     yield checklist({"1.1"})
     yield views.AlertScope("mine", [("mine", "My accounts"), ("all", "All accounts")], ["High"])
+    yield views.Clarify("No CSM called “Sara”", ["Did you mean one of these?"], [("Sarah Chen", "Sarah Chen's book")])
 
 
 def every_form() -> list[views.Form]:
@@ -60,10 +62,11 @@ def every_form() -> list[views.Form]:
 
 
 def controls_in(node: Any, found: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Every element carrying an `action_id`, anywhere in a message (blocks, attachments, accessories)."""
+    """Every element carrying an `action_id`, anywhere in a message (blocks, attachments, accessories); numbered
+    copies of one control ("ask_again_2": action IDs are unique within a block) count as the control."""
     if isinstance(node, dict):
         if "action_id" in node and node["action_id"] != FORM_INPUT:
-            found.setdefault(node["action_id"], node)
+            found.setdefault(re.sub(r"_\d+$", "", node["action_id"]), node)
         for value in node.values():
             controls_in(value, found)
     elif isinstance(node, list):
@@ -89,9 +92,10 @@ def test_the_templates_emit_exactly_the_controls_named_in_one_place() -> None:
         Action.CARD_SET_PULSE,
         Action.CARD_SNOOZE,
     }
-    # "Share in channel" is added to an answer by the Slack surface, not by a template; "Set pulse" on a health card
-    # is offered only as a choice of the digest line's menu.
-    assert emitted | menu_choices | {Action.SHARE} == {action.value for action in Action}
+    # "Share in channel" and the feedback buttons are added to an answer by the Slack surface, not by a template;
+    # "Set pulse" on a health card is offered only as a choice of the digest line's menu.
+    by_the_surface = {Action.SHARE, Action.ANSWER_FEEDBACK}
+    assert emitted | menu_choices | by_the_surface == {action.value for action in Action}
     assert {render_modal(form)["callback_id"] for form in every_form()} | {FormId.SET_PULSE} == {
         form.value for form in FormId
     }
@@ -121,7 +125,8 @@ def click(element: dict[str, Any], action_id: str, *, response_url: str) -> dict
 def test_every_control_reaches_a_listener(bot: RunningBot, action: Action) -> None:
     emitted = emitted_controls()
     element = emitted.get(action, {"type": "button", "value": "{}"})
-    reply = bot.client.action(click(element, action, response_url=bot.api.response_url()))
+    action_id = f"{action}_0" if action == Action.ASK_AGAIN else action  # as the template numbers it
+    reply = bot.client.action(click(element, action_id, response_url=bot.api.response_url()))
     assert reply.status == 200, f"{action}: {reply.status} {reply.body[:200]!r}"
 
 

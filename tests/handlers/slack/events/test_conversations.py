@@ -53,7 +53,7 @@ def test_a_question_it_cannot_place_gets_what_it_can_do(bot: RunningBot) -> None
     bot.client.event(event_envelope(app_mention("what is the meaning of life and everything else")))
     [reply] = bot.api.wait_for("chat.postMessage")
     said = all_text(reply.params)
-    assert "I couldn't place" in said
+    assert "I can't do that — here is what I can" in said and "meaning of life" in said
     assert "/health Acme Corp" in said
 
 

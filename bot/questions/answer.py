@@ -1,0 +1,464 @@
+"""Answer a parsed Question with a view model, never a different question in silence.
+
+A scope the store doesn't have is said (with the closest names as buttons); something the bot can't do is said
+("I can't do that — here is what I can"); a former customer is said to have churned, and when.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from bot import insights
+from bot.questions import plans
+from bot.questions.parse import Question
+from bot.questions.rows import band_names, matching, renewal_span
+from bot.questions.vocabulary import SCOPE_COLUMNS, SCOPE_LABELS, Vocabulary
+from bot.scoring_runs import ACCOUNTS, SCORES
+from messages import format as fmt
+from messages import views
+from scoring import HealthModel
+
+
+@dataclass
+class Asked:
+    """What the answerer needs besides the question: the store, the model, the day, and who is asking."""
+
+    engine: Engine
+    model: HealthModel
+    today: date
+    vocab: Vocabulary
+    asker_csm: Callable[[], str | None]  # the asker's CSM name, looked up only when the question says "my"
+
+
+def answer_question(q: Question, asked: Asked) -> object:
+    """The view model answering `q` (a Notice or Clarify when it can't be answered as asked)."""
+    if q.wanted == "help":
+        from bot.intents import help_notice
+
+        return help_notice()
+    if q.wanted == "unsupported":
+        return _cannot(q)
+    if q.wanted == "model":
+        return plans.model_explainer(asked.engine, asked.model)
+    if q.churned and not q.accounts:
+        return _churned(asked, q)
+    if q.wanted == "churned":
+        return _former_customers(q, asked)
+    if q.wanted == "export":
+        return views.Notice(
+            "Export the report",
+            ["`/health export xlsx` (or `csv`) sends the portfolio report table as a file."],
+            kind="info",
+        )
+    twins = next((m for m in q.misses if m.kind == "account"), None)
+    if twins is not None:
+        return views.Notice(
+            f"More than one account is called “{twins.typed}”",
+            ["Which one did you mean?"],
+            [f"{twins.typed} ({account_id})" for account_id in twins.suggestions],
+            kind="not_found",
+            suggestion_values=list(twins.suggestions),
+        )
+    miss = next((m for m in q.misses if m.kind in ("csm", "scope")), None)
+    if miss is not None and not (q.csm and miss.kind == "csm"):
+        return _clarify(q, miss)
+    if q.mine:
+        owner = asked.asker_csm()
+        if owner is None:
+            return views.Notice(
+                "Whose book?",
+                [
+                    "I can't tell which CSM you are: no account lists your Slack user or email as its CSM's.",
+                    "Name the CSM instead, e.g. “Sarah Chen's red accounts”.",
+                ],
+                kind="not_found",
+            )
+        q = replace(q, csm=owner)
+    if q.wanted in ("card", "why", "trend", "plan", "compare") and not q.accounts:
+        if q.wanted == "trend":
+            return insights.trend_report(asked.engine, asked.model, as_of=asked.today)
+        return _no_account(q, asked)
+    handler = _HANDLERS[q.wanted]
+    return handler(q, asked)
+
+
+# --- refusals and misses ---------------------------------------------------------------------------------------
+_CAN = [
+    "• an account's health: “How is Acme Corp doing?”, “why is MegaCorp red?”",
+    "• a book: “Sarah's portfolio”, “how are our EMEA accounts doing?”",
+    "• lists: “Kenji's red accounts”, “renewals in the next 30 days”, “no touch in 30 days”, “NPS under 5”",
+    "• changes and trends: “what changed since last week?”, “Acme trend over 6 months”",
+    "• plans: “success plan for Acme”, “QBR prep for TechFlow”, “renewal strategy for MegaCorp”",
+    "• “Acme vs TechFlow”, “how is the health score calculated?”",
+    "• commands: `/health Acme Corp`, `/health portfolio`, `/health help`",
+]
+
+
+def _cannot(q: Question) -> views.Notice:
+    reason = q.unsupported_reason or "I couldn't tell what you're asking."
+    said = q.text if len(q.text) <= 120 else q.text[:119] + "…"
+    return views.Notice(
+        "I can't do that — here is what I can",
+        [f"“{said}”: {reason}", "", *_CAN],
+        kind="refused",
+    )
+
+
+def _clarify(q: Question, miss: object) -> views.Clarify:
+    from bot.questions.parse import Miss
+
+    assert isinstance(miss, Miss)
+    what = "CSM" if miss.kind == "csm" else "segment, region, industry, plan tier or lifecycle stage"
+    options = [(name, _swap(q.text, miss.typed, name)) for name in miss.suggestions[:5]]
+    lines = [
+        f"Nobody's book is under “{miss.typed}”."
+        if miss.kind == "csm"
+        else f"Your data has no {what} called “{miss.typed}”."
+    ]
+    lines.append("Did you mean one of these?" if options else "Check the name as it is in the accounts file.")
+    return views.Clarify(title=f"No {what.split(',')[0]} called “{miss.typed}”", lines=lines, options=options)
+
+
+def _swap(text: str, typed: str, name: str) -> str:
+    index = text.casefold().find(typed.casefold())
+    if index < 0:
+        return f"{text} ({name})"
+    return text[:index] + name + text[index + len(typed) :]
+
+
+def _no_account(q: Question, asked: Asked) -> object:
+    from bot.questions.parse import GRAMMAR_WORDS, _Words
+
+    words = _Words.of(q.text)
+    guess = " ".join(r for r, w in zip(words.raw, words.words, strict=True) if w not in GRAMMAR_WORDS) or q.text
+    match = insights.find_account(asked.engine, guess)
+    if match.found and match.account_id is not None:
+        return answer_question(replace(q, accounts=(match.account_id,)), asked)
+    lines = ["Did you mean one of these?"] if match.suggestions else ["Check the spelling, or try the account ID."]
+    return views.Notice(
+        f"No account called “{guess}”",
+        lines,
+        list(match.suggestions),
+        kind="not_found",
+        suggestion_values=list(match.suggestion_ids),
+    )
+
+
+def _churned(asked: Asked, q: Question) -> views.Notice:
+    account_id, on = q.churned[0]
+    name = asked.vocab.names_by_id.get(account_id, account_id)
+    with asked.engine.connect() as connection:
+        last = connection.execute(
+            select(SCORES.c.as_of, SCORES.c.score, SCORES.c.band)
+            .where(SCORES.c.account_id == account_id, SCORES.c.as_of <= on)
+            .order_by(SCORES.c.as_of.desc())
+            .limit(1)
+        ).first()
+    lines = [f"{name} ({account_id}) churned on {fmt.day(on)} and is no longer scored."]
+    if last is not None:
+        lines.append(
+            f"Its last score before leaving was {fmt.score(last.score)} ({last.band}) on {fmt.day(last.as_of)}."
+        )
+    return views.Notice(f"{name} churned on {fmt.day(on)}", lines, kind="info")
+
+
+def _former_customers(q: Question, asked: Asked) -> views.Notice:
+    """Who left, most recent first: former customers aren't scored, so they are named with the day they churned."""
+    owner = asked.asker_csm() if q.mine else q.csm
+    query = select(ACCOUNTS.c.name, ACCOUNTS.c.churned_on, ACCOUNTS.c.csm_owner).where(
+        ACCOUNTS.c.churned_on.is_not(None)
+    )
+    if owner:
+        query = query.where(ACCOUNTS.c.csm_owner == owner)
+    since = None
+    if q.window_days:
+        since = asked.today - timedelta(days=q.window_days)
+    elif "this year" in q.text.casefold():
+        since = date(asked.today.year, 1, 1)
+    if since is not None:
+        query = query.where(ACCOUNTS.c.churned_on >= since)
+    with asked.engine.connect() as connection:
+        rows = connection.execute(query.order_by(ACCOUNTS.c.churned_on.desc()).limit(30)).all()
+        total = connection.execute(select(func.count()).select_from(query.subquery())).scalar() or 0
+    whose = f" of {owner}'s" if owner else ""
+    when = f" since {fmt.day(since)}" if since else ""
+    lines = [f"{fmt.count(total, 'former customer')}{whose}{when} (no longer scored):"]
+    lines += [f"• {r.name} — churned {fmt.day(r.churned_on)} ({r.csm_owner})" for r in rows]
+    if total > len(rows):
+        lines.append(f"…and {total - len(rows)} more.")
+    return views.Notice(f"Churned{whose} accounts{when}".replace(" of ", " · ", 1), lines, kind="info")
+
+
+# --- one account -------------------------------------------------------------------------------------------------
+def _card(q: Question, asked: Asked) -> object:
+    return insights.health_card(asked.engine, asked.model, q.accounts[0], as_of=asked.today)
+
+
+def _why(q: Question, asked: Asked) -> object:
+    return insights.drop_cause(asked.engine, asked.model, q.accounts[0], as_of=asked.today)
+
+
+def _plan(q: Question, asked: Asked) -> object:
+    account_id = q.accounts[0]
+    if q.plan == "recovery":
+        return insights.recovery_plan(asked.engine, asked.model, account_id, as_of=asked.today)
+    build = {
+        "success": plans.success_plan,
+        "qbr": plans.qbr_prep,
+        "renewal": plans.renewal_strategy,
+        "expansion": plans.expansion_plan,
+    }[q.plan or "success"]
+    return build(asked.engine, asked.model, account_id, as_of=asked.today)
+
+
+def _compare(q: Question, asked: Asked) -> object:
+    cards = [insights.health_card(asked.engine, asked.model, a, as_of=asked.today) for a in q.accounts[:3]]
+    ranked = sorted(cards, key=lambda c: c.score, reverse=True)
+    verdict = [
+        f"{ranked[0].name} leads at {fmt.score(ranked[0].score)} ({ranked[0].band}); "
+        + "; ".join(
+            f"{c.name} {fmt.score(c.score)} ({c.band}, {ranked[0].score - c.score:.0f} behind)" for c in ranked[1:]
+        )
+    ]
+    left = (
+        []
+        if len(q.accounts) <= 3
+        else [f"Compared the first 3 of the {len(q.accounts)} accounts named (3 fit side by side)."]
+    )
+    return views.Comparison(as_of=cards[0].as_of, cards=cards, verdict=verdict + left)
+
+
+def _trend(q: Question, asked: Asked) -> object:
+    return plans.account_trend(asked.engine, q.accounts[0], months=q.months or 6, as_of=asked.today)
+
+
+# --- books and lists ----------------------------------------------------------------------------------------------
+def _scope_title(q: Question) -> str:
+    parts = [q.csm] if q.csm else []
+    parts += [value for _, value in q.scope]
+    return " · ".join(p for p in parts if p) or "All accounts"
+
+
+def _portfolio(q: Question, asked: Asked) -> object:
+    where = {SCOPE_COLUMNS[kind]: value for kind, value in q.scope if kind != "segment"}
+    segment = next((value for kind, value in q.scope if kind == "segment"), None)
+    group_by = q.group_by or (None if q.csm else ("csm" if not q.scope else None))
+    return insights.portfolio(
+        asked.engine,
+        asked.model,
+        csm=q.csm,
+        segment=segment,
+        as_of=asked.today,
+        where=where or None,
+        group_by=group_by,
+    )
+
+
+def _read_as(q: Question, model: HealthModel, day: date) -> list[str]:
+    read = [f"CSM: {q.csm}"] if q.csm else []
+    read += [f"{SCOPE_LABELS[kind].capitalize()}: {value}" for kind, value in q.scope]
+    bands = band_names(q, model)
+    if bands:
+        read.append("Status: " + " or ".join(bands))
+    if q.signals:
+        read.append("Signal: " + " or ".join(s.replace("_", " ") for s in q.signals))
+    span = renewal_span(q, day)
+    if span:
+        read.append(f"Renewal: {fmt.day(span[0])} – {fmt.day(span[1])}")
+    for label, days in (("touch", q.no_touch_days), ("login", q.no_login_days), ("QBR", q.no_qbr_days)):
+        if days is not None:
+            read.append(f"No {label} in the last {days} days")
+    for kind, value in q.exclude:
+        read.append(f"Not {SCOPE_LABELS.get(kind, 'CSM')} {value}")
+    if q.score_min is not None or q.score_max is not None:
+        low, high = q.score_min if q.score_min is not None else 0, q.score_max if q.score_max is not None else 100
+        read.append(f"Score {low:g}–{high:g}")
+    if q.arr_min is not None:
+        read.append(f"ARR ≥ {fmt.money(q.arr_min)}")
+    if q.arr_max is not None:
+        read.append(f"ARR ≤ {fmt.money(q.arr_max)}")
+    if q.nps_max is not None:
+        read.append(f"NPS ≤ {q.nps_max:g}")
+    if q.overdue:
+        read.append("Payment overdue")
+    if q.dropped is not None:
+        read.append(f"Down {q.dropped:g}+ points vs last month")
+    if q.declining:
+        read.append(f"Declining (down more than {model.stable_points:g} points vs last month)")
+    if q.expansion:
+        read.append("Expansion-ready")
+    sort = {
+        "arr": "biggest ARR first",
+        "drop": "biggest drop first",
+        "gain": "biggest gain first",
+        "score_desc": "highest score first",
+    }
+    if q.sort in sort:
+        read.append("Sorted: " + sort[q.sort])
+    return read
+
+
+def full_table(q: Question, asked: Asked) -> pd.DataFrame:
+    """Every row a list question selects, as the report table (the file that follows a list longer than Slack's
+    table block): the same filter as the answer, so the file and the count agree."""
+    if q.mine:
+        q = replace(q, csm=asked.asker_csm())
+    day = insights.scored_day(asked.engine, asked.today)
+    ids = list(matching(asked.engine, asked.model, q, day, csm=q.csm, shown=None).frame["account_id"])
+    report = insights.report_table(asked.engine, asked.model, as_of=day, account_ids=ids)
+    return report.set_index("Account ID").loc[ids].reset_index()
+
+
+# The report table's columns as a list shows them, each from the matching rows (same rules as bot.insights'
+# report_table: the score rounded, the trend as the change between the rounded scores, the most recent touch).
+_SHOWN_COLUMNS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+    "Account Name": lambda f: f["name"],
+    "CSM Owner": lambda f: f["csm_owner"],
+    "Health Score": lambda f: f["score"].round(0).astype(int),
+    "Status": lambda f: f["band"],
+    "Trend vs Last Month": lambda f: f["score"].round(0) - pd.to_numeric(f["last_month_score"]).round(0),
+    "ARR": lambda f: f["arr"],
+    "Renewal Date": lambda f: f["renewal_date"],
+    "Last Touch": lambda f: f["last_touch"],
+    "Segment": lambda f: f["segment"],
+    "Region": lambda f: f["region"],
+    "Industry": lambda f: f["industry"],
+    "Plan Tier": lambda f: f["plan_tier"],
+    "Upsell Opportunity": lambda f: f["opportunity"],
+    "Last Login": lambda f: f["last_login"],
+    "Last QBR": lambda f: f["last_qbr"],
+    "NPS": lambda f: f["nps"],
+    "Days Overdue": lambda f: f["days_overdue"],
+}
+
+
+def _list_columns(q: Question) -> list[str]:
+    columns = ["Account Name", "CSM Owner", "Health Score", "Status", "Trend vs Last Month", "ARR", "Renewal Date"]
+    if q.no_touch_days is not None or not q.has_filter:
+        columns.append("Last Touch")
+    columns += [label for kind, _ in q.scope if (label := _report_label(kind)) and label not in columns]
+    if q.expansion:
+        columns.append("Upsell Opportunity")
+    for wanted, label in (
+        (q.no_login_days, "Last Login"),
+        (q.no_qbr_days, "Last QBR"),
+        (q.nps_max, "NPS"),
+    ):
+        if wanted is not None:
+            columns.append(label)
+    if q.overdue:
+        columns.append("Days Overdue")
+    return columns
+
+
+def _list(q: Question, asked: Asked) -> object:
+    day = insights.scored_day(asked.engine, asked.today)
+    found = matching(asked.engine, asked.model, q, day, csm=q.csm)
+    frame = found.frame
+    columns = _list_columns(q)
+    cells = {c: _SHOWN_COLUMNS[c](frame).tolist() if len(frame) else [] for c in columns}
+    rows = [[_cell(cells[c][i]) for c in columns] for i in range(len(frame))]
+    noun = _noun(q, asked.model)
+    subject = q.csm or (" · ".join(v for _, v in q.scope) if q.scope else "")
+    total = found.total
+    counted = _counted(total, noun)
+    if q.limit and total > q.limit:
+        counted = f"top {q.limit} of {counted}"
+    if q.csm:
+        headline = f"{q.csm} has {counted}"
+    elif subject:
+        headline = f"{counted[0].upper() + counted[1:]} in {subject}"
+    else:
+        headline = f"{counted[0].upper() + counted[1:]} across the team"
+    listed = min(total, q.limit) if q.limit else total
+    left_out: list[str] = list(q.notes)
+    if q.limit and total > q.limit:
+        left_out.append(f"Showing the top {q.limit} of {total}.")
+    if listed > len(frame):
+        left_out.append(f"The first {len(frame)} are listed here; all {listed} are in the attached file.")
+    title = noun[0].upper() + noun[1:] + (f" · {subject}" if subject else "")
+    return views.AccountTable(
+        title=title,
+        headline=headline,
+        as_of=day,
+        columns=columns,
+        rows=rows,
+        account_ids=list(frame["account_id"]),
+        total=listed,
+        read_as=_read_as(q, asked.model, day),
+        left_out=left_out,
+        question=q.text,
+    )
+
+
+def _counted(n: int, noun: str) -> str:
+    """6 Red accounts, 1 Red account, 1 renewal."""
+    if n == 1:
+        noun = noun.replace("accounts", "account", 1).replace("renewals", "renewal", 1)
+    return f"{n} {noun}"
+
+
+def _report_label(kind: str) -> str:
+    return {"segment": "Segment", "region": "Region", "industry": "Industry", "plan_tier": "Plan Tier"}.get(kind, "")
+
+
+def _noun(q: Question, model: HealthModel) -> str:
+    bands = band_names(q, model)
+    if q.bands == ("@risk",):
+        return "at-risk accounts"
+    if bands:
+        return " or ".join(bands) + " accounts"
+    if q.renew_days is not None or q.renew_window:
+        return "renewals"
+    if q.expansion:
+        return "expansion-ready accounts"
+    if q.sort == "gain":
+        return "accounts up since last month"
+    if q.sort == "drop" or q.dropped is not None:
+        return "accounts down since last month"
+    return "accounts"
+
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NaT:
+        return ""
+    if isinstance(value, date):
+        return fmt.day(value)
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
+    return str(value)
+
+
+def _changes(q: Question, asked: Asked) -> object:
+    return plans.changes(
+        asked.engine,
+        asked.model,
+        days=q.window_days or 7,
+        as_of=asked.today,
+        account_id=q.accounts[0] if q.accounts else None,
+        csm=q.csm,
+        where={SCOPE_COLUMNS[kind]: value for kind, value in q.scope},
+        title=_scope_title(q) if not q.accounts else asked.vocab.names_by_id.get(q.accounts[0], q.accounts[0]),
+    )
+
+
+_HANDLERS: dict[str, Callable[[Question, Asked], object]] = {
+    "card": _card,
+    "why": _why,
+    "plan": _plan,
+    "compare": _compare,
+    "trend": _trend,
+    "portfolio": _portfolio,
+    "list": _list,
+    "changes": _changes,
+}
+
+
+def since(day: date, days: int) -> date:
+    return day - timedelta(days=days)

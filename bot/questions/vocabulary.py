@@ -1,0 +1,235 @@
+"""The words a question can name, read from the store: accounts, CSMs, segments, regions, industries, plan tiers
+and lifecycle stages, with the aliases CS people type ("EMEA", "mid-market", "fintech", "health care").
+
+Read once per store and kept for a minute: at 100,000 accounts one read costs ~0.3 s, a question must not.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from bot.scoring_runs import ACCOUNTS
+
+logger = logging.getLogger(__name__)
+_TTL_SECONDS = 60.0
+SCOPE_KINDS = ("segment", "region", "industry", "plan_tier", "lifecycle")
+SCOPE_COLUMNS = {
+    "segment": "segment",
+    "region": "region",
+    "industry": "industry",
+    "plan_tier": "plan_tier",
+    "lifecycle": "lifecycle_stage",
+}
+SCOPE_LABELS = {
+    "segment": "segment",
+    "region": "region",
+    "industry": "industry",
+    "plan_tier": "plan tier",
+    "lifecycle": "lifecycle stage",
+}
+
+# Aliases people type for values that may be in the store; each maps to the canonical words it stands for, and is
+# used only when that value exists.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "mid market": ("mid-market", "midmarket"),
+    "midmarket": ("mid-market",),
+    "mm": ("mid-market",),
+    "smb": ("smb",),
+    "small business": ("smb",),
+    "small businesses": ("smb",),
+    "small and medium business": ("smb",),
+    "ent": ("enterprise",),
+    "enterprises": ("enterprise",),
+    "emea": ("emea",),
+    "europe": ("emea",),
+    "european": ("emea",),
+    "apac": ("apac",),
+    "asia pacific": ("apac",),
+    "asia-pacific": ("apac",),
+    "asia": ("apac",),
+    "na": ("north america",),
+    "north american": ("north america",),
+    "namer": ("north america",),
+    "latam": ("latam",),
+    "latin america": ("latam",),
+    "south america": ("latam",),
+    "health care": ("healthcare",),
+    "medical": ("healthcare",),
+    "fintech": ("financial services", "fintech"),
+    "finance": ("financial services",),
+    "financial": ("financial services",),
+    "banking": ("financial services",),
+    "finserv": ("financial services",),
+    "fin services": ("financial services",),
+    "fin serv": ("financial services",),
+    "financial svcs": ("financial services",),
+    "banks": ("financial services",),
+    "hospitals": ("healthcare",),
+    "schools": ("education",),
+    "retailers": ("retail",),
+    "manufacturers": ("manufacturing",),
+    "americas": ("north america",),
+    "saas": ("software",),
+    "tech": ("software",),
+    "edtech": ("education",),
+    "pro": ("professional",),
+    "biz": ("business",),
+    "onboarding": ("onboarding",),
+    "adopting": ("adoption",),
+}
+
+
+def fold(text: str) -> str:
+    """Lower case, `&` kept, every other run of punctuation or space as one space."""
+    return " ".join(re.sub(r"[^\w&]+", " ", text.casefold()).split())
+
+
+def squash(text: str) -> str:
+    """Folded, without spaces: "Data Max" and "DataMax" meet here."""
+    return fold(text).replace(" ", "")
+
+
+@dataclass(frozen=True)
+class Csm:
+    """A CSM who owns accounts: the name as in the accounts file, and their Slack user when known."""
+
+    name: str
+    slack_id: str | None
+
+
+@dataclass
+class Vocabulary:
+    """Everything a question may name, indexed for matching."""
+
+    account_names: dict[str, list[str]]  # folded name -> account IDs (current customers)
+    account_ids: dict[str, str]  # folded ID -> ID
+    names_by_id: dict[str, str]
+    churned: dict[str, tuple[str, date]]  # folded name -> (ID, churned on), former customers only
+    csms: list[Csm]
+    scopes: dict[str, list[str]]  # kind -> values in the store
+    first_words: dict[str, list[str]] = field(default_factory=dict)  # a name's first word -> IDs
+    squashed: dict[str, list[str]] = field(default_factory=dict)  # squashed name -> IDs
+    max_name_words: int = 1
+
+    def scope_lookup(self) -> dict[str, tuple[str, str]]:
+        """Folded phrase -> (scope kind, value as stored), values first, then aliases of values that exist."""
+        lookup: dict[str, tuple[str, str]] = {}
+        for kind in SCOPE_KINDS:
+            for value in self.scopes.get(kind, []):
+                lookup.setdefault(fold(value), (kind, value))
+        for alias, meant in _ALIASES.items():
+            for canonical in meant:
+                if fold(canonical) in lookup and alias not in lookup:
+                    lookup[alias] = lookup[fold(canonical)]
+                    break
+        return lookup
+
+    def csm_by_slack_id(self, slack_id: str) -> Csm | None:
+        return next((c for c in self.csms if c.slack_id == slack_id), None)
+
+
+def _build(engine: Engine) -> Vocabulary:
+    columns = [ACCOUNTS.c.account_id, ACCOUNTS.c.name, ACCOUNTS.c.churned_on, ACCOUNTS.c.csm_owner]
+    columns += [ACCOUNTS.c.csm_slack_id, *(ACCOUNTS.c[c] for c in SCOPE_COLUMNS.values())]
+    with engine.connect() as connection:
+        rows = connection.execute(select(*columns)).all()
+    names: dict[str, list[str]] = {}
+    ids: dict[str, str] = {}
+    by_id: dict[str, str] = {}
+    churned: dict[str, tuple[str, date]] = {}
+    first: dict[str, list[str]] = {}
+    squashed: dict[str, list[str]] = {}
+    owners: dict[str, str | None] = {}
+    scopes: dict[str, set[str]] = {kind: set() for kind in SCOPE_KINDS}
+    longest = 1
+    for row in rows:
+        folded = fold(row.name)
+        by_id[row.account_id] = row.name
+        if row.churned_on is not None:
+            on = row.churned_on if isinstance(row.churned_on, date) else date.fromisoformat(str(row.churned_on))
+            churned[folded] = (row.account_id, on)
+            continue
+        names.setdefault(folded, []).append(row.account_id)
+        squashed.setdefault(squash(row.name), []).append(row.account_id)
+        ids[row.account_id.casefold()] = row.account_id
+        words = folded.split()
+        longest = max(longest, len(words))
+        if words:
+            first.setdefault(words[0], []).append(row.account_id)
+        if row.csm_owner and (row.csm_owner not in owners or owners[row.csm_owner] is None):
+            owners[row.csm_owner] = row.csm_slack_id
+        for kind, column in SCOPE_COLUMNS.items():
+            value = getattr(row, column)
+            if value:
+                scopes[kind].add(str(value))
+    return Vocabulary(
+        account_names=names,
+        account_ids=ids,
+        names_by_id=by_id,
+        churned=churned,
+        csms=[Csm(name, slack_id) for name, slack_id in sorted(owners.items())],
+        scopes={kind: sorted(values) for kind, values in scopes.items()},
+        first_words=first,
+        squashed=squashed,
+        max_name_words=min(longest, 6),
+    )
+
+
+_CACHE: dict[str, tuple[float, Vocabulary]] = {}
+_REFRESHING: set[str] = set()
+_LOCK = threading.Lock()
+
+
+def vocabulary(engine: Engine, *, fresh: bool = False) -> Vocabulary:
+    """The store's vocabulary. Read once per database; after a minute the next question still gets the one in hand
+    while a fresh one is read in the background, so no question waits for a re-read (0.5–5 s at 100,000 accounts).
+    `fresh` reads it now (after an import, in tests)."""
+    key = str(engine.url)
+    now = time.monotonic()
+    with _LOCK:
+        cached = _CACHE.get(key)
+        stale = cached is not None and now - cached[0] >= _TTL_SECONDS and key not in _REFRESHING
+        if stale:
+            _REFRESHING.add(key)
+    if cached is not None and not fresh:
+        if stale:
+            threading.Thread(target=_refresh, args=(engine, key), name="healthbot-vocabulary", daemon=True).start()
+        return cached[1]
+    built = _build(engine)
+    with _LOCK:
+        _CACHE[key] = (now, built)
+    return built
+
+
+def _refresh(engine: Engine, key: str) -> None:
+    try:
+        built = _build(engine)
+        with _LOCK:
+            _CACHE[key] = (time.monotonic(), built)
+    except Exception:
+        logger.exception("could not re-read the vocabulary of %s", key)
+    finally:
+        with _LOCK:
+            _REFRESHING.discard(key)
+
+
+def forget(engine: Engine | None = None) -> None:
+    """Drop the cached vocabulary (after an import), for one store or all."""
+    with _LOCK:
+        if engine is None:
+            _CACHE.clear()
+        else:
+            _CACHE.pop(str(engine.url), None)
+
+
+def distinct(values: Iterable[str | None]) -> list[str]:
+    return sorted({v for v in values if v})

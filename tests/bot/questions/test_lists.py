@@ -1,0 +1,69 @@
+"""A list's rows are the report table's rows: the cells shown equal `healthbot export`'s for the same accounts, and
+the file that follows a long list holds every row the headline counts."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from bot.answers import AnswerContext, list_file
+from bot.insights import report_table
+from bot.scoring_runs import load_health_model
+from bot.settings import load_settings
+from bot.store import create_db_engine
+from messages import views
+from messages.blockkit import render_message
+from tests.bot.questions.judge import TODAY, ask, expected_rows
+
+QUESTIONS = [
+    "Sarah's red accounts",
+    "renewals in the next 90 days",
+    "accounts with no touch in 30 days",
+    "top 5 accounts by ARR",
+    "which accounts are expansion ready?",
+    "detractors in mid-market",
+]
+
+
+@pytest.fixture(scope="module")
+def demo_engine(demo_db: str) -> Iterator[Engine]:
+    engine = create_db_engine(demo_db)
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_the_cells_shown_are_the_reports(demo_engine: Engine, question: str) -> None:
+    table = ask(demo_engine, question)
+    assert isinstance(table, views.AccountTable) and table.rows
+    report = report_table(demo_engine, load_health_model(load_settings()), as_of=table.as_of).set_index("Account ID")
+    checked = 0
+    for account_id, row in zip(table.account_ids, table.rows, strict=True):
+        shown = dict(zip(table.columns, row, strict=True))
+        expected = report.loc[account_id]
+        assert shown["Account Name"] == expected["Account Name"]
+        assert shown["Health Score"] == str(expected["Health Score"])
+        assert shown["Status"] == expected["Status"]
+        assert float(shown["Trend vs Last Month"] or "nan") == pytest.approx(
+            expected["Trend vs Last Month"], nan_ok=True
+        )
+        if "Upsell Opportunity" in shown:
+            assert shown["Upsell Opportunity"] == expected["Upsell Opportunity"]
+        checked += 1
+    assert checked == len(table.rows)
+    message = render_message(table)
+    [block] = [b for b in message["blocks"] if b["type"] == "table"]
+    assert len(block["rows"]) == len(table.rows) + 1  # the header, then one row an account
+
+
+def test_the_file_after_a_list_holds_every_row_counted(demo_engine: Engine) -> None:
+    ctx = AnswerContext(engine=demo_engine, settings=load_settings(), today=TODAY)
+    rows = list(csv.DictReader(io.StringIO(list_file("Sarah Chen's accounts", ctx=ctx).decode("utf-8"))))
+    expected = expected_rows(demo_engine, {"csm": "Sarah Chen"})
+    assert len(rows) == len(expected) > 0
+    assert {r["Account ID"] for r in rows} == set(expected)
+    assert list(rows[0])[:4] == ["Account ID", "Account Name", "CSM Owner", "Health Score"]

@@ -11,15 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 import pandas as pd
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from sqlalchemy import Text, cast, func
+from sqlalchemy import Text, cast, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -27,29 +26,29 @@ from sqlmodel import Session, col, select
 
 from bot.activity import AlertGone, alert_state
 from bot.insights.pieces import signal_view
+from bot.ledger import NOT_DELIVERED, Delivery, holder_id
 from bot.playbook_runs import Playbook, active_run_summary, checklist, recommended_playbook
 from bot.pulse import current_pulse
 from bot.routing import Routing, csm_routes, watchers
 from bot.settings import Settings
-from bot.slack.delivery import Delivery, Pacer, alert_messages, post_once, update_everywhere
 from bot.store import Account, HealthAlert, HealthScore, PlaybookRun, read_session, write_session
-from bot.store.tables import as_utc
+from bot.store.tables import as_utc, utcnow
+from bot.surfaces import Surface
 from messages import views
-from messages.blockkit import render_message
 from messages.format import count
+from scoring import alert_rules
+from scoring.alert_rules import (
+    ALERTING_SEVERITIES,
+    CONDITION_RESPONSE,
+    CONDITION_SEVERITY,
+    DROP_DAYS,
+    ESCALATING_SEVERITIES,
+)
 from scoring.findings import Finding, stored_risks, wrong_at_first_scan
 
 logger = logging.getLogger(__name__)
 
-DROP_POINTS = 15.0  # "drops more than 15 points in 7 days"
-DROP_DAYS = 7
-ALERTING_SEVERITIES = ("Critical", "High")  # a signal this severe opens an alert of its own
-ESCALATING_SEVERITIES = ("Critical", "High")
 MAX_REASONS = 3
-
-# Response times for the score-based conditions, in the seeds' words (a signal brings its own).
-CONDITION_RESPONSE = {"turned_red": "24 hours", "score_drop": "24 hours", "band_drop": "48 hours"}
-CONDITION_SEVERITY = {"turned_red": "High", "score_drop": "High", "band_drop": "Medium"}
 
 
 @dataclass(frozen=True)
@@ -116,23 +115,18 @@ def detect(engine: Engine, *, bands: Sequence[str], as_of: date | None = None) -
         before = _scores_on(session, previous, with_signals=True)
         week = _scores_on(session, week_ago, with_signals=False)
 
-    rank = {name: i for i, name in enumerate(bands)}
     lowest = len(bands) - 1
-    frame = now.merge(before, how="left", left_index=True, right_index=True, suffixes=("", "_before"))
-    frame = frame.merge(week[["score"]], how="left", left_index=True, right_index=True, suffixes=("", "_week"))
-    now_rank, before_rank = frame["band"].map(rank), frame["band_before"].map(rank)
-    seen_before = before_rank.notna()
-    frame["turned_red"] = seen_before & (now_rank == lowest) & (before_rank < lowest)
-    frame["band_drop"] = seen_before & (now_rank > before_rank) & ~frame["turned_red"]
-    frame["score_drop"] = (frame["score_week"] - frame["score"]) > DROP_POINTS
-    new_signals = seen_before & (frame["signals"] != frame["signals_before"]) & (frame["signals"] != "[]")
-    changed = frame["turned_red"] | frame["band_drop"] | frame["score_drop"] | new_signals
+    frame = alert_rules.score_conditions(now, before, week, bands=bands)
+    seen_before = frame["seen_before"]
+    worth_a_look = alert_rules.changed(frame)
     if previous is None:  # the store's first scan: what is wrong now is news (scoring.findings)
-        changed |= wrong_at_first_scan(band_rank=now_rank, lowest_rank=lowest, signals_json=frame["signals"])
+        worth_a_look |= wrong_at_first_scan(
+            band_rank=frame["band_rank"], lowest_rank=lowest, signals_json=frame["signals"]
+        )
 
     dates = {"since": f"{previous:%-d %b}" if previous else "", "week": f"{week_ago:%-d %b}" if week_ago else ""}
     found = []
-    frame = frame[changed].assign(  # Python only for the few accounts whose scores or signals changed
+    frame = frame[worth_a_look].assign(  # Python only for the few accounts whose scores or signals changed
         signals=lambda f: [json.loads(text or "[]") for text in f["signals"]],
         signals_before=lambda f: [json.loads(text) if isinstance(text, str) else [] for text in f["signals_before"]],
     )
@@ -377,41 +371,49 @@ class AlertRun:
     deliveries: list[Delivery] = field(default_factory=list)
     escalated: list[int] = field(default_factory=list)
 
+    @property
+    def not_delivered(self) -> list[Delivery]:
+        return [d for d in self.deliveries if d.outcome in NOT_DELIVERED]
+
     def summary(self) -> str:
         sent = sum(d.outcome == "sent" for d in self.deliveries)
-        failed = sum(d.outcome == "failed" for d in self.deliveries)
         text = (
             f"{count(len(self.opened), 'new alert')}, {count(sent, 'message')} posted, {len(self.escalated)} escalated"
         )
-        return text + (f", {failed} failed (the next run retries them)" if failed else "")
+        missing = self.not_delivered
+        if not missing:
+            return text
+        review = sum(d.outcome == "review" for d in missing)
+        text += f", {len(missing)} not delivered (the next scan retries them"
+        return text + (f"; {review} need a look in Slack first: see `sent_message`)" if review else ")")
 
 
 @dataclass
 class AlertDesk:
     """What posting and updating alerts needs, made once per process (CLI run, scheduler, Slack app).
 
-    Without a client (no SLACK_BOT_TOKEN) alerts are still detected and stored; nothing is posted.
+    Without a surface (no SLACK_BOT_TOKEN) alerts are still detected and stored; nothing is posted.
     """
 
     engine: Engine
     settings: Settings
     playbooks: Mapping[str, Playbook]
     routing: Routing = field(default_factory=Routing)
-    client: WebClient | None = None
-    pacer: Pacer = field(default_factory=Pacer)
+    surface: Surface | None = None
 
     def view(self, alert_id: int, *, now: datetime) -> views.Alert:
         """The alert as it stands, times in the team's timezone."""
         return alert_view(self.engine, alert_id, now=now, playbooks=self.playbooks, tz=self.settings.timezone)
 
     def scan(self, *, bands: Sequence[str], now: datetime) -> AlertRun:
-        """Open alerts for what changed in the latest scores, post what is not posted yet, escalate the overdue."""
+        """Open alerts for what changed in the latest scores, post what is not posted yet (new alerts, and copies
+        and escalations an earlier run could not deliver), escalate the overdue."""
         found = detect(self.engine, bands=bands, as_of=now.astimezone(self.settings.timezone).date())
         run = AlertRun(opened=open_alerts(self.engine, found, now=now, playbooks=self.playbooks))
-        if self.client is None:
+        if self.surface is None:
             return run
         run.deliveries = self.post(self._unposted(now), now=now)
-        run.escalated = self.escalate(overdue(self.engine, now=now), now=now)
+        run.escalated = self.escalate(overdue(self.engine, now=now), now=now, deliveries=run.deliveries)
         return run
 
     def preview(self, *, bands: Sequence[str], now: datetime) -> list[views.Alert]:
@@ -431,12 +433,13 @@ class AlertDesk:
             alert = session.get(HealthAlert, alert_id)
             account = session.get(Account, alert.account_id) if alert else None
         assert alert is not None and account is not None
-        route = csm_routes(self.engine, self.client, self.routing, csms=[account.csm_owner]).get(account.csm_owner)
+        people = self.surface.people if self.surface is not None else None
+        route = csm_routes(self.engine, people, self.routing, csms=[account.csm_owner]).get(account.csm_owner)
         csm_id = route.slack_id if route else None
-        people = watchers(self.engine, account=account, severity=alert.severity, csm_slack_id=csm_id)
+        wanting = watchers(self.engine, account=account, severity=alert.severity, csm_slack_id=csm_id)
         places = [
-            route.destination if route and csm_id in people else None,
-            *[p for p in people if p != csm_id],
+            route.destination if route and csm_id in wanting else None,
+            *[p for p in wanting if p != csm_id],
             self.routing.segment_channel(account.segment),
             self.settings.alert_channel,
         ]
@@ -444,74 +447,97 @@ class AlertDesk:
 
     def post(self, alert_ids: Sequence[int], *, now: datetime) -> list[Delivery]:
         """Post each alert once to each of its destinations; a run after a failure posts only what failed."""
-        assert self.client is not None
+        assert self.surface is not None
         deliveries = []
         for alert_id in alert_ids:
             view = self.view(alert_id, now=now)
             if view.state in ("snoozed", "resolved"):
                 continue  # quiet until the snooze ends; a resolved alert has nothing to ask of anyone
-            message = render_message(view)
             for place in self.destinations(alert_id):
-                key = f"alert:{alert_id}:{place}"
-                deliveries.append(self._post(key, "alert", place, message, alert_id))
+                deliveries.append(
+                    self.surface.post(
+                        view, key=f"alert:{alert_id}:{place}", kind="alert", destination=place, alert_id=alert_id
+                    )
+                )
         return deliveries
 
-    def escalate(self, alert_ids: Sequence[int], *, now: datetime) -> list[int]:
-        """Post each overdue alert once to the team channel (HEALTHBOT_DIGEST_CHANNEL, else the alert channel)."""
+    def escalate(
+        self, alert_ids: Sequence[int], *, now: datetime, deliveries: list[Delivery] | None = None
+    ) -> list[int]:
+        """Post each overdue alert once to the team channel (HEALTHBOT_DIGEST_CHANNEL, else the alert channel).
+
+        The alert is recorded as escalated only once the post was delivered, so an escalation that failed, or was
+        cut short by a crash, is still overdue at the next scan and tried again (looked for first when its outcome
+        is unknown). Every copy is then re-rendered to say so.
+        """
         team = self.settings.healthbot_digest_channel or self.settings.alert_channel
-        if team is None or self.client is None:
+        if team is None or self.surface is None:
             return []
         escalated = []
         for alert_id in alert_ids:
+            view = replace(self.view(alert_id, now=now), escalated=True)
+            delivery = self.surface.post(
+                view, key=f"escalation:{alert_id}", kind="escalation", destination=team, alert_id=alert_id
+            )
+            if deliveries is not None:
+                deliveries.append(delivery)
+            if not delivery.delivered:
+                continue
             with write_session(self.engine) as session:
                 alert = session.get(HealthAlert, alert_id)
-                if alert is None or alert.escalated_at is not None:
+                if alert is None:
                     continue
-                alert.escalated_at = now  # written first, so every copy re-rendered from now on says so
-                session.add(alert)
-            delivery = self._post(
-                f"escalation:{alert_id}", "escalation", team, render_message(self.view(alert_id, now=now)), alert_id
-            )
-            if delivery.outcome == "failed":
-                with write_session(self.engine) as session:
-                    alert = session.get(HealthAlert, alert_id)
-                    if alert is not None:
-                        alert.escalated_at = None  # the next scan tries again
-                        session.add(alert)
-                continue
+                if alert.escalated_at is None:
+                    alert.escalated_at = now
+                    session.add(alert)
             escalated.append(alert_id)
+            self.refresh(alert_id, now=now)
         return escalated
 
     def refresh(self, alert_id: int, *, now: datetime) -> int:
-        """Re-render every posted copy of the alert from the store (chat.update); returns how many were updated."""
-        if self.client is None:
+        """Re-render every posted copy of the alert from the state committed last; returns how many were updated.
+
+        Clicks on one alert can come at the same moment in several processes. Each asks for a render; one process
+        at a time renders, and renders again while more was asked in the meantime, so the last update every copy
+        receives shows the last state stored. A process that finds another rendering leaves its request to it.
+        """
+        if self.surface is None:
             return 0
-        message = render_message(self.view(alert_id, now=now))
-        return update_everywhere(self.engine, self.client, alert_id, lambda _sent: message)
+        return rerender(self.engine, alert_id, lease_seconds=self.settings.healthbot_claim_seconds, render=lambda: (
+            self._update_copies(alert_id, now=now)
+        ))  # fmt: skip
+
+    def _update_copies(self, alert_id: int, *, now: datetime) -> int:
+        assert self.surface is not None
+        view = self.view(alert_id, now=now)
+        updated = 0
+        for sent in self.surface.copies(alert_id):
+            assert sent.ts is not None
+            updated += self.surface.update(sent.channel, sent.ts, view)
+        return updated
 
     def reply(self, alert_id: int, event: views.AlertEvent, *, key: str) -> list[Delivery]:
         """Post what someone did as a reply in the thread of every copy of the alert, once per `key` and copy."""
-        if self.client is None:
+        if self.surface is None:
             return []
-        message = render_message(event)
         return [
-            self._post(f"reply:{key}:{sent.channel}", "reply", sent.channel, message, alert_id, thread_ts=sent.ts)
-            for sent in alert_messages(self.engine, alert_id)
+            self.surface.post(
+                event,
+                key=f"reply:{key}:{sent.channel}",
+                kind="reply",
+                destination=sent.channel,
+                alert_id=alert_id,
+                thread=sent.ts,
+            )
+            for sent in self.surface.copies(alert_id)
         ]
 
     def post_checklist(self, run_id: int, *, channel: str, thread_ts: str | None, now: datetime) -> Delivery:
         """Post a playbook run's checklist once (in the alert's thread, or as a DM) and remember where it is."""
-        assert self.client is not None
+        assert self.surface is not None
         view = checklist(self.engine, run_id, playbooks=self.playbooks, as_of=now.date())
-        delivery = post_once(
-            self.engine,
-            self.client,
-            key=f"checklist:{run_id}",
-            kind="checklist",
-            channel=channel,
-            message=render_message(view),
-            pacer=self.pacer,
-            thread_ts=thread_ts,
+        delivery = self.surface.post(
+            view, key=f"checklist:{run_id}", kind="checklist", destination=channel, thread=thread_ts
         )
         if delivery.outcome == "sent":
             with write_session(self.engine) as session:
@@ -522,24 +548,21 @@ class AlertDesk:
         return delivery
 
     def refresh_checklist(self, run_id: int, *, now: datetime, clicked: tuple[str, str] | None = None) -> None:
-        """Re-render a run's checklist where it was posted and where it was clicked (chat.update)."""
-        if self.client is None:
+        """Re-render a run's checklist where it was posted and where it was clicked."""
+        if self.surface is None:
             return
         with read_session(self.engine) as session:
             run = session.get(PlaybookRun, run_id)
         places = {clicked} if clicked else set()
         if run is not None and run.channel and run.ts:
             places.add((run.channel, run.ts))
-        message = render_message(checklist(self.engine, run_id, playbooks=self.playbooks, as_of=now.date()))
+        view = checklist(self.engine, run_id, playbooks=self.playbooks, as_of=now.date())
         for channel, ts in places:
-            try:
-                self.client.chat_update(channel=channel, ts=ts, text=message["text"], blocks=message["blocks"])
-            except (SlackApiError, OSError):
-                logger.exception("could not update the checklist of playbook run %s", run_id)
+            self.surface.update(channel, ts, view)
 
     def _unposted(self, now: datetime) -> list[int]:
-        # Alerts still open from the last week: post_once skips every copy already posted, so only new alerts and
-        # copies that failed during an outage go out.
+        # Alerts still open from the last week: the ledger skips every copy already delivered, so only new alerts
+        # and copies not delivered during an outage go out.
         since = now.date() - timedelta(days=7)
         with read_session(self.engine) as session:
             ids = session.exec(
@@ -549,18 +572,61 @@ class AlertDesk:
             ).all()
         return [alert_id for alert_id in ids if alert_id is not None]
 
-    def _post(
-        self, key: str, kind: str, channel: str, message: dict[str, Any], alert_id: int, thread_ts: str | None = None
-    ) -> Delivery:
-        assert self.client is not None
-        return post_once(
-            self.engine,
-            self.client,
-            key=key,
-            kind=kind,
-            channel=channel,
-            message=message,
-            pacer=self.pacer,
-            alert_id=alert_id,
-            thread_ts=thread_ts,
+
+# --- one render at a time per alert ---------------------------------------------------------------------------------
+
+
+def rerender(engine: Engine, alert_id: int, *, lease_seconds: float, render: Callable[[], int]) -> int:
+    """Ask for the alert's copies to be re-rendered, and render them unless another process is doing so.
+
+    The holder renders from the state it reads after taking the render, then lets go only if nobody asked again in
+    the meantime; otherwise it renders once more. A holder that died is replaced once its lease is over.
+    """
+    me = f"{holder_id()}:{uuid.uuid4().hex[:8]}"  # this call: threads of one process render one at a time too
+    with write_session(engine) as session:
+        asked = session.execute(  # in SQL, not read-then-write: two processes asking at once both count
+            update(HealthAlert)
+            .where(col(HealthAlert.id) == alert_id)
+            .values(render_wanted=col(HealthAlert.render_wanted) + 1)
         )
+        if not asked.rowcount:  # type: ignore[attr-defined]
+            raise AlertGone(alert_id)
+    updated = 0
+    while True:
+        wanted = _take_render(engine, alert_id, me=me, lease=timedelta(seconds=lease_seconds))
+        if wanted is None:
+            return updated  # someone else is rendering and will see that we asked
+        try:
+            updated = render()
+        except BaseException:
+            _let_go(engine, alert_id, me=me, wanted=None)
+            raise
+        if _let_go(engine, alert_id, me=me, wanted=wanted):
+            return updated
+
+
+def _take_render(engine: Engine, alert_id: int, *, me: str, lease: timedelta) -> int | None:
+    now = utcnow()
+    with write_session(engine) as session:
+        alert = session.exec(select(HealthAlert).where(HealthAlert.id == alert_id).with_for_update()).first()
+        if alert is None:
+            return None
+        claimed = as_utc(alert.render_claimed_at)
+        if alert.render_holder not in (None, me) and claimed is not None and claimed + lease > now:
+            return None
+        alert.render_holder, alert.render_claimed_at = me, now
+        session.add(alert)
+        return alert.render_wanted
+
+
+def _let_go(engine: Engine, alert_id: int, *, me: str, wanted: int | None) -> bool:
+    """Release the render unless more was asked since `wanted` (None: release whatever was asked)."""
+    with write_session(engine) as session:
+        alert = session.exec(select(HealthAlert).where(HealthAlert.id == alert_id).with_for_update()).first()
+        if alert is None or alert.render_holder != me:
+            return True
+        if wanted is not None and alert.render_wanted != wanted:
+            return False
+        alert.render_holder, alert.render_claimed_at = None, None
+        session.add(alert)
+        return True

@@ -372,6 +372,7 @@ def digest(
     from bot import insights
     from bot.digests import build_digests, send_digests
     from bot.routing import csm_routes
+    from bot.slack.people import SlackPeople
     from bot.store import create_db_engine, init_db
     from bot.teams.delivery import reachable_in_teams, teams_delivery
     from messages.terminal import render_terminal
@@ -383,7 +384,8 @@ def digest(
     model, routing = _health_model(settings), _routing(settings)
     try:
         if dry_run:
-            routes = csm_routes(engine, None, routing)  # cached Slack IDs only: a dry run asks Slack nothing
+            cached_only = SlackPeople(client=None, engine=engine)  # a dry run asks Slack nothing
+            routes = csm_routes(engine, cached_only, routing)
             for item in build_digests(
                 engine, model, day=day, routes=routes, team_channel=settings.healthbot_digest_channel
             ):
@@ -391,19 +393,27 @@ def digest(
                 render_terminal(item.digest, console)
             return
         teams = teams_delivery(settings, engine)
-        client = _slack_client(settings, doing="post the digests", required=teams is None)
+        surface = _slack_surface(settings, engine, doing="post the digests", required=teams is None)
         reachable = reachable_in_teams(engine) if teams is not None else set()
-        run = send_digests(engine, client, settings, model, day=day, routing=routing, reachable_elsewhere=reachable)
+        run = send_digests(
+            engine,
+            surface,
+            settings,
+            model,
+            day=day,
+            routing=routing,
+            people=surface.people if surface is not None else None,
+            reachable_elsewhere=reachable,
+        )
         teams_run = teams.send_digests(model, day=day, routing=routing) if teams is not None else None
     except insights.NoScoresError as err:
         err_console.print(f"[yellow]{err.title}.[/yellow] {' '.join(err.lines)}")
         raise typer.Exit(1) from err
-    if client is not None:
+    if surface is not None:
         console.print(run.summary(), markup=False, highlight=False)
     if teams_run is not None:
         console.print(teams_run.summary("digest"), markup=False, highlight=False)
-    deliveries = run.deliveries + (teams_run.deliveries if teams_run else [])
-    if any(d.outcome == "failed" for d in deliveries):
+    if run.not_delivered or (teams_run is not None and teams_run.not_delivered):
         raise typer.Exit(1)
 
 
@@ -436,14 +446,13 @@ def alerts(
     # Like `digest`: without a token (Slack's, or Teams' credentials) nothing is done and the command says how to
     # fix it (exit 2).
     teams = teams_delivery(settings, engine)
-    desk.client = _slack_client(settings, doing="post alerts", required=teams is None)
+    desk.surface = _slack_surface(settings, engine, doing="post alerts", required=teams is None)
     run = desk.scan(bands=bands, now=now)
     console.print(run.summary(), markup=False, highlight=False)
     teams_run = teams.post_alerts(desk.playbooks, now=now) if teams is not None else None
     if teams_run is not None:
         console.print(teams_run.summary("alert"), markup=False, highlight=False)
-    deliveries = run.deliveries + (teams_run.deliveries if teams_run else [])
-    if any(d.outcome == "failed" for d in deliveries):
+    if run.not_delivered or (teams_run is not None and teams_run.not_delivered):
         raise typer.Exit(1)
 
 
@@ -683,6 +692,7 @@ def _scheduler_dry_run(settings: Settings, engine: Engine) -> None:
     from bot.digests import build_digests
     from bot.routing import csm_routes
     from bot.scheduler import todays_digest_time
+    from bot.slack.people import SlackPeople
     from messages import format as fmt
 
     model, playbooks, routing = _health_model(settings), _playbooks(settings), _routing(settings)
@@ -695,7 +705,8 @@ def _scheduler_dry_run(settings: Settings, engine: Engine) -> None:
         highlight=False,
     )
     if _scored_on(engine, now.date()):
-        routes = csm_routes(engine, None, routing)
+        cached_only = SlackPeople(client=None, engine=engine)  # a dry run asks Slack nothing
+        routes = csm_routes(engine, cached_only, routing)
         built = build_digests(
             engine, model, day=now.date(), routes=routes, team_channel=settings.healthbot_digest_channel
         )
@@ -760,6 +771,14 @@ def _slack_client(settings: Settings, *, doing: str, required: bool = True) -> A
         )
         raise typer.Exit(2)
     return create_web_client(settings)
+
+
+def _slack_surface(settings: Settings, engine: Engine, *, doing: str, required: bool = True) -> Any:
+    """Slack as the core posts to it (see _slack_client for a missing token)."""
+    from bot.slack.surface import SlackSurface
+
+    client = _slack_client(settings, doing=doing, required=required)
+    return None if client is None else SlackSurface.create(engine, settings, client)
 
 
 @app.command()

@@ -1,30 +1,25 @@
-"""Who gets which digest and alert, and where: CSMs by DM (their Slack ID, else their email looked up once and
-cached), channels from the optional routing file, and each person's alert scope from App Home."""
+"""Who gets which digest and alert, and where: CSMs by DM (their Slack ID, else their email, which the surface's
+people resolver looks up), channels from the optional routing file, and each person's alert scope from App Home."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from bot.store import Account, AlertPreference, SlackUserCache, read_session, write_session
-from bot.store.tables import as_utc, utcnow
+from bot.store import Account, AlertPreference, read_session, write_session
+from bot.store.tables import utcnow
 from messages.views import SEVERITIES, AlertScope
 from scoring.tomlfile import read_toml
 
 logger = logging.getLogger(__name__)
 
-# How long "Slack has nobody with this email" is believed before asking again (someone may join tomorrow).
-NOT_FOUND_MEMORY = timedelta(days=1)
 ALERT_SCOPES = {"mine": "My accounts", "segment": "My segments", "all": "All accounts"}
 
 
@@ -80,40 +75,10 @@ def load_routing(path: str | Path | None) -> Routing:
     return Routing(csm_channels=tables["csm"], segment_channels=tables["segment"])
 
 
-def slack_id_for_email(
-    engine: Engine, client: WebClient | None, email: str, *, now: datetime | None = None
-) -> str | None:
-    """The Slack user with this email: from the cache, else users.lookupByEmail (cached, found or not).
+class People(Protocol):
+    """A surface's way to find who a person is (bot.slack.people.SlackPeople)."""
 
-    Without a client (dry runs, no token) only the cache answers. A Slack error other than "no such user" is
-    logged and not cached, so the next run asks again.
-    """
-    now = now or utcnow()
-    email = email.strip().lower()
-    with read_session(engine) as session:
-        cached = session.get(SlackUserCache, email)
-    if cached is not None:
-        checked_at = as_utc(cached.checked_at)
-        if cached.user_id or client is None or (checked_at and checked_at + NOT_FOUND_MEMORY > now):
-            return cached.user_id
-    if client is None:
-        return None
-    try:
-        user_id: str | None = client.users_lookupByEmail(email=email)["user"]["id"]
-    except SlackApiError as err:
-        if err.response.get("error") != "users_not_found":
-            logger.warning("users.lookupByEmail failed for a CSM email: %s", err.response.get("error"))
-            return None
-        user_id = None
-    except OSError:
-        logger.warning("could not reach Slack to look up a CSM's email")
-        return None
-    try:
-        with write_session(engine) as session:
-            session.merge(SlackUserCache(email=email, user_id=user_id, checked_at=now))
-    except IntegrityError:
-        pass  # another process cached the same person a moment ago; Slack told it the same thing
-    return user_id
+    def user_for_email(self, email: str) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -126,9 +91,10 @@ class CsmRoute:
 
 
 def csm_routes(
-    engine: Engine, client: WebClient | None, routing: Routing, *, csms: Iterable[str] | None = None
+    engine: Engine, people: People | None, routing: Routing, *, csms: Iterable[str] | None = None
 ) -> dict[str, CsmRoute]:
-    """Every CSM who owns an account (or just `csms`), keyed by name, with where their messages go."""
+    """Every CSM who owns an account (or just `csms`), keyed by name, with where their messages go; `people` finds
+    a CSM who has an email but no user ID on their accounts (None: nobody is looked up)."""
     with read_session(engine) as session:
         query = select(col(Account.csm_owner), func.max(Account.csm_slack_id), func.max(Account.csm_email)).group_by(
             col(Account.csm_owner)
@@ -138,7 +104,7 @@ def csm_routes(
         rows = session.exec(query).all()
     routes = {}
     for csm, slack_id, email in rows:
-        user = slack_id or (slack_id_for_email(engine, client, email) if email else None)
+        user = slack_id or (people.user_for_email(email) if email and people is not None else None)
         routes[csm] = CsmRoute(csm=csm, slack_id=user, destination=routing.csm_channel(csm) or user)
     return routes
 

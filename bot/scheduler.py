@@ -2,7 +2,8 @@
 (the Procfile's `worker:`), never inside web workers.
 
 APScheduler cannot share a job store between processes, so jobs live in memory and exactly-once comes from the
-store's unique keys (bot.slack.delivery): a second scheduler started by mistake posts nothing new. What APScheduler
+store's delivery ledger (bot.ledger): a second scheduler started by mistake posts nothing new, and what a run could
+not deliver is retried by every alert scan until it goes through. What APScheduler
 gives us is the timing: cron jobs with stable ids in an explicit timezone, coalesced, with a misfire grace that lets a
 digest missed during a restart go out when the process comes back that day — and never the next day.
 """
@@ -10,6 +11,7 @@ digest missed during a restart go out when the process comes back that day — a
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -23,11 +25,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from bot.alerts import AlertDesk
-from bot.digests import send_digests
+from bot.digests import DigestRun, digests_owed, send_digests
+from bot.ledger import Ledger
 from bot.playbook_runs import Playbook
 from bot.routing import Routing
 from bot.scoring_runs import score_and_store
 from bot.settings import Settings
+from bot.slack.surface import SlackSurface
 from bot.store import HealthScore, read_session
 from bot.teams.delivery import TeamsDelivery, reachable_in_teams
 from scoring import HealthModel
@@ -145,28 +149,62 @@ def standard_jobs(
     copy once; a CSM reachable in Teams is not named as unreachable in the Slack team digest.
 
     The digest job scores the day first when nobody has (an unattended install has no one running
-    `healthbot score` each morning); scores already stored for the day are used as they are.
+    `healthbot score` each morning); scores already stored for the day are used as they are. Every alert scan
+    after the digest time also sends today's digests again when any is owed — the morning run failed, Slack gave
+    no answer (to a post, or to looking a CSM up by email), or the process posting one died — until they are all
+    delivered; the ledger posts only what is missing. What still is not delivered at the end of the day is named in
+    the next morning's team digest.
     """
-    desk = AlertDesk(engine=engine, settings=settings, playbooks=playbooks, routing=routing, client=client)
+    surface = SlackSurface.create(engine, settings, client) if client is not None else None  # None: Teams only
+    ledger = surface.ledger if surface is not None else Ledger.from_settings(engine, settings)
+    desk = AlertDesk(engine=engine, settings=settings, playbooks=playbooks, routing=routing, surface=surface)
     bands = [band.name for band in model.bands]
+    owed: set[date] = set()  # days whose digest run in this process did not finish delivering
+    sending = threading.Lock()  # the morning run and a scan's retry never build the digests at the same time
 
-    def morning_digest(now: datetime) -> None:
-        day = now.date()
+    def send(day: date) -> DigestRun:
         if not _scored(engine, day):
             logger.info("no scores for %s yet: scoring before the digest", day)
             score_and_store(engine, model, as_of=day)
+        owed.add(day)
+        people = surface.people if surface is not None else None
+        unanswered = people.unanswered if people is not None else 0
         reachable = reachable_in_teams(engine) if teams is not None else set()
         run = send_digests(
-            engine, client, settings, model, day=day, routing=routing, pacer=desk.pacer, reachable_elsewhere=reachable
+            engine,
+            surface,
+            settings,
+            model,
+            day=day,
+            routing=routing,
+            people=people,
+            reachable_elsewhere=reachable,
         )
-        logger.info("morning digest: %s", run.summary())
-        if teams is not None:
-            logger.info("morning digest: %s", teams.send_digests(model, day=day, routing=routing).summary("digest"))
+        teams_run = teams.send_digests(model, day=day, routing=routing) if teams is not None else None
+        if teams_run is not None:
+            logger.info("Teams digest: %s", teams_run.summary("digest"))
+        complete = run.complete and not (teams_run and teams_run.not_delivered)
+        # A CSM Slack could not look up is owed too.
+        if complete and (people.unanswered if people is not None else 0) == unanswered:
+            owed.discard(day)
+        return run
+
+    def morning_digest(now: datetime) -> None:
+        with sending:
+            logger.info("morning digest: %s", send(now.date()).summary())
 
     def alert_scan(now: datetime) -> None:
         logger.info("alert scan: %s", desk.scan(bands=bands, now=now).summary())
         if teams is not None:
             logger.info("alert scan: %s", teams.post_alerts(playbooks, now=now).summary("alert"))
+        day = now.date()
+        if now < todays_digest_time(settings, now) or not sending.acquire(blocking=False):
+            return  # not due yet, or the morning run is sending them right now
+        try:
+            if day in owed or digests_owed(ledger, day=day):
+                logger.info("digest retry: %s", send(day).summary())
+        finally:
+            sending.release()
 
     return ScheduledJobs(digest=morning_digest, alert_scan=alert_scan)
 

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     healthbot_teams_channel: str | None = None
     teams_public_url: str | None = None  # https base URL of serve-teams, for charts and export downloads
     teams_openid_metadata_url: str | None = None  # Bot Framework's OpenID metadata (sovereign clouds, test issuers)
+    # Delivery under faults (bot.ledger): how long one Slack call may take, how long one message may wait out
+    # rate limits in a run, and how long a claim outlives a process that stopped renewing it.
+    healthbot_slack_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    healthbot_delivery_budget_seconds: float = Field(default=120.0, ge=0, le=3600)
+    healthbot_claim_seconds: float = Field(default=90.0, gt=0, le=3600)
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token")
     @classmethod

@@ -284,6 +284,8 @@ def digest(d: views.Digest) -> RenderableType:
         )
     if d.risk_drivers:
         parts.append(_risk_drivers(d.risk_drivers))
+    if d.undelivered:
+        parts.append(Text(f"⚠️  Not delivered yesterday: {', '.join(d.undelivered)}"))
     if d.unreachable_csms:
         parts.append(Text(f"⚠️  Could not reach by DM: {', '.join(d.unreachable_csms)}"))
     if not parts:

@@ -302,6 +302,7 @@ class Digest:
     arr_at_risk: float = 0.0
     risk_drivers: list[RiskDriver] = field(default_factory=list)
     unreachable_csms: list[str] = field(default_factory=list)
+    undelivered: list[str] = field(default_factory=list)  # team digest: what the bot could not deliver yesterday
     since: date | None = None  # the scored day "new" is measured from; None on the first scored day
     model_note: str | None = None  # some scores were made with another model than the one in force
     window: str = "last month"  # what every change in the digest's lists is measured against

@@ -2,8 +2,12 @@
 
 It records every call (method, params, whether Slack would have accepted it); serves `response_url` posts at
 `/response/<name>` and file uploads at `/upload/<file_id>` (recorded as methods "response_url" and "upload"); can be
-told to refuse the next calls to a method with a 429 + Retry-After, a 5xx or a dropped connection, the way Slack
-behaves under load; and, with a `SocketModeLink`, plays Slack's end of Socket Mode. Point
+told to misbehave the way Slack does under load or in an outage — a 429 with any Retry-After, a 5xx, `ok: false`, an
+answer slower than the client's timeout (the call carried out all the same), a connection dropped before or after
+the call was carried out, a call held until the test lets it go (to kill the caller mid-call), or everything down
+for a while; keeps the messages posted per conversation (chat.update applied, metadata kept) so that
+conversations.history and .replies answer like Slack; and, with a `SocketModeLink`, plays Slack's end of Socket
+Mode. Point
 `WebClient(base_url=api.base_url)` (or `SLACK_API_URL`) at it.
 
     with SlackApiStandIn() as api:
@@ -20,11 +24,13 @@ import contextlib
 import hashlib
 import itertools
 import json
+import random
 import socket
 import struct
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -53,8 +59,47 @@ class ApiCall:
 
 @dataclass
 class _Failure:
-    status: int
-    retry_after: int | None
+    status: int  # the HTTP status answered; 0 hangs up; 200 with `error` answers ok:false
+    retry_after: float | None = None
+    error: str | None = None
+    carried_out: bool = False  # Slack did it before the answer went wrong (slow answer, dropped afterwards, held)
+    delay: float = 0.0  # seconds before answering
+    hold: Hold | None = None
+    when: Callable[[dict[str, Any]], bool] | None = None  # only calls whose params match; others pass it by
+
+
+class Hold:
+    """A call the stand-in keeps waiting: `reached` is set when it arrives; `release()` lets it answer."""
+
+    def __init__(self) -> None:
+        self.reached = threading.Event()
+        self.released = threading.Event()
+
+    def release(self) -> None:
+        self.released.set()
+
+    def wait_reached(self, timeout: float = 30.0) -> None:
+        assert self.reached.wait(timeout), "the held call never arrived"
+
+
+def dm_channel(user_id: str) -> str:
+    """The DM conversation ID the stand-in gives a user (conversations.open, and where posts to a user ID land)."""
+    return "D" + user_id.replace(",", "")[-9:].upper().rjust(9, "0")
+
+
+def delivery_key(params: dict[str, Any]) -> str:
+    """The delivery key a chat.postMessage carries in its metadata ("" when none)."""
+    metadata = params.get("metadata")
+    return str(((metadata if isinstance(metadata, dict) else {}).get("event_payload") or {}).get("key") or "")
+
+
+def key_starts(prefix: str) -> Callable[[dict[str, Any]], bool]:
+    """A `when` for posts whose delivery key starts with `prefix` ("escalation:", "digest:")."""
+    return lambda params: delivery_key(params).startswith(prefix)
+
+
+def conversation_of(channel: str) -> str:
+    return dm_channel(channel) if channel[:1] in ("U", "W") else channel
 
 
 class SlackApiStandIn:
@@ -71,6 +116,11 @@ class SlackApiStandIn:
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.messages: dict[str, list[dict[str, Any]]] = {}  # conversation ID → messages posted there, oldest first
+        self._down_until = 0.0
+        self._down_status = 503
+        self._jitter: dict[str, float] = {}
+        self._last_ts = 0.0
         self.socket_mode: SocketModeLink | None = None  # set one to let apps.connections.open succeed
         self.channels_without_bot: set[str] = set()  # files shared there are refused with not_in_channel
 
@@ -91,6 +141,11 @@ class SlackApiStandIn:
         return self
 
     def stop(self) -> None:
+        with self._lock:
+            for queue in self._failures.values():
+                for failure in queue:
+                    if failure.hold is not None:
+                        failure.hold.release()
         if self.socket_mode is not None:
             self.socket_mode.stop()
         if self._server is not None:
@@ -137,13 +192,60 @@ class SlackApiStandIn:
             "profile": profile,
         }
 
-    def fail(self, method: str, *, status: int = 429, times: int = 1, retry_after: int | None = 1) -> None:
-        """Refuse the next `times` calls to `method` with `status` (and Retry-After for a 429); status 0 hangs up
-        without answering, the way a dropped connection looks to the client."""
+    def fail(
+        self,
+        method: str,
+        *,
+        status: int = 429,
+        times: int = 1,
+        retry_after: float | None = 1,
+        error: str | None = None,
+        carried_out: bool = False,
+        when: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
+        """Refuse the next `times` calls to `method` (only those whose params satisfy `when`, if given) with
+        `status` (and Retry-After for a 429); status 0 hangs up without answering, the way a dropped connection looks
+        to the client; status 200 with `error` answers `{"ok": false, "error": error}`. With `carried_out` Slack
+        does the call first and only the answer goes wrong (a 500 after posting, a connection dropped on the way
+        back)."""
+        failure = _Failure(status, retry_after if status == 429 else None, error, carried_out, when=when)
+        self._queue(method, [replace(failure) for _ in range(times)])
+
+    def slow(
+        self, method: str, *, seconds: float, times: int = 1, when: Callable[[dict[str, Any]], bool] | None = None
+    ) -> None:
+        """Carry out the next `times` calls to `method` at once but answer only after `seconds` (past the client's
+        timeout, the client sees no answer although the message was posted)."""
+        self._queue(method, [_Failure(200, carried_out=True, delay=seconds, when=when) for _ in range(times)])
+
+    def hold(
+        self, method: str, *, carried_out: bool = True, when: Callable[[dict[str, Any]], bool] | None = None
+    ) -> Hold:
+        """Keep the next call to `method` (matching `when`) waiting — carried out first unless told otherwise —
+        until released or the stand-in stops: the moment to kill the process that made it."""
+        hold = Hold()
+        self._queue(method, [_Failure(200, carried_out=carried_out, hold=hold, when=when)])
+        return hold
+
+    def jitter(self, method: str, *, max_seconds: float) -> None:
+        """Let every call to `method` wait a random while before Slack carries it out, so that concurrent calls
+        land in any order (as they do on the real network)."""
+        self._jitter[method] = max_seconds
+
+    def down(self, *, for_seconds: float, status: int = 503) -> None:
+        """Answer every Web API call with `status` (0: hang up) for the next `for_seconds`: Slack is down."""
         with self._lock:
-            self._failures.setdefault(method, []).extend(
-                _Failure(status, retry_after if status == 429 else None) for _ in range(times)
-            )
+            self._down_until = time.monotonic() + for_seconds
+            self._down_status = status
+
+    def up(self) -> None:
+        """Slack is back."""
+        with self._lock:
+            self._down_until = 0.0
+
+    def _queue(self, method: str, failures: list[_Failure]) -> None:
+        with self._lock:
+            self._failures.setdefault(method, []).extend(failures)
 
     # --- what happened --------------------------------------------------------------------------------------------
 
@@ -190,20 +292,46 @@ class SlackApiStandIn:
         with self._lock:
             self._calls.clear()
 
+    def posted(self) -> list[tuple[str, str | None]]:
+        """Every message Slack holds, as (conversation, delivery key from its metadata), in posting order."""
+        with self._lock:
+            found = [
+                (message["at"], conversation, ((message.get("metadata") or {}).get("event_payload") or {}).get("key"))
+                for conversation, messages in self.messages.items()
+                for message in messages
+            ]
+        return [(conversation, key) for _, conversation, key in sorted(found)]
+
+    def message(self, channel: str, ts: str) -> dict[str, Any]:
+        """The message as it stands now (after every chat.update)."""
+        with self._lock:
+            for message in self.messages.get(conversation_of(channel), []):
+                if message["ts"] == ts:
+                    return dict(message)
+        raise AssertionError(f"no message {ts} in {channel}")
+
     # --- answering ----------------------------------------------------------------------------------------------------
 
     def _record(self, call: ApiCall) -> None:
         with self._lock:
             self._calls.append(call)
 
-    def _take_failure(self, method: str) -> _Failure | None:
+    def _take_failure(self, method: str, params: dict[str, Any]) -> _Failure | None:
         with self._lock:
-            queue = self._failures.get(method)
-            return queue.pop(0) if queue else None
+            if time.monotonic() < self._down_until:
+                return _Failure(self._down_status)
+            queue = self._failures.get(method) or []
+            for n, failure in enumerate(queue):
+                if failure.when is None or failure.when(params):
+                    return queue.pop(n)
+        return None
 
     def _next_ts(self) -> str:
-        n = next(self._ts)
-        return f"{1_700_000_000 + n}.{n:06d}"
+        # Like Slack's: the time the message was posted, unique within the workspace (conversations.history's
+        # `oldest` compares against it).
+        with self._lock:
+            self._last_ts = max(time.time(), self._last_ts + 0.000001)
+            return f"{self._last_ts:.6f}"
 
     def answer(self, method: str, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         """Slack's answer to one Web API call."""
@@ -228,17 +356,35 @@ class SlackApiStandIn:
         if method == "chat.postMessage":
             ts = self._next_ts()
             message = {"type": "message", "text": params.get("text"), "ts": ts, "bot_id": BOT_ID}
+            stored = {
+                **message,
+                "blocks": params.get("blocks"),
+                "attachments": params.get("attachments"),
+                "metadata": params.get("metadata"),
+                "thread_ts": params.get("thread_ts"),
+                "at": time.monotonic(),
+            }
+            with self._lock:
+                self.messages.setdefault(conversation_of(str(params.get("channel"))), []).append(stored)
             return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": message}
+        if method in ("conversations.history", "conversations.replies"):
+            return self._history(method, params)
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self._next_ts()}
         if method == "chat.update":
+            with self._lock:
+                for stored in self.messages.get(conversation_of(str(params.get("channel"))), []):
+                    if stored["ts"] == params.get("ts"):
+                        stored.update({k: params.get(k) for k in ("text", "blocks", "attachments")})
+                        break
+                else:
+                    return {"ok": False, "error": "message_not_found"}
             return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts"), "text": params.get("text")}
         if method in ("views.publish", "views.open", "views.update", "views.push"):
             view = params.get("view") or {}
             return {"ok": True, "view": {"id": f"V{next(self._ts):08d}", **(view if isinstance(view, dict) else {})}}
         if method == "conversations.open":
-            users = str(params.get("users", ""))
-            return {"ok": True, "channel": {"id": "D" + users.replace(",", "")[-9:].upper().rjust(9, "0")}}
+            return {"ok": True, "channel": {"id": dm_channel(str(params.get("users", "")))}}
         if method == "users.info":
             user = self.users.get(str(params.get("user")))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
@@ -268,6 +414,35 @@ class SlackApiStandIn:
             files = params.get("files") or []
             return {"ok": True, "files": [{"id": item.get("id"), "title": item.get("title")} for item in files]}
         return {"ok": False, "error": "unknown_method"}
+
+    def _history(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        channel = str(params.get("channel"))
+        if channel[:1] in ("U", "W"):
+            return {"ok": False, "error": "channel_not_found"}  # Slack wants the DM's conversation ID
+        oldest = float(params.get("oldest") or 0)
+        with self._lock:
+            stored = [dict(m) for m in self.messages.get(channel, []) if float(m["ts"]) > oldest]
+        if method == "conversations.history":
+            stored = [m for m in stored if not m.get("thread_ts")]
+        else:
+            parent = str(params.get("ts"))
+            stored = [m for m in stored if m["ts"] == parent or m.get("thread_ts") == parent]
+        with_metadata = str(params.get("include_all_metadata")).lower() in ("1", "true")
+        for message in stored:
+            message.pop("at", None)
+            if not with_metadata or not message.get("metadata"):
+                message.pop("metadata", None)
+        limit = int(params.get("limit") or 100)
+        start = int(params.get("cursor") or 0)
+        ordered = list(reversed(stored)) if method == "conversations.history" else stored
+        page = ordered[start : start + limit]
+        more = start + limit < len(ordered)
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
 
 def _decode(raw: bytes, content_type: str, query: str) -> dict[str, Any]:
@@ -323,31 +498,54 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
         method = url.path.removeprefix("/api/")
-        failure = self.api._take_failure(method)
-        if failure is not None:
-            self.api._record(ApiCall(method, params, failure.status, False, path=url.path))
-            if failure.status == 0:
-                self.close_connection = True
-                return
-            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
-            body = {"ok": False, "error": "ratelimited" if failure.status == 429 else "internal_error"}
-            self._send(failure.status, json.dumps(body).encode(), "application/json", headers)
-            return
-
         auth = self.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ").strip() or params.get("token")
-        answer = self.api.answer(method, params, token)
-        self.api._record(ApiCall(method, params, 200, bool(answer.get("ok")), path=url.path))
-        self._send(200, json.dumps(answer).encode(), "application/json; charset=utf-8")
+        lag = self.api._jitter.get(method)
+        if lag:
+            time.sleep(random.uniform(0, lag))
+        failure = self.api._take_failure(method, params)
+        if failure is None:
+            answer = self.api.answer(method, params, token)
+            self.api._record(ApiCall(method, params, 200, bool(answer.get("ok")), path=url.path))
+            self._send(200, json.dumps(answer).encode(), "application/json; charset=utf-8")
+            return
+        if failure.carried_out:
+            answer = self.api.answer(method, params, token)
+            self.api._record(ApiCall(method, params, failure.status, bool(answer.get("ok")), path=url.path))
+        else:
+            answer = {"ok": False, "error": failure.error or "internal_error"}
+            self.api._record(ApiCall(method, params, failure.status, False, path=url.path))
+        if failure.hold is not None:
+            failure.hold.reached.set()
+            failure.hold.released.wait()
+        if failure.delay:
+            time.sleep(failure.delay)
+        if failure.status == 0:
+            self.close_connection = True
+            return
+        if failure.status == 429:
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            self._send(429, json.dumps({"ok": False, "error": "ratelimited"}).encode(), "application/json", headers)
+        elif failure.status == 200 and failure.error:
+            self._send(200, json.dumps({"ok": False, "error": failure.error}).encode(), "application/json")
+        elif failure.status == 200:
+            self._send(200, json.dumps(answer).encode(), "application/json; charset=utf-8")
+        else:
+            self._send(
+                failure.status, json.dumps({"ok": False, "error": "internal_error"}).encode(), "application/json"
+            )
 
     def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            self.close_connection = True  # the client gave up waiting (a slow answer past its timeout)
 
 
 class SocketModeLink:

@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from sqlalchemy.engine import Engine
 
 import handlers.slack.actions
@@ -18,6 +17,7 @@ import handlers.slack.commands
 import handlers.slack.events
 import handlers.slack.modals
 from bot.settings import Settings, SettingsError
+from bot.slack.delivery import retry_handlers
 from handlers.slack.access import AccessList
 from handlers.slack.deps import AppDeps
 from handlers.slack.middleware import AllowedUsersOnly, CheckSealedForms, DeliverEventsOnce, ProvideDeps
@@ -26,8 +26,6 @@ from handlers.slack.people import PeopleDirectory
 logger = logging.getLogger(__name__)
 
 LISTENER_THREADS = 16
-RATE_LIMIT_RETRIES = 3
-CONNECTION_RETRIES = 2
 
 
 class _SameTokenNotice(logging.Filter):
@@ -42,16 +40,19 @@ logging.getLogger("slack_bolt.App").addFilter(_SameTokenNotice())
 
 
 def create_web_client(settings: Settings) -> WebClient:
-    """A Web API client for the bot token at `SLACK_API_URL`, which waits out 429s (Retry-After) and retries a
-    dropped connection."""
+    """A Web API client for the bot token at `SLACK_API_URL`.
+
+    Each call gives up after HEALTHBOT_SLACK_TIMEOUT_SECONDS, and waits out a 429 (twice at most) only when Slack
+    asks for no longer than that; a longer wait is the caller's (the delivery ledger waits within its budget). A
+    dropped connection is retried only for calls that create nothing: a post whose answer was lost is left to the
+    ledger, which looks for it before posting again (bot.slack.delivery).
+    """
     base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
     return WebClient(
         token=settings.slack_bot_token,
         base_url=base_url,
-        retry_handlers=[
-            RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-            ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
-        ],
+        timeout=settings.healthbot_slack_timeout_seconds,  # type: ignore[arg-type]  # urllib takes fractions
+        retry_handlers=retry_handlers(max_wait=settings.healthbot_slack_timeout_seconds),
     )
 
 
@@ -88,7 +89,7 @@ def create_app(settings: Settings, *, engine: Engine, client: WebClient | None =
         settings=settings,
         executor=executor,
         access=AccessList(settings.allowed_users, client=client),
-        people=PeopleDirectory(client=client),
+        people=PeopleDirectory(client=client, engine=engine),
     )
     # Order matters: events are recorded as handled before anything can answer, and refusals come after that.
     app.use(ProvideDeps(deps))

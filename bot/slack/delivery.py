@@ -1,51 +1,47 @@
-"""Posting to Slack exactly once.
+"""Posting to Slack through the delivery ledger (bot.ledger): chat.postMessage with the message's key in its
+metadata, Slack's rate limits waited out within the message's budget, every failure sorted into "nothing was
+posted" and "it may have been", and conversations.history to find a message whose post was cut short.
 
-Every message the bot posts on its own (digests, alerts, escalations, thread replies) has a key such as
-`digest:2026-11-24:U0SARAH001`. A process first *claims* the key in the store (a unique row in `sent_message`),
-then posts, then marks it sent. A second run, a restarted process or a second scheduler started by mistake finds
-the row and posts nothing. Slack refusing or being down marks the row failed, and the next run posts it.
-
-The one gap no store can close: a process killed between Slack's "ok" and marking the row sent leaves it pending;
-once its claim has expired (CLAIM_LEASE) the next run posts it again.
+The Web API client's own retries are ours too (`retry_handlers`): slack_sdk's rate-limit handler sleeps for any
+Retry-After and its connection handler re-sends a post whose answer was lost, so neither is used for posts.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import datetime
+from http.client import HTTPException
+from typing import Any
+from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
 
-from bot.store import SentMessage, read_session, write_session
-from bot.store.tables import as_utc, utcnow
+from bot.ledger import CannotTell, Delivery, Ledger, NotPosted, OutcomeUnknown, Posted, unsent
+from bot.store import SentMessage
 
 logger = logging.getLogger(__name__)
 
-CLAIM_LEASE = timedelta(minutes=10)  # longer than any post takes, 429 waits included
+__all__ = ["Delivery", "Pacer", "SlackOutbox", "SlackPoster", "post_once", "unsent"]
+
 CHANNEL_GAP_SECONDS = 1.0  # Slack allows about one message per second per channel
-RATE_LIMIT_BUDGET_SECONDS = 300.0  # how long one message may wait out 429s before it is left for the next run
-
-Outcome = Literal["sent", "already_sent", "in_progress", "failed"]
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What happened to one message: posted now, posted before, being posted by another process, or failed."""
-
-    key: str
-    outcome: Outcome
-    channel: str
-    ts: str | None = None
-    error: str | None = None
+EVENT_TYPE = "healthbot_delivery"  # the metadata event type that carries a message's delivery key
+HISTORY_PAGES = 10  # how many pages of conversations.history to look through for a cut-short post
+# Calls that create something: a lost answer must not make the client send them again.
+NOT_IDEMPOTENT = ("chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage", "files.completeUploadExternal")
+# Refusals that looking again will not change: the bot may not read that conversation.
+CANNOT_LOOK = ("missing_scope", "not_in_channel", "channel_not_found", "not_allowed_token_type", "access_denied")
 
 
 @dataclass
@@ -68,6 +64,231 @@ class Pacer:
             self.sleep(due - now)
 
 
+# --- the client's retries -----------------------------------------------------------------------------------------
+
+
+def retry_after(headers: Any) -> float:
+    """Slack's Retry-After in seconds (1 when it is missing or unreadable)."""
+    for name, value in dict(headers or {}).items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return max(float(raw), 0.0)
+            except (TypeError, ValueError):
+                return 1.0
+    return 1.0
+
+
+def _method(request: HttpRequest) -> str:
+    return request.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+class BoundedRateLimitRetry(RetryHandler):
+    """Waits out a 429 only when Slack asks for at most `max_wait` seconds (a 429 means nothing was done, so trying
+    again is safe); a longer wait is left to the caller — SlackPoster waits within the message's own budget."""
+
+    def __init__(self, *, max_wait: float, max_retry_count: int = 2) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code == 429 and retry_after(response.headers) <= self.max_wait
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        state.next_attempt_requested = True
+        time.sleep(retry_after(response.headers if response is not None else {}))
+        state.increment_current_attempt()
+
+
+class IdempotentConnectionRetry(ConnectionErrorRetryHandler):
+    """Retries a dropped connection for reads and updates; a post whose answer was lost is left to the ledger,
+    which looks for it before posting again."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if _method(request) in NOT_IDEMPOTENT:
+            return False
+        return super()._can_retry(state=state, request=request, response=response, error=error)
+
+
+def retry_handlers(*, max_wait: float, connection_retries: int = 2) -> list[RetryHandler]:
+    """The Web API client's retries: rate limits up to `max_wait` seconds, and dropped connections — never for a
+    call that creates something, whose answer may have been lost after Slack did it."""
+    return [BoundedRateLimitRetry(max_wait=max_wait), IdempotentConnectionRetry(max_retry_count=connection_retries)]
+
+
+# --- posting ------------------------------------------------------------------------------------------------------
+
+
+def slack_error(err: Exception) -> str:
+    """What went wrong, in a line an operator can act on."""
+    if isinstance(err, SlackApiError):
+        return f"Slack answered {err.response.status_code}: {err.response.get('error', 'no reason given')}"
+    return f"could not reach Slack: {err}"
+
+
+def _unreachable(err: Exception) -> bool:
+    """The request never left: connection refused, or the host is unknown."""
+    reason = err.reason if isinstance(err, URLError) else err
+    return isinstance(reason, ConnectionRefusedError | socket.gaierror)
+
+
+@dataclass
+class SlackPoster:
+    """How Slack posts and finds messages for the ledger (bot.ledger.Poster)."""
+
+    client: WebClient
+    pacer: Pacer | None = None
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    name: str = "slack"
+    _dm_channels: dict[str, str] = field(default_factory=dict)
+
+    def post(self, destination: str, message: Any, *, key: str, thread: str | None, deadline: float) -> Posted:
+        """chat.postMessage carrying `key` in its metadata; 429s waited out until `deadline`, never past it."""
+        while True:
+            if self.pacer is not None:
+                self.pacer.wait(destination)
+            try:
+                response = self.client.chat_postMessage(
+                    channel=destination,
+                    text=message["text"],
+                    blocks=message.get("blocks"),
+                    attachments=message.get("attachments"),
+                    thread_ts=thread,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    metadata={"event_type": EVENT_TYPE, "event_payload": {"key": key}},
+                )
+            except SlackApiError as err:
+                status = err.response.status_code
+                if status == 429:
+                    wait = retry_after(err.response.headers)
+                    if self.clock() + wait > deadline:
+                        raise NotPosted(f"Slack is rate limiting posts and asked for {wait:.0f} s more") from err
+                    logger.info("Slack is rate limiting posts to %s; waiting %.0f s", destination, wait)
+                    self.sleep(wait)
+                    continue
+                if status >= 500:
+                    raise OutcomeUnknown(slack_error(err)) from err
+                raise NotPosted(slack_error(err)) from err
+            except (OSError, HTTPException) as err:
+                if isinstance(err, OSError) and _unreachable(err):
+                    raise NotPosted(slack_error(err)) from err
+                raise OutcomeUnknown(f"no answer from Slack: {err}") from err
+            return Posted(str(response["channel"]), str(response["ts"]))
+
+    def find(self, destination: str, *, key: str, thread: str | None, since: datetime) -> Posted | None:
+        """The bot's message carrying `key` in `destination` (or in `thread` there) since `since`."""
+        try:
+            channel = self._conversation(destination)
+            cursor: str | None = None
+            for _ in range(HISTORY_PAGES):
+                common: dict[str, Any] = {"channel": channel, "oldest": f"{since.timestamp():.6f}", "limit": 200}
+                if cursor:
+                    common["cursor"] = cursor
+                if thread:
+                    page = self.client.conversations_replies(ts=thread, include_all_metadata=True, **common)
+                else:
+                    page = self.client.conversations_history(include_all_metadata=True, **common)
+                for message in page.get("messages") or []:
+                    metadata = message.get("metadata") or {}
+                    if (
+                        metadata.get("event_type") == EVENT_TYPE
+                        and (metadata.get("event_payload") or {}).get("key") == key
+                    ):
+                        return Posted(channel, str(message["ts"]))
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    return None
+        except SlackApiError as err:
+            if err.response.get("error") in CANNOT_LOOK:
+                raise CannotTell(
+                    f"may have been posted to {destination}, and Slack will not let the bot look "
+                    f"({err.response.get('error')}): check there, then delete this row to post it again"
+                ) from err
+            raise OutcomeUnknown(slack_error(err)) from err
+        except (OSError, HTTPException) as err:
+            raise OutcomeUnknown(slack_error(err)) from err
+        raise CannotTell(f"too many messages in {destination} since {since:%H:%M} to find it: check there")
+
+    def _conversation(self, destination: str) -> str:
+        # A DM is posted to the person's user ID, but its history lives in the DM's own conversation ID.
+        if destination[:1] not in ("U", "W"):
+            return destination
+        if destination not in self._dm_channels:
+            opened = self.client.conversations_open(users=destination)
+            self._dm_channels[destination] = str(opened["channel"]["id"])
+        return self._dm_channels[destination]
+
+
+@dataclass
+class SlackOutbox:
+    """Posting and updating on Slack for one process: the ledger, the client and one pacer for every channel."""
+
+    ledger: Ledger
+    client: WebClient
+    pacer: Pacer = field(default_factory=Pacer)
+    poster: SlackPoster = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.poster = SlackPoster(self.client, self.pacer)
+
+    def post(
+        self,
+        *,
+        key: str,
+        kind: str,
+        channel: str,
+        message: dict[str, Any],
+        alert_id: int | None = None,
+        thread_ts: str | None = None,
+    ) -> Delivery:
+        """Post `message` ({"text", "blocks", "attachments"}) to `channel` once, ever, for `key`."""
+        return self.ledger.deliver(
+            self.poster, key=key, kind=kind, destination=channel, message=message, alert_id=alert_id, thread=thread_ts
+        )
+
+    def update(self, channel: str, ts: str, message: dict[str, Any]) -> bool:
+        """chat.update one posted message; False (logged) when Slack refuses (deleted, archived) or is away."""
+        try:
+            self.client.chat_update(
+                channel=channel,
+                ts=ts,
+                text=message["text"],
+                blocks=message.get("blocks"),
+                attachments=message.get("attachments"),
+            )
+        except (SlackApiError, OSError, HTTPException) as err:
+            logger.warning("could not update the message %s in %s (%s)", ts, channel, slack_error(err))
+            return False
+        return True
+
+    def copies(self, alert_id: int) -> list[SentMessage]:
+        """The alert's posted Slack copies."""
+        return self.ledger.copies(alert_id, surface="slack")
+
+
 def post_once(
     engine: Engine,
     client: WebClient,
@@ -80,156 +301,6 @@ def post_once(
     alert_id: int | None = None,
     thread_ts: str | None = None,
 ) -> Delivery:
-    """Post `message` ({"text", "blocks", "attachments"}) to `channel` unless `key` was posted already.
-
-    Args:
-        key: what makes this message unique, e.g. "digest:2026-11-24:U0SARAH001".
-        kind: digest, alert, escalation, reply — for the operator reading the table.
-        channel: a channel ID, or a user ID for a DM from the bot.
-        pacer: spaces posts to one channel; None posts at once.
-        alert_id: the alert this message shows, so clicks can re-render it.
-        thread_ts: post as a reply in this thread.
-    """
-    claimed = _claim(engine, key=key, kind=kind, channel=channel, alert_id=alert_id, thread_ts=thread_ts)
-    if claimed is not None:
-        return claimed
-    try:
-        response = _post(client, channel=channel, message=message, thread_ts=thread_ts, pacer=pacer)
-    except SlackApiError as err:
-        reason = f"Slack answered {err.response.status_code}: {err.response.get('error', 'no reason given')}"
-        return _failed(engine, key, channel, reason)
-    except OSError as err:  # connection refused or reset, DNS, timeout (URLError is an OSError)
-        return _failed(engine, key, channel, f"could not reach Slack: {err}")
-    posted_channel, ts = str(response["channel"]), str(response["ts"])
-    with write_session(engine) as session:
-        row = session.exec(select(SentMessage).where(SentMessage.dedupe_key == key)).one()
-        row.status, row.channel, row.ts, row.sent_at, row.error = "sent", posted_channel, ts, utcnow(), None
-        session.add(row)
-    return Delivery(key, "sent", posted_channel, ts)
-
-
-def _claim(
-    engine: Engine, *, key: str, kind: str, channel: str, alert_id: int | None, thread_ts: str | None
-) -> Delivery | None:
-    """Take `key` for this process (None), or say why not: already sent, or another process is posting it."""
-    now = utcnow()
-    with write_session(engine) as session:
-        row = session.exec(select(SentMessage).where(SentMessage.dedupe_key == key).with_for_update()).first()
-        if row is None:
-            row = SentMessage(
-                dedupe_key=key,
-                kind=kind,
-                channel=channel,
-                claimed_at=now,
-                attempts=1,
-                alert_id=alert_id,
-                thread_ts=thread_ts,
-            )
-            try:
-                with session.begin_nested():
-                    session.add(row)
-            except IntegrityError:
-                # PostgreSQL: another process inserted the same key between our look and our insert.
-                return Delivery(key, "in_progress", channel)
-            return None
-        if row.status == "sent":
-            return Delivery(key, "already_sent", row.channel, row.ts)
-        claimed_at = as_utc(row.claimed_at)
-        if row.status == "pending" and claimed_at is not None and claimed_at + CLAIM_LEASE > now:
-            return Delivery(key, "in_progress", row.channel)
-        row.status, row.claimed_at, row.attempts, row.error = "pending", now, row.attempts + 1, None
-        session.add(row)
-    return None
-
-
-def _post(
-    client: WebClient, *, channel: str, message: dict[str, Any], thread_ts: str | None, pacer: Pacer | None
-) -> Any:
-    # A 429 means Slack did not post, so waiting out Retry-After and trying again cannot post twice. The client's
-    # own retry handler covers short bursts; a storm longer than its retries is waited out here, within a budget.
-    deadline = time.monotonic() + RATE_LIMIT_BUDGET_SECONDS
-    while True:
-        if pacer is not None:
-            pacer.wait(channel)
-        try:
-            return client.chat_postMessage(
-                channel=channel,
-                text=message["text"],
-                blocks=message.get("blocks"),
-                attachments=message.get("attachments"),
-                thread_ts=thread_ts,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except SlackApiError as err:
-            if err.response.status_code != 429:
-                raise
-            wait = float(err.response.headers.get("Retry-After", err.response.headers.get("retry-after", 1)))
-            if time.monotonic() + wait > deadline:
-                raise
-            logger.info("Slack is rate limiting posts to %s; waiting %.0f s", channel, wait)
-            time.sleep(wait)
-
-
-def _failed(engine: Engine, key: str, channel: str, reason: str) -> Delivery:
-    logger.warning("could not post %s to %s (%s); the next run will try again", key, channel, reason)
-    with write_session(engine) as session:
-        row = session.exec(select(SentMessage).where(SentMessage.dedupe_key == key)).one()
-        row.status, row.error, row.claimed_at = "failed", reason[:500], None
-        session.add(row)
-    return Delivery(key, "failed", channel, error=reason)
-
-
-def alert_messages(engine: Engine, alert_id: int) -> list[SentMessage]:
-    """The posted messages that show an alert (its DM, its channel post, its escalation), not thread replies."""
-    with read_session(engine) as session:
-        return list(
-            session.exec(
-                select(SentMessage)
-                .where(
-                    SentMessage.alert_id == alert_id,
-                    SentMessage.status == "sent",
-                    col(SentMessage.thread_ts).is_(None),
-                    col(SentMessage.kind).in_(("alert", "escalation")),
-                )
-                .order_by(col(SentMessage.id))
-            ).all()
-        )
-
-
-def update_everywhere(
-    engine: Engine, client: WebClient, alert_id: int, render: Callable[[SentMessage], dict[str, Any]]
-) -> int:
-    """Re-render every posted copy of an alert with chat.update, so they all show the same state.
-
-    Returns how many copies were updated; a copy Slack refuses to update (deleted, channel archived) is logged
-    and skipped.
-    """
-    updated = 0
-    for sent in alert_messages(engine, alert_id):
-        assert sent.ts is not None
-        message = render(sent)
-        try:
-            client.chat_update(
-                channel=sent.channel,
-                ts=sent.ts,
-                text=message["text"],
-                blocks=message.get("blocks"),
-                attachments=message.get("attachments"),
-            )
-        except (SlackApiError, OSError):
-            logger.exception("could not update alert %s's message in %s", alert_id, sent.channel)
-            continue
-        updated += 1
-    return updated
-
-
-def unsent(engine: Engine, *, kind: str | None = None, since: datetime | None = None) -> list[SentMessage]:
-    """Messages claimed but not (yet) posted, newest first: what an operator looks at after an outage."""
-    with read_session(engine) as session:
-        query = select(SentMessage).where(SentMessage.status != "sent")
-        if kind is not None:
-            query = query.where(SentMessage.kind == kind)
-        if since is not None:
-            query = query.where(SentMessage.created_at >= since)
-        return list(session.exec(query.order_by(col(SentMessage.id).desc())).all())
+    """Post `message` to `channel` unless `key` was posted already, with the ledger's default claim and budget."""
+    outbox = SlackOutbox(Ledger(engine), client, pacer or Pacer(gap=0))
+    return outbox.post(key=key, kind=kind, channel=channel, message=message, alert_id=alert_id, thread_ts=thread_ts)

@@ -125,7 +125,12 @@ class HealthAlert(SQLModel, table=True):
     snoozed_by: str | None = None
     resolved_by: str | None = None
     resolved_at: datetime | None = _moment()
-    escalated_at: datetime | None = _moment()  # an unacknowledged High alert past its response time, escalated once
+    escalated_at: datetime | None = _moment()  # set once Slack took the escalation post, never before
+    # Re-rendering every copy: each state change asks for a render (render_wanted + 1); one process at a time holds
+    # the render (render_holder, renewed at render_claimed_at) and renders again until nothing new was asked.
+    render_wanted: int = 0
+    render_holder: str | None = None
+    render_claimed_at: datetime | None = _moment()
 
 
 class AlertAction(SQLModel, table=True):
@@ -153,7 +158,10 @@ class SentMessage(SQLModel, table=True):
     dedupe_key: str = Field(unique=True)  # e.g. "digest:2026-11-24:U024BE7LH"
     kind: str
     channel: str
-    status: str = "pending"  # pending (being posted), sent, failed (Slack refused or was down; the next run retries)
+    # pending (a live process is posting it), sent, failed (the surface refused or could not be reached: nothing was
+    # posted, the next run retries), unknown (no answer: it may have been posted; the next run looks before posting),
+    # review (it may have been posted and nobody can tell: an operator decides). See bot/ledger.py.
+    status: str = "pending"
     ts: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
@@ -162,6 +170,9 @@ class SentMessage(SQLModel, table=True):
     error: str | None = None  # why the last attempt failed, for the operator
     alert_id: int | None = Field(default=None, foreign_key="health_alert.id", index=True)  # re-rendered on clicks
     thread_ts: str | None = None  # set for replies in an alert's thread
+    surface: str = "slack"  # where `channel` is: slack, teams
+    holder: str | None = None  # the process that claimed it ("host:pid:random"), renewing heartbeat_at while alive
+    heartbeat_at: datetime | None = _moment()
 
 
 class ProcessedEvent(SQLModel, table=True):

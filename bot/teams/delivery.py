@@ -1,9 +1,10 @@
-"""Digests and alerts sent to Teams on the bot's own initiative, under the same exactly-once ledger as Slack
-(bot/ledger.py over the sent_message claims): each CSM's personal chat with the bot, and HEALTHBOT_TEAMS_CHANNEL.
+"""Digests and alerts sent to Teams on the bot's own initiative, through the delivery ledger (bot.ledger) like
+Slack's: each CSM's personal chat with the bot, and HEALTHBOT_TEAMS_CHANNEL.
 
-Destinations are written "teams:<conversation id>" and keys name the surface, so a Slack copy and a Teams copy of
-the same digest are two messages, each posted once. Alert copies are kept as kind "teams_alert", so Slack's
-re-rendering (chat.update) never tries to update a Teams message, and a Teams click updates every Teams copy.
+Rows are stored with surface "teams", the conversation ID as destination and keys that start with "teams:", so a
+Slack copy and a Teams copy of the same digest are two messages, each delivered once. Every card carries its key
+in the activity's channelData, but a bot cannot read a Teams conversation back: a post whose answer never came is
+left for review (`sent_message`), never posted twice.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlmodel import col, select
 
 from bot.alerts import alert_view
 from bot.digests import TEAM, Addressed, build_digests
-from bot.ledger import Delivery, SendFailed, deliver_once
+from bot.ledger import CannotTell, Delivery, Ledger, NotPosted, OutcomeUnknown, Posted
 from bot.playbook_runs import Playbook
 from bot.routing import Routing, csm_routes
 from bot.settings import Settings
@@ -31,13 +32,42 @@ from scoring import HealthModel
 
 logger = logging.getLogger(__name__)
 
-SURFACE = "teams:"
-ALERT_KIND = "teams_alert"
+SURFACE = "teams"
 
 
-def destination(conversation_id: str) -> str:
-    """A Teams conversation as the ledger names it."""
-    return SURFACE + conversation_id
+def teams_key(key: str) -> str:
+    """A ledger key for Teams: keys of surfaces other than Slack start with the surface's name."""
+    return f"{SURFACE}:{key}"
+
+
+@dataclass
+class TeamsPoster:
+    """How Teams posts a card for the ledger (bot.ledger.Poster); `destination` is a conversation ID."""
+
+    engine: Engine
+    outbox: TeamsOutbox
+    loop: Loop
+    name: str = SURFACE
+
+    def post(self, destination: str, message: Any, *, key: str, thread: str | None, deadline: float) -> Posted:
+        service_url = service_url_for(self.engine, destination)
+        if service_url is None:
+            raise NotPosted(
+                f"Teams has not introduced the bot to {destination} yet; add the app to that chat or "
+                "team (or @mention it there once), then run again"
+            )
+        sent = self.loop.run(
+            self.outbox.send(
+                service_url=service_url, conversation_id=destination, card=message, key=key, deadline=deadline
+            )
+        )
+        return Posted(destination, sent)
+
+    def find(self, destination: str, *, key: str, thread: str | None, since: datetime) -> Posted | None:
+        raise CannotTell(
+            f"Teams gave no answer to {key}'s post and a bot cannot read {destination} back to look for it; "
+            "check the conversation, then delete the row (to post it again) or mark it sent"
+        )
 
 
 @dataclass
@@ -50,13 +80,22 @@ class TeamsRun:
     def summary(self, noun: str) -> str:
         sent = sum(d.outcome == "sent" for d in self.deliveries)
         before = sum(d.outcome in ("already_sent", "in_progress") for d in self.deliveries)
-        failed = [d for d in self.deliveries if d.outcome == "failed"]
         parts = [f"Teams: {sent} {noun}(s) sent"]
         if before:
             parts.append(f"{before} already sent earlier (nothing new)")
-        if failed:
-            parts.append(f"{len(failed)} failed (run again to retry): {failed[0].error}")
+        for outcome, says in (
+            ("failed", "failed (run again to retry)"),
+            ("unknown", "got no answer from Teams (left for review on the next run)"),
+            ("review", "may have been posted and cannot be checked (see `sent_message`)"),
+        ):
+            missing = [d for d in self.deliveries if d.outcome == outcome]
+            if missing:
+                parts.append(f"{len(missing)} {says}: {missing[0].error}")
         return "; ".join(parts)
+
+    @property
+    def not_delivered(self) -> list[Delivery]:
+        return [d for d in self.deliveries if not d.delivered and d.outcome != "in_progress"]
 
 
 @dataclass
@@ -67,22 +106,17 @@ class TeamsDelivery:
     settings: Settings
     outbox: TeamsOutbox
     loop: Loop
+    ledger: Ledger = field(init=False)
+    poster: TeamsPoster = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ledger = Ledger.from_settings(self.engine, self.settings)
+        self.poster = TeamsPoster(self.engine, self.outbox, self.loop)
 
     def post(self, *, key: str, kind: str, conversation_id: str, card: Card, alert_id: int | None = None) -> Delivery:
-        """Send `card` into a conversation once, ever, for `key`."""
-        service_url = service_url_for(self.engine, conversation_id)
-
-        def send() -> tuple[str, str]:
-            if service_url is None:
-                raise SendFailed(
-                    f"Teams has not introduced the bot to {conversation_id} yet; add the app to that chat or "
-                    "team (or @mention it there once), then run again"
-                )
-            sent = self.loop.run(self.outbox.send(service_url=service_url, conversation_id=conversation_id, card=card))
-            return destination(conversation_id), sent
-
-        return deliver_once(
-            self.engine, key=key, kind=kind, channel=destination(conversation_id), send=send, alert_id=alert_id
+        """Send `card` into a conversation once, ever, for `key` (given without the "teams:" prefix)."""
+        return self.ledger.deliver(
+            self.poster, key=teams_key(key), kind=kind, destination=conversation_id, message=card, alert_id=alert_id
         )
 
     def send_digests(self, model: HealthModel, *, day: date, routing: Routing | None = None) -> TeamsRun:
@@ -105,7 +139,7 @@ class TeamsDelivery:
                 if item.digest.recipient != TEAM and item.digest.recipient not in chats:
                     run.unreachable.append(item.digest.recipient)
                 continue
-            key = f"digest:{day.isoformat()}:{destination(target)}:{item.digest.recipient.lower()}"
+            key = f"digest:{day.isoformat()}:{target}:{item.digest.recipient.lower()}"
             card = card_for(self.engine, item.digest)
             run.deliveries.append(self.post(key=key, kind="digest", conversation_id=target, card=card))
         return run
@@ -129,9 +163,9 @@ class TeamsDelivery:
             chat = chats.get(csm)
             places = [chat.conversation_id if chat else None, self.settings.healthbot_teams_channel]
             for place in dict.fromkeys(p for p in places if p):
-                key = f"alert:{alert_id}:{destination(place)}"
+                key = f"alert:{alert_id}:{place}"
                 run.deliveries.append(
-                    self.post(key=key, kind=ALERT_KIND, conversation_id=place, card=card, alert_id=alert_id)
+                    self.post(key=key, kind="alert", conversation_id=place, card=card, alert_id=alert_id)
                 )
         return run
 
@@ -163,14 +197,7 @@ def reachable_in_teams(engine: Engine) -> set[str]:
 
 def alert_copies(engine: Engine, alert_id: int) -> list[SentMessage]:
     """Every Teams message that shows the alert (the CSM's chat, the channel), for updating after a click."""
-    with read_session(engine) as session:
-        return list(
-            session.exec(
-                select(SentMessage).where(
-                    SentMessage.alert_id == alert_id, SentMessage.kind == ALERT_KIND, SentMessage.status == "sent"
-                )
-            ).all()
-        )
+    return Ledger(engine).copies(alert_id, surface=SURFACE)
 
 
 async def update_copies(
@@ -182,7 +209,7 @@ async def update_copies(
     for sent in alert_copies(engine, alert_id):
         if sent.ts is None or sent.ts in skip:
             continue
-        conversation_id = sent.channel.removeprefix(SURFACE)
+        conversation_id = sent.channel
         service_url = service_url_for(engine, conversation_id)
         if service_url is None:
             continue
@@ -190,7 +217,7 @@ async def update_copies(
             await outbox.update(
                 service_url=service_url, conversation_id=conversation_id, activity_id=sent.ts, card=card
             )
-        except SendFailed as err:
+        except (NotPosted, OutcomeUnknown) as err:
             logger.warning("could not update alert %s's card in %s (%s)", alert_id, conversation_id, err)
             continue
         updated += 1

@@ -1,5 +1,7 @@
 """Sending to Teams: new cards into a conversation and updated cards over old ones, at the conversation's service
-URL, waiting out 429 (Retry-After) and retrying the 5xx answers Microsoft documents as transient."""
+URL, waiting out 429 (Retry-After) within the delivery budget and retrying the 5xx answers Microsoft documents as
+transient. Failures are told apart as the ledger needs them (bot.ledger): NotPosted when Teams refused or was never
+reached, OutcomeUnknown when the card may have been posted (no answer, a 500)."""
 
 from __future__ import annotations
 
@@ -15,20 +17,23 @@ import httpx
 from microsoft_teams.api.activities.message import MessageActivityInput
 from microsoft_teams.api.clients import ApiClient
 
-from bot.ledger import SendFailed
+from bot.ledger import NotPosted, OutcomeUnknown
 from messages.adaptive import Card, message
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-RATE_LIMIT_BUDGET_SECONDS = 300.0  # how long one message may wait out 429s before it is left for the next run
+RATE_LIMIT_BUDGET_SECONDS = 120.0  # updates (outside the ledger): how long one may wait out 429s
 TRANSIENT = (502, 503, 504)  # a gateway hiccup: Teams did not post, so a retry cannot post twice
 TRANSIENT_RETRIES = 3
 
 
-def activity(card: Card) -> MessageActivityInput:
-    """A card as the SDK's outgoing message activity."""
-    return MessageActivityInput.model_validate(message(card))
+def activity(card: Card, *, key: str | None = None) -> MessageActivityInput:
+    """A card as the SDK's outgoing message activity; `key` (the delivery key) rides in its channelData."""
+    body = message(card)
+    if key is not None:
+        body["channelData"] = {"healthbotKey": key}
+    return MessageActivityInput.model_validate(body)
 
 
 class TeamsOutbox:
@@ -38,16 +43,27 @@ class TeamsOutbox:
         self._api = api
         self._sleep = sleep
 
-    async def send(self, *, service_url: str, conversation_id: str, card: Card) -> str:
-        """Post a card into a conversation; returns the new message's ID.
+    async def send(
+        self,
+        *,
+        service_url: str,
+        conversation_id: str,
+        card: Card,
+        key: str | None = None,
+        deadline: float | None = None,
+    ) -> str:
+        """Post a card into a conversation; returns the new message's ID. 429s are waited out until `deadline`
+        (time.monotonic()), RATE_LIMIT_BUDGET_SECONDS from now when not given.
 
         Raises:
-            SendFailed: Teams refused it, or kept answering 429 or 5xx past the budget.
+            NotPosted: Teams refused it, kept answering 429 or 502-504 past the budget, or was never reached.
+            OutcomeUnknown: no answer came back, or a 500: the card may have been posted.
         """
         api = self._api.from_service_url(service_url)
         sent = await self._patiently(
-            lambda: api.conversations.create_activity(conversation_id, activity(card)),
+            lambda: api.conversations.create_activity(conversation_id, activity(card, key=key)),
             what=f"post to {conversation_id}",
+            deadline=deadline,
         )
         return str(sent.id)
 
@@ -59,8 +75,9 @@ class TeamsOutbox:
             what=f"update {activity_id} in {conversation_id}",
         )
 
-    async def _patiently(self, call: Any, *, what: str) -> Any:
-        deadline = time.monotonic() + RATE_LIMIT_BUDGET_SECONDS
+    async def _patiently(self, call: Any, *, what: str, deadline: float | None = None) -> Any:
+        if deadline is None:
+            deadline = time.monotonic() + RATE_LIMIT_BUDGET_SECONDS
         transient = 0
         while True:
             try:
@@ -70,7 +87,7 @@ class TeamsOutbox:
                 if status == 429:
                     wait = _retry_after(err.response)
                     if time.monotonic() + wait > deadline:
-                        raise SendFailed(f"Teams kept rate limiting ({what}); the next run tries again") from err
+                        raise NotPosted(f"Teams kept rate limiting ({what}); the next run tries again") from err
                     logger.info("Teams is rate limiting (%s); waiting %.1f s", what, wait)
                     await self._sleep(wait)
                     continue
@@ -78,13 +95,18 @@ class TeamsOutbox:
                     transient += 1
                     await self._sleep(0.5 * 2**transient)
                     continue
-                raise SendFailed(f"Teams answered {status} to {what}: {err.response.text[:200]}") from err
+                answer = f"Teams answered {status} to {what}: {err.response.text[:200]}"
+                if status >= 500 and status not in TRANSIENT:
+                    raise OutcomeUnknown(answer) from err  # a 500 may come after the card was posted
+                raise NotPosted(answer) from err
+            except (httpx.ConnectError, httpx.ConnectTimeout) as err:
+                raise NotPosted(f"could not reach Teams ({what}): {err}") from err
             except httpx.TransportError as err:
-                raise SendFailed(f"could not reach Teams ({what}): {err}") from err
+                raise OutcomeUnknown(f"no answer from Teams ({what}): {err}") from err
             except Exception as err:
                 # Most often the bot's own token: Entra refused the client secret, or could not be reached.
                 logger.exception("could not %s", what)
-                raise SendFailed(f"could not {what}: {err}") from err
+                raise NotPosted(f"could not {what}: {err}") from err
 
 
 def _retry_after(response: httpx.Response) -> float:

@@ -19,6 +19,7 @@ from bot.forms import AccountGlance, FormTarget, alert_account, glance
 from bot.permissions import NotAllowed
 from bot.playbook_runs import Playbook, load_playbooks
 from bot.routing import load_routing
+from bot.slack.surface import SlackSurface
 from handlers.slack.actions.payload import clicked_in_ephemeral, clicked_thread, clicker
 from handlers.slack.deps import AppDeps, deps_of, form_seal
 from handlers.slack.failures import slack_error
@@ -53,7 +54,7 @@ def desk_for(deps: AppDeps, client: WebClient) -> AlertDesk:
         settings=deps.settings,
         playbooks=playbooks_of(deps),
         routing=load_routing(deps.settings.healthbot_routing),
-        client=client,
+        surface=SlackSurface.create(deps.engine, deps.settings, client),
     )
 
 

@@ -110,9 +110,18 @@ def test_unacknowledged_high_alerts_past_their_response_time_are_overdue(portfol
     act_on_alert(portfolio, snooze, settings=admin)
 
     assert overdue(portfolio, now=NOW + timedelta(hours=23)) == []
+    assert overdue(portfolio, now=NOW + timedelta(hours=24, seconds=-1)) == []
     # ACME: High, nobody acknowledged. GLOBEX is Medium; HOOLI was acknowledged; INITECH is snoozed.
+    assert overdue(portfolio, now=NOW + timedelta(hours=24)) == [by_account["ACME"]]  # its 24 hours are up
     assert overdue(portfolio, now=NOW + timedelta(hours=25)) == [by_account["ACME"]]
     assert len(ids) == 4
+
+
+def test_a_drop_of_exactly_15_points_is_not_an_alert_and_more_than_15_is(engine: Engine) -> None:
+    scores(engine, "EXACT", {-7: (75, "Yellow", []), -1: (61, "Yellow", []), 0: (60, "Yellow", [])})
+    scores(engine, "MORE", {-7: (75.5, "Yellow", []), -1: (61, "Yellow", []), 0: (60, "Yellow", [])})
+    found = detect(engine, bands=BANDS)
+    assert [(d.account_id, d.condition) for d in found] == [("MORE", "score_drop")]
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from bot.routing import (
     set_alert_preference,
     watchers,
 )
+from bot.slack.people import SlackPeople
 from bot.store import Account, SlackUserCache, write_session
 
 SARAH, MIKE, PRIYA = "U0SARAH001", "U0MIKE0001", "U0PRIYA001"
@@ -63,7 +64,7 @@ def test_csms_are_reached_by_id_then_by_cached_email_else_reported(engine: Engin
     path = tmp_path / "routing.toml"
     path.write_text('[csm]\n"Dana Lee" = "C0DANA0001"\n', encoding="utf-8")
 
-    routes = csm_routes(engine, None, load_routing(path))
+    routes = csm_routes(engine, SlackPeople(client=None, engine=engine), load_routing(path))
     assert routes["Sarah Chen"].destination == SARAH
     assert routes["Mike Ross"].destination == MIKE  # from the email, without asking Slack again
     assert routes["Priya Patel"].destination is None  # no ID, no email: the team digest names her

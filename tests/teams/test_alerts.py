@@ -101,6 +101,38 @@ def test_an_alert_goes_to_the_csm_and_the_channel_once_and_a_click_updates_every
     delivery.loop.close()
 
 
+def test_the_ledger_sends_once_retries_what_teams_refused_and_leaves_a_lost_answer_for_review(
+    teams: RunningTeams,
+) -> None:
+    teams.post(installed(teams.api.service_url))
+    welcome = len(teams.api.wait_for("create"))  # the app says hello on install
+    delivery = deliver(teams)
+    hello = render_card(alert_view(teams.engine, open_alert(teams), now=datetime.now(UTC), playbooks={}))
+    key = f"digest:2026-11-24:{SARAH_CHAT}:sarah chen"
+    teams.api.fail("create", status=403)  # refused: nothing was posted
+
+    refused = delivery.post(key=key, kind="digest", conversation_id=SARAH_CHAT, card=hello)
+    sent = delivery.post(key=key, kind="digest", conversation_id=SARAH_CHAT, card=hello)
+    again = delivery.post(key=key, kind="digest", conversation_id=SARAH_CHAT, card=hello)
+
+    assert (refused.outcome, refused.surface) == ("failed", "teams") and "403" in (refused.error or "")
+    assert sent.outcome == "sent" and sent.ts is not None and sent.ts.startswith("activity-")
+    assert again.outcome == "already_sent"
+    posts = teams.api.calls("create")[welcome:]
+    assert [c.status for c in posts] == [403, 201]  # posted once after the refusal, never again
+    assert posts[-1].body["channelData"]["healthbotKey"] == f"teams:{key}"  # the card carries its key
+
+    lost = f"alert:2026-11-24:{SARAH_CHAT}"
+    teams.api.fail("create", status=500)  # Teams may have posted it: the answer says nothing
+    unknown = delivery.post(key=lost, kind="alert", conversation_id=SARAH_CHAT, card=hello)
+    review = delivery.post(key=lost, kind="alert", conversation_id=SARAH_CHAT, card=hello)
+
+    assert unknown.outcome == "unknown" and review.outcome == "review"  # Teams cannot be asked: never re-sent
+    assert "cannot read" in (review.error or "")
+    assert [c.status for c in teams.api.calls("create")[welcome:]] == [403, 201, 500]
+    delivery.loop.close()
+
+
 def test_someone_who_may_not_act_is_told_so_and_nothing_is_recorded(teams: RunningTeams) -> None:
     alert_id = open_alert(teams)
     status, response = teams.post(
@@ -212,8 +244,8 @@ def test_the_digest_reaches_the_csm_in_teams_and_names_whom_nobody_reaches(teams
     run = delivery.send_digests(load_model(None), day=DEMO_DAY)
     again = delivery.send_digests(load_model(None), day=DEMO_DAY)
 
-    assert sorted(d.channel for d in run.deliveries if d.outcome == "sent") == sorted(
-        [f"teams:{SARAH_CHAT}", f"teams:{CHANNEL}"]
+    assert sorted((d.surface, d.channel) for d in run.deliveries if d.outcome == "sent") == sorted(
+        [("teams", SARAH_CHAT), ("teams", CHANNEL)]
     )
     assert {d.outcome for d in again.deliveries} == {"already_sent"}
     digests = [c for c in teams.api.cards() if "Early-warning digest" in card_text(c)]
@@ -226,7 +258,7 @@ def test_the_digest_reaches_the_csm_in_teams_and_names_whom_nobody_reaches(teams
     assert "Marcus Johnson" in run.unreachable and "Sarah Chen" not in run.unreachable  # not in Teams
     with read_session(teams.engine) as session:
         keys = [m.dedupe_key for m in session.exec(select(SentMessage)).all()]
-    assert f"digest:{DEMO_DAY.isoformat()}:teams:{SARAH_CHAT}:sarah chen" in keys
+    assert f"teams:digest:{DEMO_DAY.isoformat()}:{SARAH_CHAT}:sarah chen" in keys
     delivery.loop.close()
 
 

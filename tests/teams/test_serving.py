@@ -12,7 +12,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
-from bot.ledger import SendFailed
+from bot.ledger import NotPosted
 from bot.teams.app import sdk_app
 from bot.teams.outbox import TeamsOutbox
 from messages.adaptive import card, text
@@ -81,7 +81,7 @@ def test_sends_wait_out_429_and_retry_gateway_errors_then_give_up_clearly(teams:
     teams.api.fail("create", status=403)
     try:
         asyncio.run(outbox.send(service_url=teams.api.service_url, conversation_id=SARAH_CHAT, card=hello))
-    except SendFailed as err:
+    except NotPosted as err:
         assert "403" in str(err)
     else:
         raise AssertionError("a 403 must not be reported as sent")
@@ -96,7 +96,7 @@ def test_a_bot_that_cannot_get_its_own_token_fails_the_send_clearly(teams: Runni
     hello = card([text("hello")], fallback="hello")
     try:
         asyncio.run(outbox.send(service_url=teams.api.service_url, conversation_id=SARAH_CHAT, card=hello))
-    except SendFailed as err:
+    except NotPosted as err:
         assert "Invalid client secret" in str(err)
     else:
         raise AssertionError("a send without a token must not be reported as sent")

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.activity import AlertClick, act_on_alert
-from bot.ledger import SendFailed, deliver_once
 from bot.permissions import NotAllowed
 from bot.settings import Settings
 from bot.store import Account, HealthAlert, write_session
@@ -56,27 +55,6 @@ def test_a_personal_chat_names_its_csm_by_email_and_follows_teams_to_a_new_servi
 def test_someone_not_on_any_book_is_kept_without_a_csm(accounts: Engine) -> None:
     remember(accounts, Reference("a:1guest", "https://smba.example/", "personal", email="guest@example.com"))
     assert personal_chats(accounts) == {}
-
-
-def test_the_ledger_sends_once_and_retries_what_failed(accounts: Engine) -> None:
-    sends: list[str] = []
-
-    def refused() -> tuple[str, str]:
-        sends.append("refused")
-        raise SendFailed("Teams answered 503")
-
-    def accepted() -> tuple[str, str]:
-        sends.append("accepted")
-        return "teams:a:1sarah", "activity-7"
-
-    key = "digest:2026-11-24:teams:a:1sarah:sarah chen"
-    failed = deliver_once(accounts, key=key, kind="digest", channel="teams:a:1sarah", send=refused)
-    sent = deliver_once(accounts, key=key, kind="digest", channel="teams:a:1sarah", send=accepted)
-    again = deliver_once(accounts, key=key, kind="digest", channel="teams:a:1sarah", send=accepted)
-
-    assert (failed.outcome, failed.error) == ("failed", "Teams answered 503")
-    assert (sent.outcome, sent.ts) == ("sent", "activity-7")
-    assert again.outcome == "already_sent" and sends == ["refused", "accepted"]
 
 
 @pytest.mark.parametrize(

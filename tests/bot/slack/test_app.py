@@ -4,9 +4,11 @@ ways it refuses to start."""
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from slack_bolt.error import BoltError
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 
 from bot.settings import Settings, SettingsError
@@ -46,11 +48,25 @@ def test_a_rate_limited_answer_still_lands(bot: RunningBot) -> None:
     assert posted.at - attempts[0].at >= 1, "the client waited as long as Retry-After asked"
 
 
-def test_a_dropped_connection_is_retried(bot: RunningBot) -> None:
-    bot.api.fail("chat.postMessage", status=0)
+def test_a_post_whose_answer_was_lost_is_not_sent_again(bot: RunningBot) -> None:
+    bot.api.fail("chat.postMessage", status=0, carried_out=True)  # Slack posted it; the connection dropped after
     bot.client.event(event_envelope(app_mention("which accounts are expansion ready?")))
-    bot.api.wait_for("chat.postMessage", timeout=10)
-    assert [attempt.ok for attempt in bot.api.attempts("chat.postMessage")] == [False, True]
+    bot.api.wait_for_exactly("chat.postMessage", 1, settle=1.0)
+    assert len(bot.api.attempts("chat.postMessage")) == 1 and len(bot.api.posted()) == 1
+
+
+def test_a_dropped_connection_is_retried_for_a_call_that_creates_nothing(slack_api: SlackApiStandIn) -> None:
+    slack_api.fail("auth.test", status=0)
+    assert create_web_client(settings_for(slack_api)).auth_test()["ok"]
+    assert [attempt.ok for attempt in slack_api.attempts("auth.test")] == [False, True]
+
+
+def test_a_long_retry_after_is_not_slept_by_the_client(slack_api: SlackApiStandIn) -> None:
+    slack_api.fail("users.info", status=429, retry_after=250)  # issue 12: the SDK's handler slept any Retry-After
+    started = time.monotonic()
+    with pytest.raises(SlackApiError):
+        create_web_client(settings_for(slack_api, healthbot_slack_timeout_seconds=2)).users_info(user="U0SARAH001")
+    assert time.monotonic() - started < 2
 
 
 def test_no_bot_token_is_a_settings_error_that_says_where_to_find_it(store: Engine) -> None:

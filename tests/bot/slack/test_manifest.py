@@ -26,6 +26,9 @@ SCOPES_FOR_METHOD: dict[str, frozenset[str]] = {
     "chat_update": frozenset({"chat:write"}),
     "chat_delete": frozenset({"chat:write"}),
     "conversations_open": frozenset({"im:write"}),
+    # Either conversation kind may be the destination; the bot needs every one of them.
+    "conversations_history": frozenset({"channels:history", "groups:history", "im:history", "mpim:history"}),
+    "conversations_replies": frozenset({"channels:history", "groups:history", "im:history", "mpim:history"}),
     "users_info": frozenset({"users:read"}),
     "users_lookupByEmail": frozenset({"users:read", "users:read.email"}),
     "usergroups_users_list": frozenset({"usergroups:read"}),

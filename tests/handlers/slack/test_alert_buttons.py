@@ -16,6 +16,7 @@ from sqlmodel import select
 from bot.alerts import AlertDesk
 from bot.playbook_runs import load_playbooks
 from bot.slack.app import create_web_client
+from bot.slack.surface import SlackSurface
 from bot.store import (
     AlertAction,
     AlertPreference,
@@ -66,7 +67,7 @@ def alert_id(alert_bot: RunningBot) -> int:
         engine=alert_bot.engine,
         settings=alert_bot.settings,
         playbooks=load_playbooks(),
-        client=create_web_client(alert_bot.settings),
+        surface=SlackSurface.create(alert_bot.engine, alert_bot.settings, create_web_client(alert_bot.settings)),
     )
     assert [d.outcome for d in desk.post([new_id], now=datetime.now(UTC))] == ["sent", "sent"]
     alert_bot.api.clear()

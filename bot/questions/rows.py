@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, Text, cast, func, or_, select
+from sqlalchemy import Integer, Select, Text, and_, case, cast, func, or_, select
 from sqlalchemy.engine import Engine
 
 from bot import insights
@@ -99,8 +99,23 @@ def _most_recent(column: str, day: date) -> Any:
     )
 
 
+def _shown(score: Any) -> Any:
+    """A score as the answer prints it (`messages.format.shown`): the nearest whole number, halves to the even one
+    as Python rounds. SQL's ROUND takes halves away from zero on SQLite (and is platform-defined for PostgreSQL's
+    double precision), so an exact half whose ROUND came out odd is brought down by one."""
+    rounded = func.round(score)
+    exact_half = and_(score * 2 == func.round(score * 2), score != rounded)
+    return rounded - case((and_(exact_half, cast(rounded, Integer) % 2 == 1), 1), else_=0)
+
+
+def _shown_drop() -> Any:
+    """The fall since last month as the answer shows it: the difference of the two scores as shown, so that no
+    account is listed as "down" beside "70 → 70 (0)" and "dropped 10 or more" agrees with its row."""
+    return _shown(SCORES.c.last_month_score) - _shown(SCORES.c.score)
+
+
 def _query(model: HealthModel, q: Question, day: date, *, csm: str | None) -> tuple[Select[Any], dict[str, Any]]:
-    drop = SCORES.c.last_month_score - SCORES.c.score
+    drop = _shown_drop()
     extra: dict[str, Any] = {"last_touch": _most_recent("last_touch", day)}
     query = (
         select(
@@ -171,9 +186,9 @@ def _order(q: Question) -> list[Any]:
     if q.sort == "arr" or (q.expansion and not q.sort):
         return [func.coalesce(ACCOUNTS.c.arr, 0).desc(), name]
     if q.sort == "drop":
-        return [(SCORES.c.last_month_score - SCORES.c.score).desc(), name]
+        return [_shown_drop().desc(), name]
     if q.sort == "gain":
-        return [(SCORES.c.last_month_score - SCORES.c.score).asc(), name]
+        return [_shown_drop().asc(), name]
     if q.sort == "score_desc":
         return [SCORES.c.score.desc(), name]
     if q.renew_days is not None or q.renew_window:

@@ -99,11 +99,16 @@ def expected_rows(engine: Engine, f: dict[str, Any]) -> list[str]:
         args.append(day)
     rows = con.execute(sql, args).fetchall()
     con.close()
+
+    # A drop is the difference of the two scores as shown (each rounded), the figures the answer prints beside it.
+    def drop(r: Any) -> int:
+        return round(r[5]) - round(r[2])
+
     if "dropped" in f:
-        rows = [r for r in rows if r[5] is not None and r[5] - r[2] >= f["dropped"]]
+        rows = [r for r in rows if r[5] is not None and drop(r) >= f["dropped"]]
     if f.get("sort") == "drop":
-        rows = [r for r in rows if r[5] is not None and r[5] - r[2] > 0]
-        rows.sort(key=lambda r: (-(r[5] - r[2]), r[1]))
+        rows = [r for r in rows if r[5] is not None and drop(r) > 0]
+        rows.sort(key=lambda r: (-drop(r), r[1]))
     elif f.get("sort") == "arr":
         rows.sort(key=lambda r: (-(r[3] or 0), r[1]))
     else:

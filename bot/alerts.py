@@ -32,7 +32,7 @@ from bot.pulse import current_pulse
 from bot.routing import Routing, csm_routes, watchers
 from bot.settings import Settings
 from bot.store import Account, HealthAlert, HealthScore, PlaybookRun, read_session, write_session
-from bot.store.tables import as_utc, utcnow
+from bot.store.tables import SCORES, as_utc, utcnow
 from bot.surfaces import Surface
 from messages import views
 from messages.format import count
@@ -84,8 +84,8 @@ def response_delay(text: str | None) -> timedelta | None:
 def _scores_on(session: Session, day: date | None, *, with_signals: bool) -> pd.DataFrame:
     # Signals stay JSON text here: most accounts' signals are the same as the day before, and only the changed
     # ones are decoded (decoding 100,000 lists would cost more than the whole scan).
-    table = HealthScore.__table__  # type: ignore[attr-defined]
-    fields = [table.c.account_id, table.c.score, table.c.band]
+    table = SCORES
+    fields: list[Any] = [table.c.account_id, table.c.score, table.c.band]
     if with_signals:
         fields.append(cast(table.c.signals, Text).label("signals"))
     if day is None:

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from bot.store import columns as schema
 from bot.store import init_db, read_session, write_session
 from bot.store.db import page_cache
-from bot.store.tables import Account, MetricSnapshot
+from bot.store.tables import ACCOUNTS, METRICS
 
 TableKind = Literal["accounts", "metrics"]
 
@@ -43,8 +43,8 @@ REQUIRED: dict[TableKind, tuple[str, ...]] = {
 }
 KEYS: dict[TableKind, list[str]] = {"accounts": ["account_id"], "metrics": ["account_id", "as_of"]}
 TABLES: dict[TableKind, Table] = {
-    "accounts": Account.__table__,  # type: ignore[attr-defined]
-    "metrics": MetricSnapshot.__table__,  # type: ignore[attr-defined]
+    "accounts": ACCOUNTS,
+    "metrics": METRICS,
 }
 
 MAX_ACCOUNT_ID = 64  # the store's key length

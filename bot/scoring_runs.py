@@ -9,15 +9,15 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from bot.activity import with_logged_touches
 from bot.pulse import with_pulse
 from bot.settings import Settings
-from bot.store import Account, HealthScore, MetricSnapshot, write_session
+from bot.store import write_session
 from bot.store.db import bulk_insert, page_cache, read_frame
-from bot.store.tables import utcnow
+from bot.store.tables import ACCOUNTS, METRICS, SCORES, utcnow
 from scoring import HealthModel, Scored, load_model, score_snapshots
 from scoring.backtest import BacktestResult, PredictionSummary, backtest, prediction_summary
 from scoring.findings import findings_json
@@ -25,9 +25,6 @@ from scoring.playbooks import load_playbooks
 from scoring.score import history_reach
 
 # The tables as SQLAlchemy Core sees them: bulk reads into pandas and bulk writes go through Core.
-ACCOUNTS: Table = Account.__table__  # type: ignore[attr-defined]
-METRICS: Table = MetricSnapshot.__table__  # type: ignore[attr-defined]
-SCORES: Table = HealthScore.__table__  # type: ignore[attr-defined]
 
 
 def load_health_model(settings: Settings) -> HealthModel:

@@ -9,19 +9,18 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, Text, and_, cast, func, or_, select
+from sqlalchemy import Text, and_, cast, func, or_, select
 from sqlalchemy.engine import Engine
 
 from bot.insights.errors import NoScoresError
 from bot.insights.pieces import as_date
 from bot.pulse import current_pulse
 from bot.scoring_runs import ACCOUNTS, METRICS, SCORES
-from bot.store import AlertAction, read_session
+from bot.store import read_session
+from bot.store.tables import ACTIONS
 from messages import views
 from scoring import HealthModel
 from scoring import portfolio as book_math
-
-ACTIONS: Table = AlertAction.__table__  # type: ignore[attr-defined]
 
 _PAST_TENSE = {
     "acknowledge": "acknowledged",

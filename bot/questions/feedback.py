@@ -6,8 +6,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 
 from bot.store import AnswerFeedback, write_session
-
-_FEEDBACK = AnswerFeedback.__table__  # type: ignore[attr-defined]
+from bot.store.tables import FEEDBACK
 
 
 def record_feedback(
@@ -23,8 +22,8 @@ def record_feedback(
     """Record `user_id`'s verdict on one answer; a second click on the same answer replaces the first."""
     with write_session(engine) as session:
         session.execute(
-            delete(_FEEDBACK).where(
-                _FEEDBACK.c.user_id == user_id, _FEEDBACK.c.channel == channel, _FEEDBACK.c.message_ts == message_ts
+            delete(FEEDBACK).where(
+                FEEDBACK.c.user_id == user_id, FEEDBACK.c.channel == channel, FEEDBACK.c.message_ts == message_ts
             )
         )
         session.add(
@@ -42,5 +41,5 @@ def record_feedback(
 def feedback_counts(engine: Engine) -> dict[bool, int]:
     """How many answers were marked helpful (True) and not (False)."""
     with engine.connect() as connection:
-        rows = connection.execute(select(_FEEDBACK.c.helpful, func.count()).group_by(_FEEDBACK.c.helpful)).all()
+        rows = connection.execute(select(FEEDBACK.c.helpful, func.count()).group_by(FEEDBACK.c.helpful)).all()
     return {bool(helpful): int(n) for helpful, n in rows}

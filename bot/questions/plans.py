@@ -14,13 +14,12 @@ from sqlalchemy.engine import Engine
 
 from bot import insights
 from bot.scoring_runs import ACCOUNTS, METRICS, SCORES, NothingToBacktest, backtest_store
-from bot.store import Touchpoint
+from bot.store.tables import TOUCHES
 from messages import format as fmt
 from messages import views
 from scoring import Finding, HealthModel
 from scoring.backtest import model_insights
 
-_TOUCHES = Touchpoint.__table__  # type: ignore[attr-defined]
 _SEAT_HEADROOM = 0.85  # seat utilisation at which more seats are worth a conversation
 _FEATURE_HEADROOM = 0.8  # share of features in use at which a tier upgrade is worth a conversation
 _TIER_UPLIFT = 0.25  # the ARR a tier upgrade adds, as a share of today's: a stated assumption, shown to the user
@@ -355,9 +354,9 @@ def changes(
     since = datetime_floor(before)
     with engine.connect() as connection:
         touched = connection.execute(
-            select(_TOUCHES.c.account_id, _TOUCHES.c.kind, _TOUCHES.c.happened_on, _TOUCHES.c.user_id)
-            .where(_TOUCHES.c.happened_on > since, _TOUCHES.c.account_id.in_(list(now["account_id"])))
-            .order_by(_TOUCHES.c.happened_on.desc())
+            select(TOUCHES.c.account_id, TOUCHES.c.kind, TOUCHES.c.happened_on, TOUCHES.c.user_id)
+            .where(TOUCHES.c.happened_on > since, TOUCHES.c.account_id.in_(list(now["account_id"])))
+            .order_by(TOUCHES.c.happened_on.desc())
             .limit(10)
         ).all()
     names = dict(zip(now["account_id"], now["name"], strict=True))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, DateTime, Index, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -309,3 +309,13 @@ class AnswerFeedback(SQLModel, table=True):
     question: str  # what was asked, as typed
     answer_kind: str  # the view that answered: AccountTable, HealthCard, Notice, …
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# The tables as SQLAlchemy Core sees them, for the queries that read or write in bulk (SQL expressions, pandas,
+# executemany); declared here once so that every query names a table the same way.
+ACCOUNTS: Table = Account.__table__  # type: ignore[attr-defined]
+METRICS: Table = MetricSnapshot.__table__  # type: ignore[attr-defined]
+SCORES: Table = HealthScore.__table__  # type: ignore[attr-defined]
+ACTIONS: Table = AlertAction.__table__  # type: ignore[attr-defined]
+TOUCHES: Table = Touchpoint.__table__  # type: ignore[attr-defined]
+FEEDBACK: Table = AnswerFeedback.__table__  # type: ignore[attr-defined]

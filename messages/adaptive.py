@@ -10,12 +10,14 @@ as they are written.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from messages import format as fmt
 from messages import views
+from messages.briefing import briefing
 from messages.controls import Action
 
 VERSION = "1.5"
@@ -544,8 +546,65 @@ def render_card(view: object, *, names: Names | None = None, chart_url: str | No
         return trend_report(view, names or {}, chart_url=chart_url)
     renderer = _RENDERERS.get(type(view))
     if renderer is None:
-        raise TypeError(f"no Adaptive Card for {type(view).__name__}")
+        return briefed(view)  # the question engine's answers; raises TypeError for anything else
     return renderer(view, names or {})
+
+
+TABLE_ROWS = 40  # rows of a list drawn in a card; the rest are counted, and `health export` gives them all
+_SLACK_BOLD = re.compile(r"(?<![*\w])\*([^*\n]+)\*(?![*\w])")
+
+
+def _markdown(line: str) -> str:
+    """A Briefing line (Slack mrkdwn) as Adaptive Card markdown: *bold* → **bold**, Slack's escapes undone."""
+    plain = line.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return _SLACK_BOLD.sub(r"**\1**", plain)
+
+
+def _table(columns: list[str], rows: list[list[str]]) -> Element:
+    def row(cells: list[str], *, header: bool = False) -> Element:
+        items = [text(cell or " ", weight="Bolder") if header else text(cell or " ") for cell in cells]
+        return {"type": "TableRow", "cells": [{"type": "TableCell", "items": [item]} for item in items]}
+
+    return {
+        "type": "Table",
+        "columns": [{"width": 1} for _ in columns],
+        "rows": [row(columns, header=True), *(row(cells) for cells in rows[:TABLE_ROWS])],
+        "firstRowAsHeader": True,
+        "showGridLines": False,
+    }
+
+
+def briefed(view: object) -> Card:
+    """The question engine's answers (lists, comparisons, what changed, plans, the model, "did you mean"), drawn from
+    the same Briefing as Block Kit and the terminal; a "did you mean" button asks the question again as the person
+    would type it (imBack).
+
+    Raises:
+        TypeError: not a view the Briefing draws.
+    """
+    b = briefing(view)
+    body: list[Element | None] = [heading(_markdown(b.title))]
+    for title, lines in b.sections:
+        if title:
+            body.append(subheading(_markdown(title)))
+        body.append(
+            bullets([_markdown(line) for line in lines])
+            if len(lines) > 1
+            else text(_markdown(lines[0]))
+            if lines
+            else None
+        )
+    if b.columns:
+        body.append(_table(b.columns, b.rows))
+        if len(b.rows) > TABLE_ROWS:
+            body.append(subtle(f"…and {len(b.rows) - TABLE_ROWS} more: `health export` gives every row"))
+    if b.footnote:
+        body.append(subtle(_markdown(b.footnote)))
+    again = [
+        {"type": "Action.Submit", "title": label[:40], "data": {"msteams": {"type": "imBack", "value": question}}}
+        for label, _control, question in b.buttons
+    ]
+    return card(body, fallback=b.fallback, actions=again)
 
 
 def attachment(card_: Card) -> dict[str, Any]:

@@ -22,7 +22,14 @@ def figures(text: str) -> set[str]:
     return set(FIGURES.findall(text))
 
 
-@pytest.mark.parametrize("question", ["health Acme Corp", "portfolio Sarah Chen", "risks"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "health Acme Corp",
+        "portfolio Sarah Chen",
+        "risks",
+    ],
+)
 def test_the_same_question_carries_the_same_figures_in_teams_and_slack(teams: RunningTeams, question: str) -> None:
     result = CliRunner().invoke(cli, ["ask", question, "--json", "--db", teams.settings.database_url])
     assert result.exit_code == 0, result.output
@@ -35,6 +42,27 @@ def test_the_same_question_carries_the_same_figures_in_teams_and_slack(teams: Ru
     assert headline, slack["text"]  # the Slack fallback carries the answer's key figures…
     assert headline <= teams_figures  # …and every one of them is on the Teams card
     assert len(teams_figures & slack_figures) >= 0.6 * len(teams_figures)
+
+
+@pytest.mark.parametrize(
+    "question", ["which accounts are red?", "compare Acme Corp and TechFlow", "how is the health score calculated"]
+)
+def test_the_question_engines_answers_reach_teams_with_the_same_numbers(teams: RunningTeams, question: str) -> None:
+    # A list, a comparison and the model explained: drawn from the same Briefing as in Slack, a list as a Table.
+    result = CliRunner().invoke(cli, ["ask", question, "--json", "--db", teams.settings.database_url])
+    assert result.exit_code == 0, result.output
+    slack = json.loads(result.stdout)
+    teams.post(personal_message(question, teams.api.service_url))
+    [card] = teams.api.wait_for("create") and teams.api.cards()
+
+    said = card_text(card)
+    numbers = set(re.findall(r"\b\d+\b", slack["text"]))
+    assert numbers and numbers <= set(re.findall(r"\b\d+\b", said)), (slack["text"], said[:500])
+    assert "Sorry" not in said
+    if question.startswith("which"):
+        [table] = [element for element in card["body"] if element["type"] == "Table"]
+        red = next(row for row in slack["blocks"] if row.get("type") == "table")["rows"][1:]
+        assert len(table["rows"]) - 1 == len(red)  # every red account, one row each
 
 
 def test_teams_manifest_writes_a_package_valid_against_the_published_schema(

@@ -587,13 +587,8 @@ def briefed(view: object) -> Card:
     for title, lines in b.sections:
         if title:
             body.append(subheading(_markdown(title)))
-        body.append(
-            bullets([_markdown(line) for line in lines])
-            if len(lines) > 1
-            else text(_markdown(lines[0]))
-            if lines
-            else None
-        )
+        said = [_markdown(line) for line in lines]
+        body.append(bullets(said) if len(said) > 1 else text(said[0]) if said else None)
     if b.columns:
         body.append(_table(b.columns, b.rows))
         if len(b.rows) > TABLE_ROWS:
@@ -602,7 +597,8 @@ def briefed(view: object) -> Card:
         body.append(subtle(_markdown(b.footnote)))
     again = [
         {"type": "Action.Submit", "title": label[:40], "data": {"msteams": {"type": "imBack", "value": question}}}
-        for label, _control, question in b.buttons
+        for label, control, question in b.buttons
+        if control == Action.ASK_AGAIN
     ]
     return card(body, fallback=b.fallback, actions=again)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import json
 import logging
 from collections.abc import Callable
@@ -145,6 +146,7 @@ class GroupBy(StrEnum):
 def _settings(db: str | None = None) -> Settings:
     from bot.settings import SettingsError, load_settings
 
+    _modules_loaded()
     overrides: dict[str, object] = {}
     if db:
         overrides["database_url"] = db
@@ -892,4 +894,16 @@ def parse_day(value: str | None, *, option: str) -> date | None:
 
 
 def main() -> None:
+    # Loading a command's modules (pandas, SQLAlchemy, the store's tables) makes a few hundred thousand objects that
+    # live as long as the process; the cyclic garbage collector would walk them again and again, finding nothing (a
+    # sixth of `healthbot ask`). It stays off until the command has its modules and reads its settings.
+    gc.disable()
     app()
+
+
+def _modules_loaded() -> None:
+    """The command has imported what it needs: what exists now lives until exit, so the collector, back on, leaves
+    it out (gc.freeze). Does nothing when main() did not switch the collector off (the tests' CliRunner)."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()

@@ -898,6 +898,8 @@ def _clear_stale_contacts(connection: Connection, groups: list[tuple[list[str], 
     """An account moving to another CSM without a Slack ID or email for them loses the old CSM's: otherwise the
     new CSM's digests and alerts would go to the old one. Returns the warning that says so (none if nobody moved)."""
     table = TABLES["accounts"]
+    if connection.execute(select(table.c.account_id).limit(1)).first() is None:
+        return []  # a first import: nobody can have moved
     moved: list[tuple[str, str, str, list[str]]] = []  # (account_id, old owner, new owner, contacts to clear)
     for columns, frame in groups:
         if "csm_owner" not in columns:
@@ -944,17 +946,20 @@ def _upsert(
         return 0, 0, 0
     count = select(func.count()).select_from(table)
     before = connection.execute(count).scalar_one()
+    # Into an empty SQLite table (a first import) every row is new, each key comes once (see _combine) and the write
+    # lock, held since the transaction began, keeps it so: plain inserts, without the conflict check.
+    keys = None if before == 0 and connection.dialect.name == "sqlite" else KEYS[kind]
     task = bars.add(f"Writing {kind}", total) if total >= PROGRESS_MIN_ROWS else None
     # SQLite turns a bound NaN into NULL, which spares converting every number to an object.
     nan_is_null = connection.dialect.name == "sqlite"
     changed = done = 0
     for columns, frame in groups:
         per_statement = max(1, PARAMETERS_PER_STATEMENT // len(columns))
-        full = _Statement(connection, table, columns, KEYS[kind], per_statement)
+        full = _Statement(connection, table, columns, keys, per_statement)
         for rows, chunks, rest in _batches(frame, columns, per_statement, nan_is_null):
             changed += full.execute(chunks) if chunks else 0
             if rest:
-                partial = _Statement(connection, table, columns, KEYS[kind], len(rest) // len(columns))
+                partial = _Statement(connection, table, columns, keys, len(rest) // len(columns))
                 changed += partial.execute([rest])
             done += rows
             bars.update(task, done)
@@ -981,9 +986,12 @@ def _batches(frame: pd.DataFrame, columns: list[str], per_statement: int, nan_is
 
 class _Statement:
     """An upsert of `rows` rows at once: several rows per statement cut the per-statement cost that dominates
-    executemany on SQLite. Only rows whose values differ are touched, so the row count says how many changed."""
+    executemany on SQLite. Only rows whose values differ are touched, so the row count says how many changed.
+    Without `keys`, a plain insert (no row can be there already)."""
 
-    def __init__(self, connection: Connection, table: Table, columns: list[str], keys: list[str], rows: int) -> None:
+    def __init__(
+        self, connection: Connection, table: Table, columns: list[str], keys: list[str] | None, rows: int
+    ) -> None:
         dialect = connection.dialect.name
         if dialect not in ("sqlite", "postgresql"):
             raise NotImplementedError(f"importing needs SQLite or PostgreSQL, not {dialect}")
@@ -993,13 +1001,13 @@ class _Statement:
             {column: bindparam(f"{column}_{row}") for column in columns} for row in range(rows)
         ]
         statement = insert(table).values(values)
-        updates = [column for column in columns if column not in keys]
-        if updates:
+        updates = [column for column in columns if column not in (keys or ())]
+        if keys is not None and updates:
             differs = or_(*(table.c[column].is_distinct_from(statement.excluded[column]) for column in updates))
             statement = statement.on_conflict_do_update(
                 index_elements=keys, set_={column: statement.excluded[column] for column in updates}, where=differs
             )
-        else:
+        elif keys is not None:
             statement = statement.on_conflict_do_nothing(index_elements=keys)
         compiled = statement.compile(dialect=connection.dialect)
         self.sql = str(compiled)

@@ -168,7 +168,10 @@ _GRAMMAR = (
     "average avg mean median churned churn left lost former ex time gainers improved improvers tomorrow cover "
     "plot chart graph build back playbook playbooks data use fresh set grow turned went except excluding non "
     "besides outside other scoring between above below under over healthiest unhealthiest riskiest weakest "
-    "strongest happiest bottom break breakdown broken split spread per each usage active users adoption percent"
+    "strongest happiest bottom break breakdown broken split spread per each usage active users adoption percent "
+    "hasnt havent isnt arent dont doesnt didnt wont cant escalation escalations escalated exec execs executive "
+    "sponsor sponsors champion champions downgrade downgraded downgrades churning churned export download csv "
+    "excel xlsx spreadsheet file distribution distributed"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -200,6 +203,8 @@ _MODEL = re.compile(
     r"|\bwhat\s+do\s+the\s+(?:bands|colou?rs|statuses)\s+mean|\bwhat\s+counts\s+as\s+(?:red|yellow|green|orange)"
     r"|\bweights?\b.*\bmodel\b|\bmodel\b.*\bweights?\b|\bdimensions?\s+of\s+the\s+(?:health\s+)?score"
     r"|\bwhat\s+are\s+the\s+(?:dimensions|weights|bands)\b|\b(?:scoring|health)\s+model\b"
+    r"|\bwhat\s+(?:does|do|is)\s+(?:the\s+)?\w+(?:\s+\w+)?\s+dimensions?\b|\bdimensions?\b.*\b(?:measure|mean|made\s+of)"
+    r"|\bwhat\s+(?:goes|feeds)\s+into\s+(?:the\s+)?(?:health\s+)?score"
     r"|\bhow\s+(?:often|frequently)\b.*\b(?:scores?|updated|recomputed|refreshed|recalculated)"
     r"|\bwhen\s+(?:are|is|do|does)\s+(?:the\s+)?(?:health\s+)?scores?\s+(?:recomputed|updated|refreshed|"
     r"recalculated|calculated|run)|\bpredict\w*\s+churn\b|\bhow\s+(?:accurate|reliable|good)\s+is\s+the\s+score",
@@ -1127,6 +1132,8 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
         return replace(q, wanted="trend")
     if q.csm or q.scope or q.mine or q.team:
         return replace(q, wanted="portfolio")
+    if re.search(r"\b(?:distribution|breakdown|overview|summary|snapshot|big\s+picture)\b", low) and not q.misses:
+        return replace(q, wanted="portfolio", team=True)  # "the health score distribution": the whole book
     if any(m.kind in ("csm", "scope") for m in q.misses):
         return replace(q, wanted="list" if q.has_filter else "portfolio")
     if q.has_filter:

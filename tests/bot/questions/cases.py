@@ -396,4 +396,9 @@ CASES += [
     ("accounts with falling logins", rows(signal=("usage_drop", "usage_decline"))),
     ("show me accounts where usage dropped more than 20%", rows(signal=("usage_drop", "usage_decline"))),
     ("what should I do about TechFlow", card("TechFlow")),
+    ("what's the health score distribution", book(team=True)),
+    ("export red accounts", rows(band="Red")),
+    ("Accounts with escalations", rows(signal="multiple_escalations")),
+    ("what does the usage dimension measure", model()),
+    ("what goes into the health score", model()),
 ]

@@ -171,7 +171,8 @@ _GRAMMAR = (
     "strongest happiest bottom break breakdown broken split spread per each usage active users adoption percent "
     "hasnt havent isnt arent dont doesnt didnt wont cant escalation escalations escalated exec execs executive "
     "sponsor sponsors champion champions downgrade downgraded downgrades churning churned export download csv "
-    "excel xlsx spreadsheet file distribution distributed"
+    "excel xlsx spreadsheet file distribution distributed owned owns managed manages handled handles coming "
+    "upcoming soon"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -216,7 +217,7 @@ _COMPARE = re.compile(
     re.IGNORECASE,
 )
 _CHANGES = re.compile(
-    r"\bwhat(?:'s|\s+has|\s+have)?\s+changed\b|\bchanges?\s+(?:since|this|in|for)\b|\bwhat'?s\s+new\s+since\b"
+    r"\bhow\s+(?:has|have|did)\s+(?:[\w']+\s+){0,4}changed?\b|\bwhat(?:'s|\s+has|\s+have)?\s+changed\b|\bchanges?\s+(?:since|this|in|for)\b|\bwhat'?s\s+new\s+since\b"
     r"|\bany\s+changes\b|\bwhat\s+changed\b|\bwhat\s+moved\b",
     re.IGNORECASE,
 )
@@ -246,7 +247,8 @@ _PLANS: tuple[tuple[PlanKind, re.Pattern[str]], ...] = (
         "renewal",
         re.compile(
             r"\brenewal\s+(?:strategy|plan|approach|playbook|prep)\b|\bapproach\b.*\brenewal\b"
-            r"|\bhow\s+(?:do|should|can)\s+we\s+(?:win|secure|handle)\b.*\brenewal\b",
+            r"|\bhow\s+(?:do|should|can)\s+we\s+(?:win|secure|handle)\b.*\brenewal\b"
+            r"|\bhow\s+(?:do|should|can|could)\s+(?:i|we)\s+(?:renew|re-sign|win\s+back|close\s+the\s+renewal)\b",
             re.IGNORECASE,
         ),
     ),

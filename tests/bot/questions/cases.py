@@ -401,4 +401,8 @@ CASES += [
     ("Accounts with escalations", rows(signal="multiple_escalations")),
     ("what does the usage dimension measure", model()),
     ("what goes into the health score", model()),
+    ("how has the book changed since last month", changes(days=30, team=True)),
+    ("how have Sarah's accounts changed this month", changes(days=30, csm="Sarah Chen")),
+    ("how do I renew OldTech", plan("renewal", "OldTech")),
+    ("list accounts owned by Marcus", rows(csm="Marcus Johnson")),
 ]

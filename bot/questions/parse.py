@@ -172,13 +172,14 @@ _GRAMMAR = (
     "hasnt havent isnt arent dont doesnt didnt wont cant escalation escalations escalated exec execs executive "
     "sponsor sponsors champion champions downgrade downgraded downgrades churning churned export download csv "
     "excel xlsx spreadsheet file distribution distributed owned owns managed manages handled handles coming "
-    "upcoming soon"
+    "upcoming soon stake nobody noone anyone open opened"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
 _UNSUPPORTED_VERBS = re.compile(
     r"^(?:please\s+|can you\s+|could you\s+|pls\s+)?(?:delete|remove|drop\s+(?!in\b)|erase|wipe|change|update|edit|"
     r"rename|reassign|move|set|send|email|e-mail|message|dm|call|schedule|book\s+(?:a|an)\b|cancel|archive|merge|"
+    r"remind|notify|ping|text|compose|draft\s+(?:an?\s+)?(?:\w+\s+)?(?:email|e-mail|message|note|letter|reply)|"
     r"import|upload|sync|push|write|post|create\s+(?:an?\s+)?(?:account|user|ticket|task)|add\s+(?!up)|"
     r"close|mark|assign|invite)\b",
     re.IGNORECASE,
@@ -218,7 +219,8 @@ _COMPARE = re.compile(
 )
 _CHANGES = re.compile(
     r"\bhow\s+(?:has|have|did)\s+(?:[\w']+\s+){0,4}changed?\b|\bwhat(?:'s|\s+has|\s+have)?\s+changed\b|\bchanges?\s+(?:since|this|in|for)\b|\bwhat'?s\s+new\s+since\b"
-    r"|\bany\s+changes\b|\bwhat\s+changed\b|\bwhat\s+moved\b",
+    r"|\bany\s+changes\b|\bwhat\s+changed\b|\bwhat\s+moved\b|\bnew\s+signals?\b"
+    r"|\bsignals?\s+(?:fired|triggered|raised|appeared)\b",
     re.IGNORECASE,
 )
 _TREND = re.compile(
@@ -334,6 +336,7 @@ _WHICH_CSM = re.compile(
 )
 _FOCUS = re.compile(
     r"\bfocus\s+on\b|\bprioriti[sz]e\b|\bwhat\s+should\s+i\s+(?:do|work\s+on|look\s+at)\b"
+    r"|\bwho\s+should\s+(?:i|we)\s+(?:call|contact|reach\s+out\s+to|see|visit|look\s+at)\b"
     r"|\bwhere\s+should\s+i\s+start\b",
     re.IGNORECASE,
 )
@@ -359,6 +362,7 @@ _NUMBER_WORDS = {
 
 
 def _numbers(text: str) -> str:
+    text = re.sub(r"\b(?:a|an)\s+(day|week|month|quarter|year)\b", r"1 \1", text, flags=re.IGNORECASE)
     return re.sub(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", lambda m: str(_NUMBER_WORDS[m.group(1)]), text)
 
 
@@ -953,10 +957,13 @@ def _unknown_slot(leftover: list[str], plain: str, vocab: Vocabulary) -> Miss | 
 
 
 def _unsupported_reason(said: str) -> str:
-    verb = said.split()[0].casefold() if said.split() else ""
+    asked = re.sub(r"^(?:please|pls|can\s+you|could\s+you|would\s+you|will\s+you)\s+", "", said, flags=re.IGNORECASE)
+    verb = asked.split()[0].casefold() if asked.split() else ""
     if _UNSUPPORTED_TOPICS.search(said):
         return "That's outside what I know: I read customer health from your accounts and metrics."
-    return f"I only read customer health — I can't {verb} anything." if verb else "I can't do that."
+    if not verb:
+        return "I can't do that."
+    return f"I only read customer health — I can't {verb} on your behalf."
 
 
 def _months(low: str) -> int | None:

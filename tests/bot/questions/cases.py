@@ -405,4 +405,12 @@ CASES += [
     ("how have Sarah's accounts changed this month", changes(days=30, csm="Sarah Chen")),
     ("how do I renew OldTech", plan("renewal", "OldTech")),
     ("list accounts owned by Marcus", rows(csm="Marcus Johnson")),
+    ("can you send an email to acme", refuse()),
+    ("remind me tomorrow to call Acme", refuse()),
+    ("draft a renewal email for MegaCorp", refuse()),
+    ("draft a renewal plan for MegaCorp", plan("renewal", "MegaCorp")),
+    ("what new signals fired since last week", changes(days=7, team=True)),
+    ("what's at stake with renewals in the next 90 days", rows(renew_days=90)),
+    ("accounts without a CSM touch in a month", rows(no_touch_days=30)),
+    ("who should I call first today?", book(SARAH, csm="Sarah Chen")),
 ]

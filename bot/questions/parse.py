@@ -7,6 +7,7 @@ names (exact, then a close misspelling). Nothing here reads scores; `bot.questio
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -575,9 +576,11 @@ class _Words:
         return runs
 
 
-def _claim_phrases(words: _Words, lookup: dict[str, list[str]], max_words: int) -> list[tuple[int, list[str]]]:
+def _claim_phrases(
+    words: _Words, lookup: Mapping[str, Sequence[str]], max_words: int
+) -> list[tuple[int, Sequence[str]]]:
     """Longest-first exact matches of `lookup`'s keys among unclaimed words: (position, values)."""
-    found: list[tuple[int, list[str]]] = []
+    found: list[tuple[int, Sequence[str]]] = []
     i = 0
     while i < len(words.words):
         for size in range(min(max_words, len(words.words) - i), 0, -1):
@@ -627,7 +630,7 @@ def _first_word_accounts(words: _Words, vocab: Vocabulary) -> list[tuple[int, st
     for i, word in enumerate(words.words):
         if words.used[i] or word in GRAMMAR_WORDS or len(word) < 4:
             continue
-        owners = vocab.first_words.get(word, [])
+        owners = vocab.first_words.get(word, ())
         if len(owners) == 1:
             found.append((i, owners[0]))
             words.claim(i, i + 1)

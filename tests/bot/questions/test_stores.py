@@ -52,3 +52,40 @@ def test_list_filters_agree_with_the_store_on_either_database(engine: Engine) ->
     assert asked == len(expected)
     nps = answer(parse_question("accounts with NPS under 5 and no touch in 30 days"), ctx=ctx)
     assert isinstance(nps, views.AccountTable) and {"NPS", "Last Touch"} <= set(nps.columns)
+
+
+def test_a_long_list_shows_the_first_page_in_order_and_counts_every_match(engine: Engine) -> None:
+    """More accounts match than one Slack table holds: the 99 shown are the first 99 in the order asked, and the
+    headline counts them all (the page and the count are found in one pass; the join order differs by filter)."""
+    from bot.importer import import_frames
+    from bot.sample import generate_portfolio
+
+    book, metrics = generate_portfolio(400, DAY)
+    import_frames(engine, accounts=book, metrics=metrics)
+    score_and_store(engine, load_model(None), as_of=DAY)
+    with engine.connect() as connection:
+        scored = pd.read_sql(
+            text(
+                "select a.name, a.segment, a.renewal_date, h.score from account a "
+                "join health_score h on h.account_id = a.account_id and h.as_of = :day "
+                "where a.churned_on is null or a.churned_on > :day"
+            ),
+            connection,
+            params={"day": DAY},
+        )
+    scored["renewal_date"] = pd.to_datetime(scored["renewal_date"]).dt.date
+    segment = scored["segment"].value_counts().index[0]
+    renewing = scored[(scored.renewal_date >= DAY) & (scored.renewal_date <= date(2027, 11, 24))]
+    expected = {
+        f"list accounts in {segment}": scored[scored.segment == segment].sort_values(["score", "name"]),
+        "renewals in the next 365 days": renewing.sort_values(["renewal_date", "name"]),
+        "accounts with a score under 100": scored[scored.score < 100].sort_values(["score", "name"]),
+    }
+    ctx = AnswerContext(engine=engine, settings=load_settings(), today=DAY)
+    for question, rows in expected.items():
+        assert len(rows) > 99, question
+        table = answer(parse_question(question), ctx=ctx)
+        assert isinstance(table, views.AccountTable), question
+        shown = [row[table.columns.index("Account Name")] for row in table.rows]
+        assert shown == list(rows["name"].head(99)), question
+        assert table.total == len(rows) and f"all {len(rows)} are in the attached file" in " ".join(table.left_out)

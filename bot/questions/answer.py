@@ -16,13 +16,14 @@ from sqlalchemy.engine import Engine
 
 from bot import insights
 from bot.questions import plans
-from bot.questions.parse import Question
+from bot.questions.parse import SHARE_MEASURES, Question
 from bot.questions.rows import band_names, matching, renewal_span
 from bot.questions.vocabulary import SCOPE_COLUMNS, SCOPE_LABELS, Vocabulary
 from bot.scoring_runs import ACCOUNTS, SCORES
 from messages import format as fmt
 from messages import views
 from scoring import HealthModel
+from scoring.measures import CATALOGUE
 
 
 @dataclass
@@ -288,6 +289,9 @@ def _read_as(q: Question, model: HealthModel, day: date) -> list[str]:
         read.append(f"NPS ≤ {q.nps_max:g}")
     if q.overdue:
         read.append("Payment overdue")
+    for measure, op, threshold in q.metrics:
+        shown_value = f"{threshold:.0%}" if measure in SHARE_MEASURES else f"{threshold:g}"
+        read.append(f"{metric_label(measure)} {op.replace('>=', '≥').replace('<=', '≤')} {shown_value}")
     if q.dropped is not None:
         read.append(f"Down {q.dropped:g}+ points vs last month")
     if q.declining:
@@ -356,7 +360,20 @@ def _list_columns(q: Question) -> list[str]:
             columns.append(label)
     if q.overdue:
         columns.append("Days Overdue")
+    columns += [metric_label(measure) for measure, _, _ in q.metrics]
     return columns
+
+
+def metric_label(measure: str) -> str:
+    """A threshold's column as the list heads it ("Tickets in 30 days")."""
+    label = CATALOGUE[measure].label
+    return label[0].upper() + label[1:]
+
+
+def _metric_cells(measure: str) -> Callable[[pd.DataFrame], pd.Series]:
+    if measure in SHARE_MEASURES:
+        return lambda f: pd.to_numeric(f[measure]).map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
+    return lambda f: f[measure]
 
 
 def _list(q: Question, asked: Asked) -> object:
@@ -364,7 +381,8 @@ def _list(q: Question, asked: Asked) -> object:
     found = matching(asked.engine, asked.model, q, day, csm=q.csm)
     frame = found.frame
     columns = _list_columns(q)
-    cells = {c: _SHOWN_COLUMNS[c](frame).tolist() if len(frame) else [] for c in columns}
+    shown = {**_SHOWN_COLUMNS, **{metric_label(m): _metric_cells(m) for m, _, _ in q.metrics}}
+    cells = {c: shown[c](frame).tolist() if len(frame) else [] for c in columns}
     rows = [[_cell(cells[c][i]) for c in columns] for i in range(len(frame))]
     noun = _noun(q, asked.model)
     subject = q.csm or " · ".join([*q.csms, *(v for _, v in q.scope)])

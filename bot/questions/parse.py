@@ -69,6 +69,7 @@ class Question:
     no_qbr_days: int | None = None
     nps_max: float | None = None
     overdue: bool = False
+    metrics: tuple[tuple[str, str, float], ...] = ()  # (measure, op, value): "more than 5 tickets"
     dropped: float | None = None  # fell by at least this many points since last month
     declining: bool = False
     expansion: bool = False
@@ -99,6 +100,7 @@ class Question:
             or self.no_qbr_days is not None
             or self.nps_max is not None
             or self.overdue
+            or self.metrics
             or self.dropped is not None
             or self.declining
             or self.expansion
@@ -173,7 +175,8 @@ _GRAMMAR = (
     "hasnt havent isnt arent dont doesnt didnt wont cant escalation escalations escalated exec execs executive "
     "sponsor sponsors champion champions downgrade downgraded downgrades churning churned export download csv "
     "excel xlsx spreadsheet file distribution distributed owned owns managed manages handled handles coming "
-    "upcoming soon stake nobody noone anyone open opened"
+    "upcoming soon stake nobody noone anyone open opened ticket tickets seat seats utilisation utilization csat "
+    "fewer feature features touches percent support"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -1080,12 +1083,79 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
     between = _SCORE_BETWEEN.search(low)
     if between:
         out["score_min"], out["score_max"] = float(between.group(1)), float(between.group(2))
+    out["metrics"], rest = _metric_thresholds(low)
+    if any(measure == "escalations_90d" for measure, _, _ in out["metrics"]):  # the count itself, not the signal
+        out["signals"] = tuple(s for s in out["signals"] if s != "multiple_escalations")
     for pattern, key in ((_ARR_ABOVE, "arr_min"), (_ARR_BELOW, "arr_max")):
-        found = pattern.search(low)
+        found = pattern.search(rest)
         if found:
             out[key] = _money(found.group(1))
     out["count"] = bool(re.search(r"\bhow\s+many\b|\bcount\s+of\b|\bnumber\s+of\b", low))
     return out
+
+
+# "more than 5 tickets", "seat utilisation below 50%", "3+ escalations": a threshold on the latest snapshot.
+_METRIC_NOUNS: tuple[tuple[str, str], ...] = (
+    (r"(?:high[- ]priority|p1|urgent)\s+tickets?", "high_priority_open"),
+    (r"(?:support\s+)?tickets?", "tickets_30d"),
+    (r"escalations?", "escalations_90d"),
+    (r"log-?ins?", "logins_30d"),
+    (r"active\s+users?|users", "active_users"),
+    (r"(?:seat\s+)?utili[sz]ation|seat\s+usage", "seat_utilisation"),
+    (r"seats?", "seats_purchased"),
+    (r"(?:feature\s+)?adoption", "feature_adoption"),
+    (r"features(?:\s+used)?", "features_used"),
+    (r"(?:csm\s+)?(?:touches|touchpoints)", "csm_touches_90d"),
+    (r"csat(?:\s+scores?)?", "csat"),
+    (r"days?\s+overdue", "days_overdue"),
+)
+SHARE_MEASURES = ("seat_utilisation", "feature_adoption")
+_COMPARATORS = {
+    "no more than": "<=",
+    "no fewer than": ">=",
+    "no less than": ">=",
+    "at least": ">=",
+    "at most": "<=",
+    "more than": ">",
+    "greater than": ">",
+    "higher than": ">",
+    "fewer than": "<",
+    "less than": "<",
+    "lower than": "<",
+    "over": ">",
+    "above": ">",
+    "under": "<",
+    "below": "<",
+    ">=": ">=",
+    "<=": "<=",
+    ">": ">",
+    "<": "<",
+}
+_CMP = "(?P<cmp>" + "|".join(c.replace(" ", r"\s+") for c in _COMPARATORS) + ")"
+_NUM = r"(?P<num>\d+(?:\.\d+)?)\s*(?P<pct>%|percent)?"
+
+
+def _metric_thresholds(low: str) -> tuple[tuple[tuple[str, str, float], ...], str]:
+    """Thresholds on metrics, and the text with them blanked out (so "over 1000 logins" is no ARR)."""
+    found: list[tuple[str, str, float]] = []
+    for noun, measure in _METRIC_NOUNS:
+        for pattern in (
+            rf"\b{_CMP}\s*{_NUM}\s+(?:open\s+|active\s+)?(?:{noun})\b",
+            rf"\b(?P<num>\d+)\s*\+\s*(?P<pct>)(?:{noun})\b",
+            rf"\b(?:{noun})\s+(?:is\s+|are\s+|of\s+|count\s+)?{_CMP}\s*{_NUM}",
+        ):
+            match = re.search(pattern, low)
+            if match is None:
+                continue
+            said = match.groupdict().get("cmp")
+            op = _COMPARATORS[re.sub(r"\s+", " ", said)] if said else ">="
+            value = float(match.group("num"))
+            if measure in SHARE_MEASURES and (match.group("pct") or value > 1):
+                value /= 100
+            found.append((measure, op, value))
+            low = low[: match.start()] + " " * (match.end() - match.start()) + low[match.end() :]
+            break
+    return tuple(found), low
 
 
 def _wanted(q: Question, low: str, leftover: list[str]) -> Question:

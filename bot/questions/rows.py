@@ -20,12 +20,14 @@ How the work is shared (100,000 accounts, 94,000 scores on the day):
 from __future__ import annotations
 
 import calendar
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Integer, Select, Text, and_, case, cast, func, or_, select
+from sqlalchemy import Float, Integer, Select, Text, and_, case, cast, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -220,7 +222,31 @@ def _query(model: HealthModel, q: Question, day: date, *, csm: str | None) -> tu
     if q.overdue:
         extra["days_overdue"] = _latest("days_overdue", day)
         query = query.where(extra["days_overdue"] > 0)
+    for measure, op, threshold in q.metrics:
+        extra[measure] = _metric_value(measure, day)
+        query = query.where(_OPERATORS[op](extra[measure], threshold))
     return query, extra
+
+
+_OPERATORS: dict[str, Callable[[Any, float], Any]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+# Ratios, worked out as scoring does: a share of the latest snapshot's two columns.
+_RATIOS = {
+    "seat_utilisation": ("active_users", "seats_purchased"),
+    "feature_adoption": ("features_used", "features_total"),
+}
+
+
+def _metric_value(measure: str, day: date) -> Any:
+    """The latest snapshot's value of a metrics column, or of a ratio of two (no value when the divisor is 0)."""
+    if measure in _RATIOS:
+        top, bottom = _RATIOS[measure]
+        return cast(_latest(top, day), Float) / func.nullif(_latest(bottom, day), 0)
+    return _latest(measure, day)
 
 
 def _order(q: Question) -> list[Any]:

@@ -413,4 +413,10 @@ CASES += [
     ("what's at stake with renewals in the next 90 days", rows(renew_days=90)),
     ("accounts without a CSM touch in a month", rows(no_touch_days=30)),
     ("who should I call first today?", book(SARAH, csm="Sarah Chen")),
+    ("accounts with more than 5 tickets", rows(metric=[("tickets_30d", ">", 5)])),
+    ("accounts with seat utilisation below 50%", rows(metric=[("active_users/seats_purchased", "<", 0.5)])),
+    ("3+ escalations", rows(metric=[("escalations_90d", ">=", 3)])),
+    ("customers with over 1000 logins", rows(metric=[("logins_30d", ">", 1000)])),
+    ("csat under 3.5 in EMEA", rows(region="EMEA", metric=[("csat", "<", 3.5)])),
+    ("Sarah's accounts with fewer than 20 active users", rows(csm="Sarah Chen", metric=[("active_users", "<", 20)])),
 ]

@@ -52,6 +52,22 @@ def test_list_filters_agree_with_the_store_on_either_database(engine: Engine) ->
     assert asked == len(expected)
     nps = answer(parse_question("accounts with NPS under 5 and no touch in 30 days"), ctx=ctx)
     assert isinstance(nps, views.AccountTable) and {"NPS", "Last Touch"} <= set(nps.columns)
+    # A threshold on a ratio of two integer columns: a share, not integer division, on either database.
+    with engine.connect() as connection:
+        latest = pd.read_sql(
+            text(
+                "select m.account_id, m.active_users, m.seats_purchased from metric_snapshot m "
+                "where m.as_of = (select max(n.as_of) from metric_snapshot n "
+                "where n.account_id = m.account_id and n.as_of <= :day)"
+            ),
+            connection,
+            params={"day": DAY},
+        )
+    latest = latest[latest.account_id.isin(book.account_id) & (latest.seats_purchased > 0)]
+    under_half = latest[latest.active_users / latest.seats_purchased < 0.5]
+    seats = answer(parse_question("accounts with seat utilisation below 50%"), ctx=ctx)
+    assert isinstance(seats, views.AccountTable) and "Seat utilisation" in seats.columns
+    assert set(seats.account_ids) == set(under_half.account_id) and seats.total == len(under_half) > 0
 
 
 def test_a_long_list_shows_the_first_page_in_order_and_counts_every_match(engine: Engine) -> None:

@@ -398,6 +398,10 @@ def _list(q: Question, asked: Asked) -> object:
         headline = f"{counted[0].upper() + counted[1:]} in {subject}"
     else:
         headline = f"{counted[0].upper() + counted[1:]} across the team"
+    if q.limit and total > q.limit:  # the ARR of those listed, not of every match
+        headline += f" · {fmt.money(float(frame['arr'].head(q.limit).sum()))} ARR between them"
+    elif total and found.total_arr:
+        headline += f" · {fmt.money(found.total_arr)} ARR"
     listed = min(total, q.limit) if q.limit else total
     left_out: list[str] = list(q.notes)
     if q.limit and total > q.limit:

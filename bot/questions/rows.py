@@ -49,6 +49,7 @@ class Matches:
 
     frame: pd.DataFrame
     total: int
+    total_arr: float = 0.0  # of every match, not only those shown
 
 
 def band_names(q: Question, model: HealthModel) -> list[str]:
@@ -285,13 +286,17 @@ def matching(
         if q.expansion or limit is None:  # expansion needs the model: every filtered row, then the model's rule
             frame = pd.read_sql(query.order_by(*_order(q)), connection)
             total = len(frame)
+            total_arr = float(pd.to_numeric(frame["arr"]).sum())
         else:
             # One pass that carries only the IDs: the page's accounts in order and how many match in all (sorting
             # the report's columns of every match, only to keep a page of them, cost several times more). Then the
             # report's columns of the page's accounts alone.
-            keys = query.with_only_columns(ACCOUNTS.c.account_id, func.count().over()).order_by(*_order(q))
+            keys = query.with_only_columns(
+                ACCOUNTS.c.account_id, func.count().over(), func.sum(ACCOUNTS.c.arr).over()
+            ).order_by(*_order(q))
             found = connection.execute(keys.limit(limit)).all()
             total = found[0][1] if found else 0
+            total_arr = float(found[0][2] or 0) if found else 0.0
             ids = [row[0] for row in found]
             page = _report_rows(_InThisOrder(ACCOUNTS, SCORES, _ON_SCORE), day).where(ACCOUNTS.c.account_id.in_(ids))
             frame = pd.read_sql(page, connection).set_index("account_id").loc[ids].reset_index()
@@ -304,7 +309,8 @@ def matching(
         else:
             frame = frame.assign(opportunity=pd.Series(dtype="string"))
         total = len(frame)
+        total_arr = float(frame["arr"].sum())
         frame = frame.head(limit) if limit else frame
     with engine.connect() as connection:
         frame = _with_extras(connection, frame, extra)
-    return Matches(frame.reset_index(drop=True), int(total))
+    return Matches(frame.reset_index(drop=True), int(total), total_arr)

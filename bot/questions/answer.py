@@ -80,7 +80,7 @@ def answer_question(q: Question, asked: Asked) -> object:
                 ],
                 kind="not_found",
             )
-        q = replace(q, csm=owner)
+        q = replace(q, csms=(owner, *(c for c in q.csms if c != owner))) if q.csms else replace(q, csm=owner)
     if q.wanted in ("card", "why", "trend", "plan", "compare") and not q.accounts:
         if q.wanted == "trend":
             return insights.trend_report(asked.engine, asked.model, as_of=asked.today)

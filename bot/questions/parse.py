@@ -323,7 +323,8 @@ _MODEL_LOOSE = re.compile(
 )
 _NEWS = re.compile(
     r"\bwhat\s+happened\s+(?:this|last|since|today|yesterday)\b|\bwhat'?s\s+new\b|\b(?:turned|went|gone|became|"
-    r"newly)\s+(?:red|yellow|orange|green)\b|\bnew\s+(?:red|yellow|orange)\s+accounts\b",
+    r"newly)\s+(?:red|yellow|orange|green)\b|\bnew\s+(?:red|yellow|orange)\s+accounts\b|\banything\s+new\b"
+    r"|\bwhat'?s\s+(?:changed|different)\b",
     re.IGNORECASE,
 )
 _PLOT = re.compile(r"\b(?:plot|chart|graph|visuali[sz]e)\b", re.IGNORECASE)
@@ -487,6 +488,7 @@ _HIGHEST_SCORE = re.compile(
     r"\bhighest\s+(?:health\s+)?scor\w*|\bhealthiest\b|\bbest\s+(?:scor\w*|accounts)\b", re.IGNORECASE
 )
 _WINDOW = (
+    (re.compile(r"\b(?:since\s+)?yesterday\b|\b(?:last|past)\s+(?:24\s+hours|day)\b", re.IGNORECASE), 1),
     (re.compile(r"\b(?:since\s+)?(?:last|this|past)\s+week\b|\bweek\s+over\s+week\b|\b7\s+days\b", re.IGNORECASE), 7),
     (
         re.compile(
@@ -690,6 +692,8 @@ def _find_csm(words: _Words, text: str, vocab: Vocabulary) -> tuple[str | None, 
         if parts:
             firsts.setdefault(parts[0], []).append(c.name)
     for i, word in enumerate(words.words):
+        if word not in firsts and word.endswith("s") and word[:-1] in firsts:
+            word = word[:-1]  # "Kenjis accounts": the possessive typed without its apostrophe
         if words.used[i] or word not in firsts:
             continue
         owners = firsts[word]
@@ -842,6 +846,8 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
     csm, csm_misses = _find_csm(words, plain, vocab)
     misses += csm_misses
     others = _other_csms(words, plain, vocab, csm) if csm is not None else []
+    # "my portfolio vs Kenji's": the asker's book beside the one named (the answerer puts the asker first).
+    mine_beside = csm is not None and bool(_MINE.search(low)) and bool(_COMPARE.search(low))
     scope, scope_misses = _find_scope(words, plain, vocab)
     named += _first_word_accounts(words, vocab)
     accounts = list(dict.fromkeys(account_id for _, account_id in sorted(named)))  # in the order they were named
@@ -849,7 +855,7 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
     group_by = next((kind for kind in kinds if kinds.count(kind) > 1), None)
     if group_by is not None:
         scope = [(kind, value) for kind, value in scope if kind != group_by]
-    elif others:
+    elif others or mine_beside:
         group_by = "csm"
     else:
         group_by = _breakdown(low)
@@ -867,7 +873,7 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
         if _negated(low, [fold(csm), first]):
             exclude.append(("csm", csm))
             csm = None
-    mine = bool(_MINE.search(low)) and csm is None and not accounts
+    mine = (bool(_MINE.search(low)) and csm is None and not accounts) or mine_beside
     team = bool(_TEAM.search(low)) and csm is None and not mine
 
     asking = re.match(r"^(?:show|list|which|who|how|what)\b", low)
@@ -907,8 +913,8 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
         wanted="card",
         accounts=tuple(accounts),
         churned=tuple(churned),
-        csm=None if others else csm,
-        csms=(csm, *others) if others and csm else (),
+        csm=None if others or mine_beside else csm,
+        csms=(csm, *others) if (others or mine_beside) and csm else (),
         mine=mine,
         team=team,
         scope=tuple(scope),

@@ -419,4 +419,9 @@ CASES += [
     ("customers with over 1000 logins", rows(metric=[("logins_30d", ">", 1000)])),
     ("csat under 3.5 in EMEA", rows(region="EMEA", metric=[("csat", "<", 3.5)])),
     ("Sarah's accounts with fewer than 20 active users", rows(csm="Sarah Chen", metric=[("active_users", "<", 20)])),
+    ("my portfolio vs Kenji's", book(SARAH, csms=("Sarah Chen", "Kenji Watanabe"), group_by="csm")),
+    ("compare my book with Emma's", book(SARAH, csms=("Sarah Chen", "Emma Schmidt"), group_by="csm")),
+    ("show me Kenjis accounts", book(csm="Kenji Watanabe")),
+    ("anything new in my book since yesterday", changes(days=1, asker=SARAH, csm="Sarah Chen")),
+    ("what's the total ARR of red accounts", rows(band="Red")),
 ]

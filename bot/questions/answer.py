@@ -81,12 +81,27 @@ def answer_question(q: Question, asked: Asked) -> object:
                 kind="not_found",
             )
         q = replace(q, csms=(owner, *(c for c in q.csms if c != owner))) if q.csms else replace(q, csm=owner)
+    if q.stale_since is not None:
+        q = _dated(q, asked.today)
     if q.wanted in ("card", "why", "trend", "plan", "compare") and not q.accounts:
         if q.wanted == "trend":
             return insights.trend_report(asked.engine, asked.model, as_of=asked.today)
         return _no_account(q, asked)
     handler = _HANDLERS[q.wanted]
     return handler(q, asked)
+
+
+def _dated(q: Question, today: date) -> Question:
+    """ "Since October" as days: from the 1st of the last October that has begun."""
+    assert q.stale_since is not None
+    kind, month = q.stale_since
+    first = date(today.year if month <= today.month else today.year - 1, month, 1)
+    days = (today - first).days
+    if kind == "qbr":
+        return replace(q, no_qbr_days=days, stale_since=None)
+    if kind == "login":
+        return replace(q, no_login_days=days, stale_since=None)
+    return replace(q, no_touch_days=days, stale_since=None)
 
 
 # --- refusals and misses ---------------------------------------------------------------------------------------

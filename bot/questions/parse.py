@@ -34,6 +34,8 @@ Wanted = Literal[
 PlanKind = Literal["success", "qbr", "renewal", "recovery", "expansion"]
 _ACCOUNT_FOUND = 86  # a rapidfuzz ratio this high on the squashed name is the account meant
 _CSM_FOUND = 80
+_CLEAR_WINNER = 80  # … or this high, when no other name comes within _CLEAR_MARGIN of it
+_CLEAR_MARGIN = 12
 _SUGGEST = 60
 
 
@@ -70,6 +72,7 @@ class Question:
     nps_max: float | None = None
     overdue: bool = False
     metrics: tuple[tuple[str, str, float], ...] = ()  # (measure, op, value): "more than 5 tickets"
+    stale_since: tuple[str, int] | None = None  # ("touch", 10): no touch since the 1st of the last October
     dropped: float | None = None  # fell by at least this many points since last month
     declining: bool = False
     expansion: bool = False
@@ -101,6 +104,7 @@ class Question:
             or self.nps_max is not None
             or self.overdue
             or self.metrics
+            or self.stale_since
             or self.dropped is not None
             or self.declining
             or self.expansion
@@ -176,7 +180,7 @@ _GRAMMAR = (
     "sponsor sponsors champion champions downgrade downgraded downgrades churning churned export download csv "
     "excel xlsx spreadsheet file distribution distributed owned owns managed manages handled handles coming "
     "upcoming soon stake nobody noone anyone open opened ticket tickets seat seats utilisation utilization csat "
-    "fewer feature features touches percent support"
+    "fewer feature features touches percent support deal scale range"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -211,6 +215,9 @@ _MODEL = re.compile(
     r"|\bwhat\s+are\s+the\s+(?:dimensions|weights|bands)\b|\b(?:scoring|health)\s+model\b"
     r"|\bwhat\s+(?:does|do|is)\s+(?:the\s+)?\w+(?:\s+\w+)?\s+dimensions?\b|\bdimensions?\b.*\b(?:measure|mean|made\s+of)"
     r"|\bwhat\s+(?:goes|feeds)\s+into\s+(?:the\s+)?(?:health\s+)?score"
+    r"|\bis\s+(?:an?\s+)?(?:red|yellow|orange|green)\s+(?:worse|better)\s+than\b"
+    r"|\bwhat(?:'s|\s+is)\s+(?:a\s+)?(?:good|bad|healthy|normal|ok)\s+(?:health\s+)?score\b"
+    r"|\b(?:scale|range)\s+of\s+the\s+(?:health\s+)?score|\bscore\s+(?:scale|range)\b|\bscored\s+out\s+of\b"
     r"|\bhow\s+(?:often|frequently)\b.*\b(?:scores?|updated|recomputed|refreshed|recalculated)"
     r"|\bwhen\s+(?:are|is|do|does)\s+(?:the\s+)?(?:health\s+)?scores?\s+(?:recomputed|updated|refreshed|"
     r"recalculated|calculated|run)|\bpredict\w*\s+churn\b|\bhow\s+(?:accurate|reliable|good)\s+is\s+the\s+score",
@@ -651,9 +658,15 @@ def _fuzzy_account(words: _Words, vocab: Vocabulary, start: int, end: int) -> st
             typed = "".join(words.words[i : i + size])
             if len(typed) < 5:
                 continue
-            hit = process.extractOne(typed, names, scorer=fuzz.ratio, score_cutoff=_ACCOUNT_FOUND)
-            if hit and (best is None or hit[1] > best[0]):
-                best = (hit[1], hit[0], i, i + size)
+            ranked = process.extract(typed, names, scorer=fuzz.ratio, limit=2, score_cutoff=_CLEAR_WINNER)
+            if not ranked:
+                continue
+            top = ranked[0]
+            runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+            # Close enough, or a little less close but far ahead of any other name ("globaltek").
+            clear = top[1] >= _ACCOUNT_FOUND or (len(typed) >= 6 and top[1] - runner_up >= _CLEAR_MARGIN)
+            if clear and (best is None or top[1] > best[0]):
+                best = (top[1], top[0], i, i + size)
     if best is None:
         return None
     words.claim(best[2], best[3])
@@ -1040,13 +1053,21 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
         else:
             out["renew_days"] = _days(renew_span.group(1), renew_span.group(2)) if renew_span else 90
     stale = span_days
-    if stale is not None and not out.get("renew_days"):
-        if _QBR.search(low) and not _MISSED_QBR.search(low):
-            out["no_qbr_days"] = stale
-        elif _LOGIN.search(low):
-            out["no_login_days"] = stale
-        elif _TOUCH.search(low):
-            out["no_touch_days"] = stale
+    since = re.search(r"\bsince\s+(?:early\s+|the\s+(?:start|beginning)\s+of\s+)?" + _MONTH_NAME.pattern, low)
+    if stale is not None or since:
+        kind = (
+            "qbr"
+            if _QBR.search(low) and not _MISSED_QBR.search(low)
+            else "login"
+            if _LOGIN.search(low)
+            else "touch"
+            if _TOUCH.search(low)
+            else None
+        )
+        if kind and stale is not None and not out.get("renew_days"):
+            out[f"no_{kind}_days"] = stale
+        elif kind and since:  # "not touched since October": dated by the answerer, from the 1st of that month
+            out["stale_since"] = (kind, _MONTHS_OF_YEAR.index(since.group(1)[:3]) + 1)
     bound = _NPS_BOUND.search(low)
     if bound:
         if bound.group(2):

@@ -7,6 +7,8 @@ Askers: "U0SARAH001" is Sarah Chen's Slack user, "U0KENJI001" Kenji Watanabe's.
 
 from __future__ import annotations
 
+from datetime import date
+
 from tests.bot.questions.expect import (
     Expect,
     book,
@@ -25,6 +27,7 @@ from tests.bot.questions.expect import (
     trend,
     why,
 )
+from tests.bot.questions.judge import TODAY
 
 SARAH = "U0SARAH001"
 KENJI = "U0KENJI001"
@@ -424,4 +427,8 @@ CASES += [
     ("show me Kenjis accounts", book(csm="Kenji Watanabe")),
     ("anything new in my book since yesterday", changes(days=1, asker=SARAH, csm="Sarah Chen")),
     ("what's the total ARR of red accounts", rows(band="Red")),
+    ("whats the deal with globaltek", card("GlobalTech")),
+    ("accounts not touched since October", rows(no_touch_days=(TODAY - date(TODAY.year, 10, 1)).days)),
+    ("is red worse than yellow?", model()),
+    ("what's a good health score", model()),
 ]

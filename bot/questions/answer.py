@@ -452,7 +452,7 @@ def _report_label(kind: str) -> str:
 def _noun(q: Question, model: HealthModel) -> str:
     bands = band_names(q, model)
     if q.bands == ("@risk",):
-        return "at-risk accounts"
+        return "at-risk renewals" if q.renew_days is not None or q.renew_window else "at-risk accounts"
     if bands:
         return " or ".join(bands) + " accounts"
     if q.renew_days is not None or q.renew_window:

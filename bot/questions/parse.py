@@ -1211,8 +1211,8 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
     if named == 1:
         if _CHANGES.search(low) or _NEWS.search(low):
             return replace(q, wanted="changes", window_days=q.window_days or 7)
-        if _TREND.search(low) or q.months or _PLOT.search(low):
-            return replace(q, wanted="trend")
+        if (_TREND.search(low) and not re.search(r"\bworr", low)) or q.months or _PLOT.search(low):
+            return replace(q, wanted="trend")  # "anything to worry about with X" is its card, not its history
         if _WHY.search(low):
             return replace(q, wanted="why")
         return replace(q, wanted="card")

@@ -431,4 +431,5 @@ CASES += [
     ("accounts not touched since October", rows(no_touch_days=(TODAY - date(TODAY.year, 10, 1)).days)),
     ("is red worse than yellow?", model()),
     ("what's a good health score", model()),
+    ("is there anything I should worry about with MegaCorp?", card("MegaCorp")),
 ]

@@ -7,6 +7,7 @@ names (exact, then a close misspelling). Nothing here reads scores; `bot.questio
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -33,6 +34,8 @@ Wanted = Literal[
 PlanKind = Literal["success", "qbr", "renewal", "recovery", "expansion"]
 _ACCOUNT_FOUND = 86  # a rapidfuzz ratio this high on the squashed name is the account meant
 _CSM_FOUND = 80
+_CLEAR_WINNER = 80  # … or this high, when no other name comes within _CLEAR_MARGIN of it
+_CLEAR_MARGIN = 12
 _SUGGEST = 60
 
 
@@ -55,18 +58,21 @@ class Question:
     accounts: tuple[str, ...] = ()  # account IDs, in the order named
     churned: tuple[tuple[str, date], ...] = ()  # former customers named: (ID, churned on)
     csm: str | None = None  # the CSM's name as in the store
+    csms: tuple[str, ...] = ()  # two or more CSMs named ("compare Sarah and Kenji"): their books side by side
     mine: bool = False  # "my book": the asker's own (csm filled in by the answerer)
     team: bool = False  # the whole team, said so
     scope: tuple[tuple[str, str], ...] = ()  # (kind, value) pairs: segment, region, industry, plan_tier, lifecycle
     bands: tuple[str, ...] = ()
     signals: tuple[str, ...] = ()  # signal keys; an account with any of them matches
     renew_days: int | None = None
-    renew_window: str | None = None  # this_quarter, next_quarter, next_month, this_year, month:N, quarter:N
+    renew_window: str | None = None  # this_quarter, next_quarter, next_month, this_year, [by_]month:N, [by_]quarter:N
     no_touch_days: int | None = None
     no_login_days: int | None = None
     no_qbr_days: int | None = None
     nps_max: float | None = None
     overdue: bool = False
+    metrics: tuple[tuple[str, str, float], ...] = ()  # (measure, op, value): "more than 5 tickets"
+    stale_since: tuple[str, int] | None = None  # ("touch", 10): no touch since the 1st of the last October
     dropped: float | None = None  # fell by at least this many points since last month
     declining: bool = False
     expansion: bool = False
@@ -97,6 +103,8 @@ class Question:
             or self.no_qbr_days is not None
             or self.nps_max is not None
             or self.overdue
+            or self.metrics
+            or self.stale_since
             or self.dropped is not None
             or self.declining
             or self.expansion
@@ -115,7 +123,7 @@ _SLACK_LINK = re.compile(r"<(?:#[A-Z0-9]+|!subteam\^[A-Z0-9]+|[a-z]+://[^|>]*|ma
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _LEADING_MENTION = re.compile(r"^\s*(?:(?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>|@?healthbot\b)[\s,:;]*)+", re.IGNORECASE)
 _EMOJI_CODE = re.compile(r":[a-z0-9_+\-]+:")
-_SYMBOLS = re.compile(r"[^\w\s&'<>@|+=\-.,?!/]", re.UNICODE)
+_SYMBOLS = re.compile(r"[^\w\s&'<>@|+=\-.,?!/%]", re.UNICODE)
 
 
 def clean(text: str, *, people: frozenset[str] = frozenset()) -> str:
@@ -166,13 +174,20 @@ _GRAMMAR = (
     "july august september october november december jan feb mar apr jun jul aug sep sept oct nov dec q1 q2 q3 q4 "
     "average avg mean median churned churn left lost former ex time gainers improved improvers tomorrow cover "
     "plot chart graph build back playbook playbooks data use fresh set grow turned went except excluding non "
-    "besides outside other scoring between above below under over"
+    "besides outside other scoring between above below under over healthiest unhealthiest riskiest weakest "
+    "strongest happiest bottom break breakdown broken split spread per each usage active users adoption percent "
+    "hasnt havent isnt arent dont doesnt didnt wont cant escalation escalations escalated exec execs executive "
+    "sponsor sponsors champion champions downgrade downgraded downgrades churning churned export download csv "
+    "excel xlsx spreadsheet file distribution distributed owned owns managed manages handled handles coming "
+    "upcoming soon stake nobody noone anyone open opened ticket tickets seat seats utilisation utilization csat "
+    "fewer feature features touches percent support deal scale range"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
 _UNSUPPORTED_VERBS = re.compile(
     r"^(?:please\s+|can you\s+|could you\s+|pls\s+)?(?:delete|remove|drop\s+(?!in\b)|erase|wipe|change|update|edit|"
     r"rename|reassign|move|set|send|email|e-mail|message|dm|call|schedule|book\s+(?:a|an)\b|cancel|archive|merge|"
+    r"remind|notify|ping|text|compose|draft\s+(?:an?\s+)?(?:\w+\s+)?(?:email|e-mail|message|note|letter|reply)|"
     r"import|upload|sync|push|write|post|create\s+(?:an?\s+)?(?:account|user|ticket|task)|add\s+(?!up)|"
     r"close|mark|assign|invite)\b",
     re.IGNORECASE,
@@ -185,7 +200,8 @@ _UNSUPPORTED_TOPICS = re.compile(
 _HELP = re.compile(
     r"^(?:help|\?|commands|usage|hi|hello|hey|yo|hiya|howdy|thanks|thank you|thx|ty|cheers|ok|okay|cool|great|nice|"
     r"good (?:morning|afternoon|evening))(?:\s+(?:there|healthbot|bot|again|so much))?[\s!.?]*$"
-    r"|\bwhat (?:can|do|should) (?:you|i) (?:do|ask)\b|\bhow (?:do|can|should) i use\b|\bhelp me\b(?!\s+prep)"
+    r"|\bwhat (?:can|do|should) (?:you|i) (?:do|ask)\b(?!\s+(?:about|with|for|on|re|regarding)\b)"
+    r"|\bhow (?:do|can|should) i use\b|\bhelp me\b(?!\s+prep)"
     r"|\bwhat can i ask\b|\bwhat do you do\b",
     re.IGNORECASE,
 )
@@ -197,6 +213,11 @@ _MODEL = re.compile(
     r"|\bwhat\s+do\s+the\s+(?:bands|colou?rs|statuses)\s+mean|\bwhat\s+counts\s+as\s+(?:red|yellow|green|orange)"
     r"|\bweights?\b.*\bmodel\b|\bmodel\b.*\bweights?\b|\bdimensions?\s+of\s+the\s+(?:health\s+)?score"
     r"|\bwhat\s+are\s+the\s+(?:dimensions|weights|bands)\b|\b(?:scoring|health)\s+model\b"
+    r"|\bwhat\s+(?:does|do|is)\s+(?:the\s+)?\w+(?:\s+\w+)?\s+dimensions?\b|\bdimensions?\b.*\b(?:measure|mean|made\s+of)"
+    r"|\bwhat\s+(?:goes|feeds)\s+into\s+(?:the\s+)?(?:health\s+)?score"
+    r"|\bis\s+(?:an?\s+)?(?:red|yellow|orange|green)\s+(?:worse|better)\s+than\b"
+    r"|\bwhat(?:'s|\s+is)\s+(?:a\s+)?(?:good|bad|healthy|normal|ok)\s+(?:health\s+)?score\b"
+    r"|\b(?:scale|range)\s+of\s+the\s+(?:health\s+)?score|\bscore\s+(?:scale|range)\b|\bscored\s+out\s+of\b"
     r"|\bhow\s+(?:often|frequently)\b.*\b(?:scores?|updated|recomputed|refreshed|recalculated)"
     r"|\bwhen\s+(?:are|is|do|does)\s+(?:the\s+)?(?:health\s+)?scores?\s+(?:recomputed|updated|refreshed|"
     r"recalculated|calculated|run)|\bpredict\w*\s+churn\b|\bhow\s+(?:accurate|reliable|good)\s+is\s+the\s+score",
@@ -208,8 +229,9 @@ _COMPARE = re.compile(
     re.IGNORECASE,
 )
 _CHANGES = re.compile(
-    r"\bwhat(?:'s|\s+has|\s+have)?\s+changed\b|\bchanges?\s+(?:since|this|in|for)\b|\bwhat'?s\s+new\s+since\b"
-    r"|\bany\s+changes\b|\bwhat\s+changed\b|\bwhat\s+moved\b",
+    r"\bhow\s+(?:has|have|did)\s+(?:[\w']+\s+){0,4}changed?\b|\bwhat(?:'s|\s+has|\s+have)?\s+changed\b|\bchanges?\s+(?:since|this|in|for)\b|\bwhat'?s\s+new\s+since\b"
+    r"|\bany\s+changes\b|\bwhat\s+changed\b|\bwhat\s+moved\b|\bnew\s+signals?\b"
+    r"|\bsignals?\s+(?:fired|triggered|raised|appeared)\b",
     re.IGNORECASE,
 )
 _TREND = re.compile(
@@ -238,7 +260,8 @@ _PLANS: tuple[tuple[PlanKind, re.Pattern[str]], ...] = (
         "renewal",
         re.compile(
             r"\brenewal\s+(?:strategy|plan|approach|playbook|prep)\b|\bapproach\b.*\brenewal\b"
-            r"|\bhow\s+(?:do|should|can)\s+we\s+(?:win|secure|handle)\b.*\brenewal\b",
+            r"|\bhow\s+(?:do|should|can)\s+we\s+(?:win|secure|handle)\b.*\brenewal\b"
+            r"|\bhow\s+(?:do|should|can|could)\s+(?:i|we)\s+(?:renew|re-sign|win\s+back|close\s+the\s+renewal)\b",
             re.IGNORECASE,
         ),
     ),
@@ -307,7 +330,8 @@ _MODEL_LOOSE = re.compile(
 )
 _NEWS = re.compile(
     r"\bwhat\s+happened\s+(?:this|last|since|today|yesterday)\b|\bwhat'?s\s+new\b|\b(?:turned|went|gone|became|"
-    r"newly)\s+(?:red|yellow|orange|green)\b|\bnew\s+(?:red|yellow|orange)\s+accounts\b",
+    r"newly)\s+(?:red|yellow|orange|green)\b|\bnew\s+(?:red|yellow|orange)\s+accounts\b|\banything\s+new\b"
+    r"|\bwhat'?s\s+(?:changed|different)\b",
     re.IGNORECASE,
 )
 _PLOT = re.compile(r"\b(?:plot|chart|graph|visuali[sz]e)\b", re.IGNORECASE)
@@ -324,6 +348,7 @@ _WHICH_CSM = re.compile(
 )
 _FOCUS = re.compile(
     r"\bfocus\s+on\b|\bprioriti[sz]e\b|\bwhat\s+should\s+i\s+(?:do|work\s+on|look\s+at)\b"
+    r"|\bwho\s+should\s+(?:i|we)\s+(?:call|contact|reach\s+out\s+to|see|visit|look\s+at)\b"
     r"|\bwhere\s+should\s+i\s+start\b",
     re.IGNORECASE,
 )
@@ -349,6 +374,7 @@ _NUMBER_WORDS = {
 
 
 def _numbers(text: str) -> str:
+    text = re.sub(r"\b(?:a|an)\s+(day|week|month|quarter|year)\b", r"1 \1", text, flags=re.IGNORECASE)
     return re.sub(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", lambda m: str(_NUMBER_WORDS[m.group(1)]), text)
 
 
@@ -383,6 +409,8 @@ _MONTH_NAME = re.compile(
     r"jul|aug|sept?|oct|nov|dec)\b",
     re.IGNORECASE,
 )
+# "before the end of January", "by Q1": from today to the end of that month or quarter.
+_BY_END = re.compile(r"\b(?:before|by|until|till|through|thru|up\s+to)\s+(?:the\s+)?(?:end\s+of\s+)?$", re.IGNORECASE)
 _TOUCH = re.compile(
     r"\b(?:touch\w*|contact\w*|talk\w*|spoken|spoke|call(?:ed)?|reach\w*|engag\w*\s+with|heard)\b", re.IGNORECASE
 )
@@ -453,7 +481,8 @@ _AT_RISK = re.compile(
 _HEALTHY_LIST = re.compile(r"\bhealthy\s+(?:accounts|customers)\b|\bthriving\b", re.IGNORECASE)
 _LIMIT = re.compile(
     r"\btop\s+(\d+)\b|\b(\d+)\s+(?:lowest|highest|biggest|largest|worst|best|smallest|riskiest|weakest)\b"
-    r"|\b(?:first|show)\s+(\d+)\b",
+    r"|\b(?:first|show)\s+(\d+)\b|\b(?:bottom|lowest|highest|biggest|largest|worst|best|smallest|riskiest|weakest"
+    r"|healthiest|unhealthiest)\s+(\d+)\b",
     re.IGNORECASE,
 )
 _BY_ARR = re.compile(
@@ -461,11 +490,12 @@ _BY_ARR = re.compile(
     r"|\btop\s+\d*\s*accounts\b",
     re.IGNORECASE,
 )
-_LOWEST = re.compile(r"\blowest\b|\bworst\b|\bweakest\b|\bunhealthiest\b|\briskiest\b", re.IGNORECASE)
+_LOWEST = re.compile(r"\blowest\b|\bworst\b|\bweakest\b|\bunhealthiest\b|\briskiest\b|\bbottom\b", re.IGNORECASE)
 _HIGHEST_SCORE = re.compile(
     r"\bhighest\s+(?:health\s+)?scor\w*|\bhealthiest\b|\bbest\s+(?:scor\w*|accounts)\b", re.IGNORECASE
 )
 _WINDOW = (
+    (re.compile(r"\b(?:since\s+)?yesterday\b|\b(?:last|past)\s+(?:24\s+hours|day)\b", re.IGNORECASE), 1),
     (re.compile(r"\b(?:since\s+)?(?:last|this|past)\s+week\b|\bweek\s+over\s+week\b|\b7\s+days\b", re.IGNORECASE), 7),
     (
         re.compile(
@@ -481,7 +511,10 @@ _MONTHS = re.compile(
 _SIGNAL_PHRASES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (
         re.compile(
-            r"\busage\s+(?:decline|drop|down|falling|declining)|\b(?:declining|dropping|falling)\s+usage", re.IGNORECASE
+            r"\b(?:usage|logins?|log-ins|active\s+users?|users)\s+(?:\w+\s+)?(?:decline\w*|drop\w*|down|fall\w*|fell"
+            r"|dipp?\w*|shrink\w*|plummet\w*|tank\w*|decreas\w*)"
+            r"|\b(?:declining|dropping|falling|shrinking|decreasing|lower|less)\s+(?:usage|logins?|active\s+users)",
+            re.IGNORECASE,
         ),
         ("usage_drop", "usage_decline"),
     ),
@@ -503,6 +536,22 @@ _SIGNAL_PHRASES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"\bgradual\s+decline\b|\bslow\s+decline\b", re.IGNORECASE), ("gradual_decline",)),
 )
 _ACCOUNT_ID = re.compile(r"\b[A-Za-z]{2,6}-\d{2,}\b")
+# "health by region", "breakdown per segment", "split by CSM": the book, one row a value of that kind.
+_BREAKDOWN = re.compile(
+    r"\b(?:by|per|across|each|every|split\s+by|broken\s+down\s+by)\s+(?:the\s+)?(?:(plan\s+tiers?|tiers?)|(segments?)"
+    r"|(regions?|geos?|geograph(?:y|ies))|(industr(?:y|ies)|verticals?)|(csms?|owners?|reps?))\b"
+    r"|\b(?:(tier)|(segment)|(region)|(industry)|(csm))\s+(?:breakdown|split|comparison|view)\b",
+    re.IGNORECASE,
+)
+_BREAKDOWN_KINDS = ("plan_tier", "segment", "region", "industry", "csm")
+
+
+def _breakdown(low: str) -> str | None:
+    match = _BREAKDOWN.search(low)
+    if match is None:
+        return None
+    group = next(i for i, g in enumerate(match.groups()) if g)
+    return _BREAKDOWN_KINDS[group % len(_BREAKDOWN_KINDS)]
 
 
 # --- names -------------------------------------------------------------------------------------------------------
@@ -539,9 +588,11 @@ class _Words:
         return runs
 
 
-def _claim_phrases(words: _Words, lookup: dict[str, list[str]], max_words: int) -> list[tuple[int, list[str]]]:
+def _claim_phrases(
+    words: _Words, lookup: Mapping[str, Sequence[str]], max_words: int
+) -> list[tuple[int, Sequence[str]]]:
     """Longest-first exact matches of `lookup`'s keys among unclaimed words: (position, values)."""
-    found: list[tuple[int, list[str]]] = []
+    found: list[tuple[int, Sequence[str]]] = []
     i = 0
     while i < len(words.words):
         for size in range(min(max_words, len(words.words) - i), 0, -1):
@@ -591,7 +642,7 @@ def _first_word_accounts(words: _Words, vocab: Vocabulary) -> list[tuple[int, st
     for i, word in enumerate(words.words):
         if words.used[i] or word in GRAMMAR_WORDS or len(word) < 4:
             continue
-        owners = vocab.first_words.get(word, [])
+        owners = vocab.first_words.get(word, ())
         if len(owners) == 1:
             found.append((i, owners[0]))
             words.claim(i, i + 1)
@@ -607,9 +658,15 @@ def _fuzzy_account(words: _Words, vocab: Vocabulary, start: int, end: int) -> st
             typed = "".join(words.words[i : i + size])
             if len(typed) < 5:
                 continue
-            hit = process.extractOne(typed, names, scorer=fuzz.ratio, score_cutoff=_ACCOUNT_FOUND)
-            if hit and (best is None or hit[1] > best[0]):
-                best = (hit[1], hit[0], i, i + size)
+            ranked = process.extract(typed, names, scorer=fuzz.ratio, limit=2, score_cutoff=_CLEAR_WINNER)
+            if not ranked:
+                continue
+            top = ranked[0]
+            runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+            # Close enough, or a little less close but far ahead of any other name ("globaltek").
+            clear = top[1] >= _ACCOUNT_FOUND or (len(typed) >= 6 and top[1] - runner_up >= _CLEAR_MARGIN)
+            if clear and (best is None or top[1] > best[0]):
+                best = (top[1], top[0], i, i + size)
     if best is None:
         return None
     words.claim(best[2], best[3])
@@ -648,6 +705,8 @@ def _find_csm(words: _Words, text: str, vocab: Vocabulary) -> tuple[str | None, 
         if parts:
             firsts.setdefault(parts[0], []).append(c.name)
     for i, word in enumerate(words.words):
+        if word not in firsts and word.endswith("s") and word[:-1] in firsts:
+            word = word[:-1]  # "Kenjis accounts": the possessive typed without its apostrophe
         if words.used[i] or word not in firsts:
             continue
         owners = firsts[word]
@@ -656,6 +715,29 @@ def _find_csm(words: _Words, text: str, vocab: Vocabulary) -> tuple[str | None, 
             return owners[0], []
         return None, [Miss("csm", words.raw[i], tuple(owners))]
     return None, []
+
+
+def _other_csms(words: _Words, text: str, vocab: Vocabulary, first: str) -> list[str]:
+    """More CSMs named after the first ("compare Sarah and Kenji", "<@U1> vs <@U2>"): full names, Slack mentions,
+    first names that are one CSM's."""
+    names = [first]
+    for match in _USER.finditer(text):
+        csm = vocab.csm_by_slack_id(match.group(1))
+        if csm is not None and csm.name not in names:
+            names.append(csm.name)
+    for _, found in _claim_phrases(words, {fold(c.name): [c.name] for c in vocab.csms}, 3):
+        if found[0] not in names:
+            names.append(found[0])
+    firsts: dict[str, list[str]] = {}
+    for c in vocab.csms:
+        if c.name.split():
+            firsts.setdefault(fold(c.name).split()[0], []).append(c.name)
+    for i, word in enumerate(words.words):
+        owners = firsts.get(word, [])
+        if not words.used[i] and len(owners) == 1 and owners[0] not in names:
+            names.append(owners[0])
+            words.claim(i, i + 1)
+    return names[1:]
 
 
 def _possessive_slots(text: str) -> list[str]:
@@ -776,6 +858,9 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
     misses = [Miss("account", vocab.names_by_id[ids[0]], ids) for ids in ambiguous]
     csm, csm_misses = _find_csm(words, plain, vocab)
     misses += csm_misses
+    others = _other_csms(words, plain, vocab, csm) if csm is not None else []
+    # "my portfolio vs Kenji's": the asker's book beside the one named (the answerer puts the asker first).
+    mine_beside = csm is not None and bool(_MINE.search(low)) and bool(_COMPARE.search(low))
     scope, scope_misses = _find_scope(words, plain, vocab)
     named += _first_word_accounts(words, vocab)
     accounts = list(dict.fromkeys(account_id for _, account_id in sorted(named)))  # in the order they were named
@@ -783,6 +868,10 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
     group_by = next((kind for kind in kinds if kinds.count(kind) > 1), None)
     if group_by is not None:
         scope = [(kind, value) for kind, value in scope if kind != group_by]
+    elif others or mine_beside:
+        group_by = "csm"
+    else:
+        group_by = _breakdown(low)
     misses += scope_misses
     if csm is None and not any(m.kind == "csm" for m in misses):
         csm, loose = _csm_from_slot(words, plain, vocab)
@@ -797,7 +886,7 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
         if _negated(low, [fold(csm), first]):
             exclude.append(("csm", csm))
             csm = None
-    mine = bool(_MINE.search(low)) and csm is None and not accounts
+    mine = (bool(_MINE.search(low)) and csm is None and not accounts) or mine_beside
     team = bool(_TEAM.search(low)) and csm is None and not mine
 
     asking = re.match(r"^(?:show|list|which|who|how|what)\b", low)
@@ -823,6 +912,13 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
             misses.append(unknown)
 
     filters = _filters(plain, low)
+    notes = [f"I didn't recognise “{run}” and left it out." for run in leftover]
+    percent = re.search(r"(\d+)\s*(?:%|percent)", low)
+    if "usage_drop" in filters["signals"] and percent:
+        notes.append(
+            f"I can't filter on a usage fall of {percent.group(1)}% exactly: these are the accounts the health model "
+            "flags for a sudden usage drop or a usage decline."
+        )
     months = _months(low)
     window = next((days for pattern, days in _WINDOW if pattern.search(low)), None)
     base = Question(
@@ -830,14 +926,15 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
         wanted="card",
         accounts=tuple(accounts),
         churned=tuple(churned),
-        csm=csm,
+        csm=None if others or mine_beside else csm,
+        csms=(csm, *others) if (others or mine_beside) and csm else (),
         mine=mine,
         team=team,
         scope=tuple(scope),
         misses=tuple(misses),
         group_by=group_by,
         exclude=tuple(exclude),
-        notes=tuple(f"I didn't recognise “{run}” and left it out." for run in leftover),
+        notes=tuple(notes),
         months=months,
         window_days=window,
         **filters,
@@ -885,10 +982,13 @@ def _unknown_slot(leftover: list[str], plain: str, vocab: Vocabulary) -> Miss | 
 
 
 def _unsupported_reason(said: str) -> str:
-    verb = said.split()[0].casefold() if said.split() else ""
+    asked = re.sub(r"^(?:please|pls|can\s+you|could\s+you|would\s+you|will\s+you)\s+", "", said, flags=re.IGNORECASE)
+    verb = asked.split()[0].casefold() if asked.split() else ""
     if _UNSUPPORTED_TOPICS.search(said):
         return "That's outside what I know: I read customer health from your accounts and metrics."
-    return f"I only read customer health — I can't {verb} anything." if verb else "I can't do that."
+    if not verb:
+        return "I can't do that."
+    return f"I only read customer health — I can't {verb} on your behalf."
 
 
 def _months(low: str) -> int | None:
@@ -943,21 +1043,31 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
         elif _YEAR_END.search(low):
             out["renew_window"] = "this_year"
         elif quarter:
-            out["renew_window"] = f"quarter:{quarter.group(1)}"
+            by = "by_" if _BY_END.search(low[: quarter.start()]) else ""
+            out["renew_window"] = f"{by}quarter:{quarter.group(1)}"
         elif month:
-            out["renew_window"] = f"month:{_MONTHS_OF_YEAR.index(month.group(1)[:3]) + 1}"
+            by = "by_" if _BY_END.search(low[: month.start()]) else ""
+            out["renew_window"] = f"{by}month:{_MONTHS_OF_YEAR.index(month.group(1)[:3]) + 1}"
         elif _NEXT_MONTH.search(low) and not renew_span:
             out["renew_window"] = "next_month"
         else:
             out["renew_days"] = _days(renew_span.group(1), renew_span.group(2)) if renew_span else 90
     stale = span_days
-    if stale is not None and not out.get("renew_days"):
-        if _QBR.search(low) and not _MISSED_QBR.search(low):
-            out["no_qbr_days"] = stale
-        elif _LOGIN.search(low):
-            out["no_login_days"] = stale
-        elif _TOUCH.search(low):
-            out["no_touch_days"] = stale
+    since = re.search(r"\bsince\s+(?:early\s+|the\s+(?:start|beginning)\s+of\s+)?" + _MONTH_NAME.pattern, low)
+    if stale is not None or since:
+        kind = (
+            "qbr"
+            if _QBR.search(low) and not _MISSED_QBR.search(low)
+            else "login"
+            if _LOGIN.search(low)
+            else "touch"
+            if _TOUCH.search(low)
+            else None
+        )
+        if kind and stale is not None and not out.get("renew_days"):
+            out[f"no_{kind}_days"] = stale
+        elif kind and since:  # "not touched since October": dated by the answerer, from the 1st of that month
+            out["stale_since"] = (kind, _MONTHS_OF_YEAR.index(since.group(1)[:3]) + 1)
     bound = _NPS_BOUND.search(low)
     if bound:
         if bound.group(2):
@@ -971,14 +1081,15 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
     if _OVERDUE.search(low) or (re.search(r"\boverdue\b", low) and not _QBR.search(low)):
         out["overdue"] = True
     dropped = _DROPPED_BY.search(low) or _DROP_POINTS.search(low)
-    if dropped and any(dropped.groups()) and not out.get("renew_days"):
+    usage_fall = "usage_drop" in signals and re.search(r"\d\s*(?:%|percent)", low)
+    if dropped and any(dropped.groups()) and not out.get("renew_days") and not usage_fall:
         value = next(g for g in dropped.groups() if g)
         out["dropped"] = float(value)
     elif _DROP_SORT.search(low):
         out["sort"] = "drop"
     elif _GAIN_SORT.search(low):
         out["sort"] = "gain"
-    elif _DECLINING.search(low) and not re.search(r"\busage\b", low):
+    elif _DECLINING.search(low) and "usage_drop" not in signals:
         out["declining"] = True
     if _EXPANSION_READY.search(low):
         out["expansion"] = True
@@ -999,12 +1110,79 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
     between = _SCORE_BETWEEN.search(low)
     if between:
         out["score_min"], out["score_max"] = float(between.group(1)), float(between.group(2))
+    out["metrics"], rest = _metric_thresholds(low)
+    if any(measure == "escalations_90d" for measure, _, _ in out["metrics"]):  # the count itself, not the signal
+        out["signals"] = tuple(s for s in out["signals"] if s != "multiple_escalations")
     for pattern, key in ((_ARR_ABOVE, "arr_min"), (_ARR_BELOW, "arr_max")):
-        found = pattern.search(low)
+        found = pattern.search(rest)
         if found:
             out[key] = _money(found.group(1))
     out["count"] = bool(re.search(r"\bhow\s+many\b|\bcount\s+of\b|\bnumber\s+of\b", low))
     return out
+
+
+# "more than 5 tickets", "seat utilisation below 50%", "3+ escalations": a threshold on the latest snapshot.
+_METRIC_NOUNS: tuple[tuple[str, str], ...] = (
+    (r"(?:high[- ]priority|p1|urgent)\s+tickets?", "high_priority_open"),
+    (r"(?:support\s+)?tickets?", "tickets_30d"),
+    (r"escalations?", "escalations_90d"),
+    (r"log-?ins?", "logins_30d"),
+    (r"active\s+users?|users", "active_users"),
+    (r"(?:seat\s+)?utili[sz]ation|seat\s+usage", "seat_utilisation"),
+    (r"seats?", "seats_purchased"),
+    (r"(?:feature\s+)?adoption", "feature_adoption"),
+    (r"features(?:\s+used)?", "features_used"),
+    (r"(?:csm\s+)?(?:touches|touchpoints)", "csm_touches_90d"),
+    (r"csat(?:\s+scores?)?", "csat"),
+    (r"days?\s+overdue", "days_overdue"),
+)
+SHARE_MEASURES = ("seat_utilisation", "feature_adoption")
+_COMPARATORS = {
+    "no more than": "<=",
+    "no fewer than": ">=",
+    "no less than": ">=",
+    "at least": ">=",
+    "at most": "<=",
+    "more than": ">",
+    "greater than": ">",
+    "higher than": ">",
+    "fewer than": "<",
+    "less than": "<",
+    "lower than": "<",
+    "over": ">",
+    "above": ">",
+    "under": "<",
+    "below": "<",
+    ">=": ">=",
+    "<=": "<=",
+    ">": ">",
+    "<": "<",
+}
+_CMP = "(?P<cmp>" + "|".join(c.replace(" ", r"\s+") for c in _COMPARATORS) + ")"
+_NUM = r"(?P<num>\d+(?:\.\d+)?)\s*(?P<pct>%|percent)?"
+
+
+def _metric_thresholds(low: str) -> tuple[tuple[tuple[str, str, float], ...], str]:
+    """Thresholds on metrics, and the text with them blanked out (so "over 1000 logins" is no ARR)."""
+    found: list[tuple[str, str, float]] = []
+    for noun, measure in _METRIC_NOUNS:
+        for pattern in (
+            rf"\b{_CMP}\s*{_NUM}\s+(?:open\s+|active\s+)?(?:{noun})\b",
+            rf"\b(?P<num>\d+)\s*\+\s*(?P<pct>)(?:{noun})\b",
+            rf"\b(?:{noun})\s+(?:is\s+|are\s+|of\s+|count\s+)?{_CMP}\s*{_NUM}",
+        ):
+            match = re.search(pattern, low)
+            if match is None:
+                continue
+            said = match.groupdict().get("cmp")
+            op = _COMPARATORS[re.sub(r"\s+", " ", said)] if said else ">="
+            value = float(match.group("num"))
+            if measure in SHARE_MEASURES and (match.group("pct") or value > 1):
+                value /= 100
+            found.append((measure, op, value))
+            low = low[: match.start()] + " " * (match.end() - match.start()) + low[match.end() :]
+            break
+    return tuple(found), low
 
 
 def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
@@ -1015,8 +1193,10 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
         return replace(q, wanted="compare")
     if _COMPARE.search(low) and named >= 2:
         return replace(q, wanted="compare")
+    if q.csms and q.has_filter and not named:
+        return replace(q, wanted="list", group_by=None)  # "red accounts for Sarah and Kenji": one list, both books
     if q.group_by and not named:
-        return replace(q, wanted="portfolio", team=not (q.csm or q.mine))
+        return replace(q, wanted="portfolio", team=not (q.csm or q.mine or q.csms))
     for kind, pattern in _PLANS:
         if pattern.search(low) and (named or q.churned):
             return replace(q, wanted="plan", plan=kind)
@@ -1031,8 +1211,8 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
     if named == 1:
         if _CHANGES.search(low) or _NEWS.search(low):
             return replace(q, wanted="changes", window_days=q.window_days or 7)
-        if _TREND.search(low) or q.months or _PLOT.search(low):
-            return replace(q, wanted="trend")
+        if (_TREND.search(low) and not re.search(r"\bworr", low)) or q.months or _PLOT.search(low):
+            return replace(q, wanted="trend")  # "anything to worry about with X" is its card, not its history
         if _WHY.search(low):
             return replace(q, wanted="why")
         return replace(q, wanted="card")
@@ -1061,6 +1241,8 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
         return replace(q, wanted="trend")
     if q.csm or q.scope or q.mine or q.team:
         return replace(q, wanted="portfolio")
+    if re.search(r"\b(?:distribution|breakdown|overview|summary|snapshot|big\s+picture)\b", low) and not q.misses:
+        return replace(q, wanted="portfolio", team=True)  # "the health score distribution": the whole book
     if any(m.kind in ("csm", "scope") for m in q.misses):
         return replace(q, wanted="list" if q.has_filter else "portfolio")
     if q.has_filter:

@@ -7,6 +7,8 @@ Askers: "U0SARAH001" is Sarah Chen's Slack user, "U0KENJI001" Kenji Watanabe's.
 
 from __future__ import annotations
 
+from datetime import date
+
 from tests.bot.questions.expect import (
     Expect,
     book,
@@ -25,6 +27,7 @@ from tests.bot.questions.expect import (
     trend,
     why,
 )
+from tests.bot.questions.judge import TODAY
 
 SARAH = "U0SARAH001"
 KENJI = "U0KENJI001"
@@ -376,3 +379,57 @@ HELD_OUT: list[tuple[str, Expect]] = [
 
 CASES += _LATE[0::2]
 HELD_OUT += _LATE[1::2]
+
+# Written in session 18 from a fresh batch typed as CSMs type them (breakdowns, two CSMs side by side, superlatives
+# with the number after, renewals "before" a month, usage falls, "what should I do about …").
+CASES += [
+    ("break down health by region", book(team=True, group_by="region")),
+    ("show me health by segment", book(team=True, group_by="segment")),
+    ("health breakdown per industry", book(team=True, group_by="industry")),
+    ("Sarah's accounts by plan tier", book(csm="Sarah Chen", group_by="plan_tier")),
+    ("split by csm", book(team=True, group_by="csm")),
+    ("compare sarah and kenji", book(csms=("Sarah Chen", "Kenji Watanabe"), group_by="csm")),
+    ("Kenji vs Marcus", book(csms=("Kenji Watanabe", "Marcus Johnson"), group_by="csm")),
+    ("how do emma's and diego's books compare?", book(csms=("Emma Schmidt", "Diego Ramirez"), group_by="csm")),
+    ("red accounts for Sarah and Kenji", rows(csms=("Sarah Chen", "Kenji Watanabe"), band="Red")),
+    ("give me the worst 3 accounts", rows(limit=3)),
+    ("bottom 5 accounts by health", rows(limit=5)),
+    ("which of priya's accounts renew before end of january?", rows(csm="Priya Patel", renew_until="2027-01-31")),
+    ("renewals before the end of February", rows(renew_until="2027-02-28")),
+    ("accounts with falling logins", rows(signal=("usage_drop", "usage_decline"))),
+    ("show me accounts where usage dropped more than 20%", rows(signal=("usage_drop", "usage_decline"))),
+    ("what should I do about TechFlow", card("TechFlow")),
+    ("what's the health score distribution", book(team=True)),
+    ("export red accounts", rows(band="Red")),
+    ("Accounts with escalations", rows(signal="multiple_escalations")),
+    ("what does the usage dimension measure", model()),
+    ("what goes into the health score", model()),
+    ("how has the book changed since last month", changes(days=30, team=True)),
+    ("how have Sarah's accounts changed this month", changes(days=30, csm="Sarah Chen")),
+    ("how do I renew OldTech", plan("renewal", "OldTech")),
+    ("list accounts owned by Marcus", rows(csm="Marcus Johnson")),
+    ("can you send an email to acme", refuse()),
+    ("remind me tomorrow to call Acme", refuse()),
+    ("draft a renewal email for MegaCorp", refuse()),
+    ("draft a renewal plan for MegaCorp", plan("renewal", "MegaCorp")),
+    ("what new signals fired since last week", changes(days=7, team=True)),
+    ("what's at stake with renewals in the next 90 days", rows(renew_days=90)),
+    ("accounts without a CSM touch in a month", rows(no_touch_days=30)),
+    ("who should I call first today?", book(SARAH, csm="Sarah Chen")),
+    ("accounts with more than 5 tickets", rows(metric=[("tickets_30d", ">", 5)])),
+    ("accounts with seat utilisation below 50%", rows(metric=[("active_users/seats_purchased", "<", 0.5)])),
+    ("3+ escalations", rows(metric=[("escalations_90d", ">=", 3)])),
+    ("customers with over 1000 logins", rows(metric=[("logins_30d", ">", 1000)])),
+    ("csat under 3.5 in EMEA", rows(region="EMEA", metric=[("csat", "<", 3.5)])),
+    ("Sarah's accounts with fewer than 20 active users", rows(csm="Sarah Chen", metric=[("active_users", "<", 20)])),
+    ("my portfolio vs Kenji's", book(SARAH, csms=("Sarah Chen", "Kenji Watanabe"), group_by="csm")),
+    ("compare my book with Emma's", book(SARAH, csms=("Sarah Chen", "Emma Schmidt"), group_by="csm")),
+    ("show me Kenjis accounts", book(csm="Kenji Watanabe")),
+    ("anything new in my book since yesterday", changes(days=1, asker=SARAH, csm="Sarah Chen")),
+    ("what's the total ARR of red accounts", rows(band="Red")),
+    ("whats the deal with globaltek", card("GlobalTech")),
+    ("accounts not touched since October", rows(no_touch_days=(TODAY - date(TODAY.year, 10, 1)).days)),
+    ("is red worse than yellow?", model()),
+    ("what's a good health score", model()),
+    ("is there anything I should worry about with MegaCorp?", card("MegaCorp")),
+]

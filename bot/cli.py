@@ -11,6 +11,7 @@ import functools
 import gc
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date, datetime
@@ -346,6 +347,9 @@ def ask(
     db: DbOption = None,
 ) -> None:
     """Answer a question exactly as the bot would in Slack."""
+    # Before numpy loads: one answer multiplies no matrices worth a second thread, and starting OpenBLAS's thread pool
+    # costs about a tenth of this command (issue 15). A value set by the user wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from bot.answers import AnswerContext, answer
     from bot.intents import parse_question
     from messages.terminal import render_terminal

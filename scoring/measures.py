@@ -373,16 +373,10 @@ class SnapshotRows(SnapshotTable):
         self._tags = context._tags
         self._cache = {}
         self._nearest = {}
-        self._in_order = False
+        self._in_order = False  # its metrics columns are read at `source_rows`
         self.first_of_account = np.ones(self.n, dtype=bool)
         if self.n:
             self.first_of_account[1:] = self.code[1:] != self.code[:-1]
-
-    def _metric_column(self, column: str, kind: Literal["float", "days", "text"]) -> np.ndarray:
-        if column not in self._metrics.columns:
-            return np.full(self.n, np.nan) if kind != "text" else np.full(self.n, None, dtype=object)
-        values = self._metrics[column].iloc[self.source_rows]
-        return {"float": _as_float, "days": _as_days, "text": as_text}[kind](values)
 
     def measure(self, name: str) -> np.ndarray:
         """The measure `name` for each of these rows, look-backs read from the context."""

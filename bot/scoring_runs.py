@@ -184,10 +184,17 @@ class ScoringRun:
 
 
 def score_run(
-    engine: Engine, model: HealthModel, *, as_of: date, history: bool = False, batch_accounts: int = 25_000
+    engine: Engine,
+    model: HealthModel,
+    *,
+    as_of: date,
+    history: bool = False,
+    batch_accounts: int = 25_000,
+    day_batch_accounts: int = 100_000,
 ) -> ScoringRun:
     """`score_and_store`, saying what it did. Accounts are scored `batch_accounts` at a time (by ID), in one
-    transaction, so a run's memory does not grow with the book.
+    transaction, so a run's memory does not grow with the book; scoring `as_of` alone reads a few snapshots an
+    account, so `day_batch_accounts` at a time (each read of a day then serves more accounts).
 
     Without `history` only `as_of` is scored: each account's latest snapshot in full, earlier snapshots only in
     the columns the model's look-backs read, and the stored scores of the earlier days for the trend. An account
@@ -204,19 +211,29 @@ def score_run(
     with write_session(engine) as session:
         session.execute(delete(SCORES).where(SCORES.c.as_of.in_(sorted(days))))
         with page_cache(session.connection()) as connection:
-            for start in range(0, len(ids), batch_accounts):
-                span = (str(ids[start]), str(ids[min(start + batch_accounts, len(ids)) - 1]))
-                run = run.plus(_score_batch(engine, connection, model, as_of=as_of, history=history, span=span))
+            for batch in _batches(ids, batch_accounts if history else day_batch_accounts):
+                day_run = None if history else _score_day(engine, connection, model, as_of=as_of, span=_span(batch))
+                if day_run is not None:
+                    run = run.plus(day_run)
+                    continue
+                for part in _batches(batch, batch_accounts):
+                    whole = _score_batch(engine, connection, model, as_of=as_of, history=history, span=_span(part))
+                    run = run.plus(whole)
     return run
+
+
+def _batches(ids: np.ndarray, size: int) -> list[np.ndarray]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
+def _span(ids: np.ndarray) -> tuple[str, str]:
+    return str(ids[0]), str(ids[-1])
 
 
 def _score_batch(
     engine: Engine, connection: Connection, model: HealthModel, *, as_of: date, history: bool, span: tuple[str, str]
 ) -> ScoringRun:
-    if not history:
-        day_run = _score_day(engine, connection, model, as_of=as_of, span=span)
-        if day_run is not None:
-            return day_run
+    """Every snapshot of the accounts of `span` scored; `as_of` stored, and with `history` every earlier day."""
     scored = score_history(engine, model, as_of=as_of, span=span)
     as_of_day = _day_number(as_of)
     latest = scored.latest_rows(as_of)
@@ -302,7 +319,8 @@ def _score_day(
         rest = pd.concat([rest, pd.Series(scored.table.account_ids[more], dtype=object)], ignore_index=True)
     if len(rest):
         with engine.connect() as reading:
-            every = _every_snapshot(reading, model, rest, as_of=as_of, span=span if len(rest) > ID_CHUNK else None)
+            by_span = len(rest) > EVERY_SNAPSHOT_UP_TO * len(latest)
+            every = _every_snapshot(reading, model, rest, as_of=as_of, span=span if by_span else None)
         scored, more = _score_context(engine, accounts, every, model, reach, as_of=as_of, complete=True)
         done.append((scored, np.flatnonzero(~np.isin(scored.table.code, more))))
         read, whole = read + len(every.metrics), scored.table.account_ids[more]

@@ -49,7 +49,7 @@ def test_the_daily_run_scores_the_new_day_alone_and_stores_what_the_whole_histor
     score_run(book, MODEL, as_of=TODAY, history=True)
     before = stored(book)
 
-    run = score_run(book, MODEL, as_of=NEXT, batch_accounts=ACCOUNTS // 3)  # in batches, as big books are
+    run = score_run(book, MODEL, as_of=NEXT, day_batch_accounts=ACCOUNTS // 3)  # in batches, as big books are
     after = stored(book)
     assert run.from_stored and run.days == 1
     assert 0 < run.accounts == len(results(after, NEXT))

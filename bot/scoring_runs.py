@@ -6,10 +6,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from bot.activity import with_logged_touches
@@ -335,17 +336,27 @@ def _score_day(
 
 @dataclass(frozen=True)
 class _Context:
-    """What scoring a day reads: latest snapshots and earlier ones (look-back columns), their stored scores."""
+    """What scoring a day reads: latest snapshots in full, earlier ones in the columns look-backs read, with the
+    score stored for each earlier snapshot (`stored_score`, NaN without)."""
 
-    metrics: pd.DataFrame  # latest snapshots in full, earlier ones in the columns look-backs read
-    latest: pd.DataFrame  # account_id, as_of: each account's latest snapshot, the one scored
-    stored: pd.DataFrame  # account_id, as_of, score: stored scores of earlier snapshots
-    irregular: pd.Series = field(default_factory=lambda: pd.Series([], dtype=object))  # read in full instead
+    metrics: pd.DataFrame
+    latest: pd.DataFrame  # account_id, as_of: the latest snapshot of each account to score
+    irregular: pd.Series = field(default_factory=lambda: pd.Series([], dtype=object))  # to read in full instead
 
 
 def _nothing_planned() -> _Context:
     empty = pd.DataFrame({"account_id": pd.Series([], dtype=object), "as_of": pd.Series([], dtype="datetime64[s]")})
-    return _Context(empty, empty, empty.assign(score=np.zeros(0)))
+    return _Context(empty, empty)
+
+
+def _with_stored_scores(model: HealthModel, *columns: Any) -> Select[Any]:
+    """`columns` of the metrics with the score stored for the same account and day by `model`, if any."""
+    same = (
+        (SCORES.c.account_id == METRICS.c.account_id)
+        & (SCORES.c.as_of == METRICS.c.as_of)
+        & (SCORES.c.model_hash == model.fingerprint)
+    )
+    return select(*columns, SCORES.c.score.label("stored_score")).select_from(METRICS.outerjoin(SCORES, same))
 
 
 def _latest_days(reading: Connection, *, as_of: date, span: tuple[str, str]) -> pd.DataFrame:
@@ -402,22 +413,15 @@ def _planned_context(
     frames = [read_frame(reading, select(METRICS).where(in_span, METRICS.c.as_of == _as_date(latest_day)))]
     for d, names in sorted(columns.items()):
         wanted_columns = [METRICS.c.account_id, METRICS.c.as_of, *(METRICS.c[n] for n in sorted(names))]
-        frames.append(read_frame(reading, select(*wanted_columns).where(in_span, METRICS.c.as_of == _as_date(d))))
-    metrics = pd.concat(frames, ignore_index=True)
-    metrics = metrics[metrics["account_id"].isin(ids)]
+        on_day = (in_span, METRICS.c.as_of == _as_date(d))
+        with_scores = d >= latest_day - reach.score_days
+        query = _with_stored_scores(model, *wanted_columns) if with_scores else select(*wanted_columns)
+        frames.append(read_frame(reading, query.where(*on_day)))
     irregular = np.zeros(len(ids), dtype=bool)
     for d in first_days:
         irregular |= ~ids.isin(frames[1 + sorted(columns).index(d)]["account_id"]).to_numpy()
-    stored = read_frame(
-        reading,
-        select(SCORES.c.account_id, SCORES.c.as_of, SCORES.c.score).where(
-            SCORES.c.as_of.in_([_as_date(d) for d in columns]),
-            SCORES.c.account_id.between(*span),
-            SCORES.c.model_hash == model.fingerprint,
-        ),
-    )
-    regular = ~metrics["account_id"].isin(ids[irregular])
-    return _Context(metrics[regular], latest[~irregular], stored, irregular=ids[irregular])
+    # Rows of accounts not scored here stay: earlier snapshots of no account scored, read by nothing.
+    return _Context(pd.concat(frames, ignore_index=True), latest[~irregular], irregular=ids[irregular])
 
 
 def _as_date(day: int) -> date:
@@ -430,25 +434,17 @@ def _every_snapshot(
     """The context of accounts `ids` (read by ID, or as every account of `span`): every snapshot up to `as_of`,
     and every score stored for them."""
     if span is not None:
-        batches = [(METRICS.c.account_id.between(*span), SCORES.c.account_id.between(*span))]
+        batches = [METRICS.c.account_id.between(*span)]
     else:
         chunks = np.array_split(ids.to_numpy(), max(1, -(-len(ids) // ID_CHUNK)))
-        batches = [(METRICS.c.account_id.in_(list(c)), SCORES.c.account_id.in_(list(c))) for c in chunks]
-    metrics, stored = [], []
-    for which_metrics, which_scores in batches:
-        metrics.append(read_frame(reading, select(METRICS).where(which_metrics, METRICS.c.as_of <= as_of)))
-        stored.append(
-            read_frame(
-                reading,
-                select(SCORES.c.account_id, SCORES.c.as_of, SCORES.c.score).where(
-                    which_scores, SCORES.c.as_of < as_of, SCORES.c.model_hash == model.fingerprint
-                ),
-            )
-        )
-    frame = pd.concat(metrics, ignore_index=True)
+        batches = [METRICS.c.account_id.in_(list(chunk)) for chunk in chunks]
+    everything = _with_stored_scores(model, *METRICS.c)
+    frame = pd.concat(
+        [read_frame(reading, everything.where(which, METRICS.c.as_of <= as_of)) for which in batches],
+        ignore_index=True,
+    )
     frame = frame[frame["account_id"].isin(ids)]
-    latest = frame.groupby("account_id", as_index=False)["as_of"].max()
-    return _Context(frame, latest, pd.concat(stored, ignore_index=True))
+    return _Context(frame, frame.groupby("account_id", as_index=False)["as_of"].max())
 
 
 def _score_context(
@@ -463,9 +459,9 @@ def _score_context(
 ) -> tuple[Scored, np.ndarray]:
     """`context`'s latest snapshots scored, and the codes of the accounts among them whose stored past does not
     give their trend and decline streak (see `_without_stored_past`)."""
-    metrics = context.metrics.sort_values(["account_id", "as_of"], ignore_index=True)
+    metrics = context.metrics.reset_index(drop=True)
     latest_day = metrics["account_id"].map(context.latest.set_index("account_id")["as_of"])
-    known = metrics[["account_id", "as_of"]].merge(context.stored, on=["account_id", "as_of"], how="left")["score"]
+    known = metrics.pop("stored_score") if "stored_score" in metrics else pd.Series(np.nan, index=metrics.index)
     known = known.where(metrics["as_of"] < latest_day)  # today's score is worked out, never taken as stored
     metrics = with_pulse(engine, with_logged_touches(engine, metrics, as_of=as_of), as_of=as_of)
     today = np.flatnonzero((metrics["as_of"] == latest_day).to_numpy())

@@ -239,16 +239,23 @@ def main() -> None:
         return auc(-joined["score"].to_numpy(), joined["label"].to_numpy())
 
     results = {"default model": model_auc(db)}
+    label = "learned model"
+    if not learned_path.exists():
+        # Not written (it did not beat the gate): measure the file the backtest proposed all the same.
+        proposed = (figures.get("learned") or {}).get("model_file")
+        print("no learned model was written" + ("; measuring the one proposed" if proposed else ""))
+        if proposed:
+            learned_path = folder / "proposed.toml"
+            learned_path.write_text(proposed, encoding="utf-8")
+            label = "learned model (not written)"
     if learned_path.exists():
         copy = str(folder / "learned.db")
         shutil.copy(db, copy)
         rescored = healthbot("score", "--history", db=copy, model=str(learned_path))
         if rescored.returncode == 0:
-            results["learned model"] = model_auc(copy)
+            results[label] = model_auc(copy)
         else:
             print("rescoring with the learned model failed:", rescored.stderr[-1000:])
-    else:
-        print("no learned model was written")
     x = observable(observed)
     y = observed["label"].to_numpy()
     results["plain logistic regression"] = auc(

@@ -16,8 +16,9 @@ says and a CS ops person can read and argue with:
    dimension each measure keeps its own: with every metric present the file's weighted averages give exactly the
    regression's ranking, and a metric without data drops out the way the model language always does it.
 4. Segments with at least `MIN_SEGMENT_CHURNERS` former customers in the training period get their own dimension
-   weights (`[segments.X] weights`), fitted the same way on their own accounts, when those rank the segment's
-   held-back training accounts better than the book's weights (by 0.005 AUC); other segments share the book's.
+   weights (`[segments.X] weights`), fitted the same way on their own accounts, when those rank the held-back
+   training accounts better than the book's weights — the segment's own (by 0.005 AUC) and the whole book's (by
+   0.002): one score ranks every account, and weights of a segment's own also move it against the others.
 """
 
 from __future__ import annotations
@@ -426,29 +427,41 @@ def _with_segments(
     segment: np.ndarray,
     account: np.ndarray,
 ) -> Scorecard:
-    """Own dimension weights for segments with enough former customers, kept only where they rank the segment's
-    held-back training accounts better than the book's weights (a segment of 30 churners overfits easily)."""
+    """Own dimension weights for segments with enough former customers, kept only where they rank the held-back
+    training accounts better: the segment's own (by 0.005 AUC) and the whole book's (by 0.002), since one score
+    ranks every account and a segment's own weights also move its accounts up or down against the others."""
     if len(card.dimensions) < 2:
         return card
     dims = card.dimension_scores(columns)
     shared = np.array(list(card.dimension_weights().values()))
+    check = inner_holdout
+    overall = dimension_average(dims, shared)
+    book_auc = roc_auc(-overall[check], positive[check])
     segments: dict[str, dict[str, float]] = {}
     for value in pd.unique(pd.Series(segment, dtype=object).dropna()):
         inside = segment == value
         churners = len(np.unique(account[inside & positive]))
-        if churners < MIN_SEGMENT_CHURNERS:
+        if churners < MIN_SEGMENT_CHURNERS or book_auc is None:
             continue
-        fit, check = inside & ~inner_holdout, inside & inner_holdout
+        fit = inside & ~inner_holdout
         rows = np.flatnonzero(fit)[_rows(int(fit.sum()), _FIT_ROWS)]
         trial = positive_weights(dims[rows], positive[rows])
-        own_auc = roc_auc(-dimension_average(dims[check], trial), positive[check])
-        shared_auc = roc_auc(-dimension_average(dims[check], shared), positive[check])
-        if trial.sum() == 0 or own_auc is None or shared_auc is None or own_auc < shared_auc + 0.005:
+        if trial.sum() == 0:
+            continue
+        mixed = overall.copy()
+        mixed[inside] = dimension_average(dims[inside], trial)
+        own_auc = roc_auc(-mixed[inside & check], positive[inside & check])
+        shared_auc = roc_auc(-overall[inside & check], positive[inside & check])
+        mixed_auc = roc_auc(-mixed[check], positive[check])
+        if own_auc is None or shared_auc is None or mixed_auc is None:
+            continue
+        if own_auc < shared_auc + 0.005 or mixed_auc < book_auc + 0.002:
             continue
         rows = np.flatnonzero(inside)[_rows(int(inside.sum()), _FIT_ROWS)]
         weights = positive_weights(dims[rows], positive[rows])
         if weights.sum() > 0:
             segments[str(value)] = dict(zip(card.dimensions, weights.tolist(), strict=True))
+            overall, book_auc = mixed, mixed_auc  # judged on held-back accounts: the trial weights
     return Scorecard(card.shapes, card.weights, card.dimension_of, segments)
 
 

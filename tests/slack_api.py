@@ -263,7 +263,7 @@ class SlackApiStandIn:
         """The requests to `method` that Slack would have carried out."""
         return [call for call in self.attempts(method) if call.ok]
 
-    def wait_for(self, method: str, count: int = 1, *, timeout: float = 10.0) -> list[ApiCall]:
+    def wait_for(self, method: str, count: int = 1, *, timeout: float = 30.0) -> list[ApiCall]:
         """Wait until `count` requests to `method` have been carried out (listeners run on worker threads)."""
         deadline = time.monotonic() + timeout
         while True:

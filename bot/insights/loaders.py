@@ -66,11 +66,12 @@ def load_book(
     day: date,
     *,
     account_ids: Sequence[str] | None = None,
-    csm_owner: str | None = None,
+    csm_owner: str | Sequence[str] | None = None,
     segment: str | None = None,
     where: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Current customers with their score stored for `day`, one row each, with trend columns added.
+    `csm_owner` is one CSM's name or several (their books together).
     `where` narrows by other account columns (region, industry, plan_tier, lifecycle_stage: value as stored).
 
     The filters run in SQL, so one CSM's book costs its own rows, not the whole customer base's.
@@ -94,8 +95,10 @@ def load_book(
     )
     if account_ids is not None:
         query = query.where(ACCOUNTS.c.account_id.in_(list(account_ids)))
-    if csm_owner is not None:
+    if isinstance(csm_owner, str):
         query = query.where(ACCOUNTS.c.csm_owner == csm_owner)
+    elif csm_owner is not None:
+        query = query.where(ACCOUNTS.c.csm_owner.in_(list(csm_owner)))
     if segment is not None:
         query = query.where(ACCOUNTS.c.segment == segment)
     for column, value in (where or {}).items():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import pandas as pd
@@ -78,6 +78,9 @@ def _portfolio_view(
     )
 
 
+GROUP_LABELS = {"segment": "segment", "region": "region", "industry": "industry", "plan_tier": "plan tier"}
+
+
 def portfolio(
     engine: Engine,
     model: HealthModel,
@@ -87,8 +90,10 @@ def portfolio(
     as_of: date | None = None,
     group_by: str | None = None,
     where: Mapping[str, str] | None = None,
+    csms: Sequence[str] = (),
 ) -> views.Portfolio:
-    """`/health portfolio`: a CSM's book (name any case, first name alone, or Slack ID), a segment, or everyone.
+    """`/health portfolio`: a CSM's book (name any case, first name alone, or Slack ID), a segment, or everyone;
+    with `csms`, several CSMs' books side by side (one group row each).
 
     The team view (no CSM) carries one group row per CSM unless `group_by` names another grouping
     (segment, region, industry, plan_tier).
@@ -98,11 +103,16 @@ def portfolio(
     """
     day = scored_day(engine, as_of)
     owner = None if csm is None else csm_name(engine, csm)
+    owners = [csm_name(engine, name) for name in csms]
     group = None if segment is None else segment_name(engine, segment)
-    book = load_book(engine, model, day, csm_owner=owner, segment=group, where=where)
-    title = " · ".join(filter(None, [owner, f"{group} segment" if group else None, *(where or {}).values()]))
+    book = load_book(engine, model, day, csm_owner=owners or owner, segment=group, where=where)
+    named = " vs ".join(owners) if owners else owner
+    title = " · ".join(filter(None, [named, f"{group} segment" if group else None, *(where or {}).values()]))
     title = title or "All accounts"
-    team = csm is None
+    team = csm is None and not owners
+    group_by = group_by or ("csm" if owners else None)
+    if group_by is not None and group_by != "csm":
+        title += f" · by {GROUP_LABELS.get(group_by, group_by)}"
     return _portfolio_view(
         book, model, title=title, day=day, groups_by=group_by or ("csm" if team else None), team=team
     )

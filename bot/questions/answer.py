@@ -240,7 +240,7 @@ def _trend(q: Question, asked: Asked) -> object:
 
 # --- books and lists ----------------------------------------------------------------------------------------------
 def _scope_title(q: Question) -> str:
-    parts = [q.csm] if q.csm else []
+    parts = [q.csm] if q.csm else list(q.csms)
     parts += [value for _, value in q.scope]
     return " · ".join(p for p in parts if p) or "All accounts"
 
@@ -257,11 +257,12 @@ def _portfolio(q: Question, asked: Asked) -> object:
         as_of=asked.today,
         where=where or None,
         group_by=group_by,
+        csms=q.csms,
     )
 
 
 def _read_as(q: Question, model: HealthModel, day: date) -> list[str]:
-    read = [f"CSM: {q.csm}"] if q.csm else []
+    read = [f"CSM: {q.csm}"] if q.csm else [f"CSMs: {' and '.join(q.csms)}"] if q.csms else []
     read += [f"{SCOPE_LABELS[kind].capitalize()}: {value}" for kind, value in q.scope]
     bands = band_names(q, model)
     if bands:
@@ -298,6 +299,7 @@ def _read_as(q: Question, model: HealthModel, day: date) -> list[str]:
         "drop": "biggest drop first",
         "gain": "biggest gain first",
         "score_desc": "highest score first",
+        "score": "lowest score first",
     }
     if q.sort in sort:
         read.append("Sorted: " + sort[q.sort])
@@ -365,13 +367,15 @@ def _list(q: Question, asked: Asked) -> object:
     cells = {c: _SHOWN_COLUMNS[c](frame).tolist() if len(frame) else [] for c in columns}
     rows = [[_cell(cells[c][i]) for c in columns] for i in range(len(frame))]
     noun = _noun(q, asked.model)
-    subject = q.csm or (" · ".join(v for _, v in q.scope) if q.scope else "")
+    subject = q.csm or " · ".join([*q.csms, *(v for _, v in q.scope)])
     total = found.total
     counted = _counted(total, noun)
     if q.limit and total > q.limit:
-        counted = f"top {q.limit} of {counted}"
+        counted = f"{'lowest-scoring' if q.sort == 'score' else 'top'} {q.limit} of {counted}"
     if q.csm:
         headline = f"{q.csm} has {counted}"
+    elif q.csms:
+        headline = f"{' and '.join(q.csms)} have {counted} between them"
     elif subject:
         headline = f"{counted[0].upper() + counted[1:]} in {subject}"
     else:
@@ -379,7 +383,7 @@ def _list(q: Question, asked: Asked) -> object:
     listed = min(total, q.limit) if q.limit else total
     left_out: list[str] = list(q.notes)
     if q.limit and total > q.limit:
-        left_out.append(f"Showing the top {q.limit} of {total}.")
+        left_out.append(f"Showing the {'lowest-scoring' if q.sort == 'score' else 'top'} {q.limit} of {total}.")
     if listed > len(frame):
         left_out.append(f"The first {len(frame)} are listed here; all {listed} are in the attached file.")
     title = noun[0].upper() + noun[1:] + (f" · {subject}" if subject else "")

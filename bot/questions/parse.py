@@ -55,13 +55,14 @@ class Question:
     accounts: tuple[str, ...] = ()  # account IDs, in the order named
     churned: tuple[tuple[str, date], ...] = ()  # former customers named: (ID, churned on)
     csm: str | None = None  # the CSM's name as in the store
+    csms: tuple[str, ...] = ()  # two or more CSMs named ("compare Sarah and Kenji"): their books side by side
     mine: bool = False  # "my book": the asker's own (csm filled in by the answerer)
     team: bool = False  # the whole team, said so
     scope: tuple[tuple[str, str], ...] = ()  # (kind, value) pairs: segment, region, industry, plan_tier, lifecycle
     bands: tuple[str, ...] = ()
     signals: tuple[str, ...] = ()  # signal keys; an account with any of them matches
     renew_days: int | None = None
-    renew_window: str | None = None  # this_quarter, next_quarter, next_month, this_year, month:N, quarter:N
+    renew_window: str | None = None  # this_quarter, next_quarter, next_month, this_year, [by_]month:N, [by_]quarter:N
     no_touch_days: int | None = None
     no_login_days: int | None = None
     no_qbr_days: int | None = None
@@ -115,7 +116,7 @@ _SLACK_LINK = re.compile(r"<(?:#[A-Z0-9]+|!subteam\^[A-Z0-9]+|[a-z]+://[^|>]*|ma
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _LEADING_MENTION = re.compile(r"^\s*(?:(?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>|@?healthbot\b)[\s,:;]*)+", re.IGNORECASE)
 _EMOJI_CODE = re.compile(r":[a-z0-9_+\-]+:")
-_SYMBOLS = re.compile(r"[^\w\s&'<>@|+=\-.,?!/]", re.UNICODE)
+_SYMBOLS = re.compile(r"[^\w\s&'<>@|+=\-.,?!/%]", re.UNICODE)
 
 
 def clean(text: str, *, people: frozenset[str] = frozenset()) -> str:
@@ -166,7 +167,11 @@ _GRAMMAR = (
     "july august september october november december jan feb mar apr jun jul aug sep sept oct nov dec q1 q2 q3 q4 "
     "average avg mean median churned churn left lost former ex time gainers improved improvers tomorrow cover "
     "plot chart graph build back playbook playbooks data use fresh set grow turned went except excluding non "
-    "besides outside other scoring between above below under over"
+    "besides outside other scoring between above below under over healthiest unhealthiest riskiest weakest "
+    "strongest happiest bottom break breakdown broken split spread per each usage active users adoption percent "
+    "hasnt havent isnt arent dont doesnt didnt wont cant escalation escalations escalated exec execs executive "
+    "sponsor sponsors champion champions downgrade downgraded downgrades churning churned export download csv "
+    "excel xlsx spreadsheet file distribution distributed"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -185,7 +190,8 @@ _UNSUPPORTED_TOPICS = re.compile(
 _HELP = re.compile(
     r"^(?:help|\?|commands|usage|hi|hello|hey|yo|hiya|howdy|thanks|thank you|thx|ty|cheers|ok|okay|cool|great|nice|"
     r"good (?:morning|afternoon|evening))(?:\s+(?:there|healthbot|bot|again|so much))?[\s!.?]*$"
-    r"|\bwhat (?:can|do|should) (?:you|i) (?:do|ask)\b|\bhow (?:do|can|should) i use\b|\bhelp me\b(?!\s+prep)"
+    r"|\bwhat (?:can|do|should) (?:you|i) (?:do|ask)\b(?!\s+(?:about|with|for|on|re|regarding)\b)"
+    r"|\bhow (?:do|can|should) i use\b|\bhelp me\b(?!\s+prep)"
     r"|\bwhat can i ask\b|\bwhat do you do\b",
     re.IGNORECASE,
 )
@@ -197,6 +203,8 @@ _MODEL = re.compile(
     r"|\bwhat\s+do\s+the\s+(?:bands|colou?rs|statuses)\s+mean|\bwhat\s+counts\s+as\s+(?:red|yellow|green|orange)"
     r"|\bweights?\b.*\bmodel\b|\bmodel\b.*\bweights?\b|\bdimensions?\s+of\s+the\s+(?:health\s+)?score"
     r"|\bwhat\s+are\s+the\s+(?:dimensions|weights|bands)\b|\b(?:scoring|health)\s+model\b"
+    r"|\bwhat\s+(?:does|do|is)\s+(?:the\s+)?\w+(?:\s+\w+)?\s+dimensions?\b|\bdimensions?\b.*\b(?:measure|mean|made\s+of)"
+    r"|\bwhat\s+(?:goes|feeds)\s+into\s+(?:the\s+)?(?:health\s+)?score"
     r"|\bhow\s+(?:often|frequently)\b.*\b(?:scores?|updated|recomputed|refreshed|recalculated)"
     r"|\bwhen\s+(?:are|is|do|does)\s+(?:the\s+)?(?:health\s+)?scores?\s+(?:recomputed|updated|refreshed|"
     r"recalculated|calculated|run)|\bpredict\w*\s+churn\b|\bhow\s+(?:accurate|reliable|good)\s+is\s+the\s+score",
@@ -383,6 +391,8 @@ _MONTH_NAME = re.compile(
     r"jul|aug|sept?|oct|nov|dec)\b",
     re.IGNORECASE,
 )
+# "before the end of January", "by Q1": from today to the end of that month or quarter.
+_BY_END = re.compile(r"\b(?:before|by|until|till|through|thru|up\s+to)\s+(?:the\s+)?(?:end\s+of\s+)?$", re.IGNORECASE)
 _TOUCH = re.compile(
     r"\b(?:touch\w*|contact\w*|talk\w*|spoken|spoke|call(?:ed)?|reach\w*|engag\w*\s+with|heard)\b", re.IGNORECASE
 )
@@ -453,7 +463,8 @@ _AT_RISK = re.compile(
 _HEALTHY_LIST = re.compile(r"\bhealthy\s+(?:accounts|customers)\b|\bthriving\b", re.IGNORECASE)
 _LIMIT = re.compile(
     r"\btop\s+(\d+)\b|\b(\d+)\s+(?:lowest|highest|biggest|largest|worst|best|smallest|riskiest|weakest)\b"
-    r"|\b(?:first|show)\s+(\d+)\b",
+    r"|\b(?:first|show)\s+(\d+)\b|\b(?:bottom|lowest|highest|biggest|largest|worst|best|smallest|riskiest|weakest"
+    r"|healthiest|unhealthiest)\s+(\d+)\b",
     re.IGNORECASE,
 )
 _BY_ARR = re.compile(
@@ -461,7 +472,7 @@ _BY_ARR = re.compile(
     r"|\btop\s+\d*\s*accounts\b",
     re.IGNORECASE,
 )
-_LOWEST = re.compile(r"\blowest\b|\bworst\b|\bweakest\b|\bunhealthiest\b|\briskiest\b", re.IGNORECASE)
+_LOWEST = re.compile(r"\blowest\b|\bworst\b|\bweakest\b|\bunhealthiest\b|\briskiest\b|\bbottom\b", re.IGNORECASE)
 _HIGHEST_SCORE = re.compile(
     r"\bhighest\s+(?:health\s+)?scor\w*|\bhealthiest\b|\bbest\s+(?:scor\w*|accounts)\b", re.IGNORECASE
 )
@@ -481,7 +492,10 @@ _MONTHS = re.compile(
 _SIGNAL_PHRASES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (
         re.compile(
-            r"\busage\s+(?:decline|drop|down|falling|declining)|\b(?:declining|dropping|falling)\s+usage", re.IGNORECASE
+            r"\b(?:usage|logins?|log-ins|active\s+users?|users)\s+(?:\w+\s+)?(?:decline\w*|drop\w*|down|fall\w*|fell"
+            r"|dipp?\w*|shrink\w*|plummet\w*|tank\w*|decreas\w*)"
+            r"|\b(?:declining|dropping|falling|shrinking|decreasing|lower|less)\s+(?:usage|logins?|active\s+users)",
+            re.IGNORECASE,
         ),
         ("usage_drop", "usage_decline"),
     ),
@@ -503,6 +517,22 @@ _SIGNAL_PHRASES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"\bgradual\s+decline\b|\bslow\s+decline\b", re.IGNORECASE), ("gradual_decline",)),
 )
 _ACCOUNT_ID = re.compile(r"\b[A-Za-z]{2,6}-\d{2,}\b")
+# "health by region", "breakdown per segment", "split by CSM": the book, one row a value of that kind.
+_BREAKDOWN = re.compile(
+    r"\b(?:by|per|across|each|every|split\s+by|broken\s+down\s+by)\s+(?:the\s+)?(?:(plan\s+tiers?|tiers?)|(segments?)"
+    r"|(regions?|geos?|geograph(?:y|ies))|(industr(?:y|ies)|verticals?)|(csms?|owners?|reps?))\b"
+    r"|\b(?:(tier)|(segment)|(region)|(industry)|(csm))\s+(?:breakdown|split|comparison|view)\b",
+    re.IGNORECASE,
+)
+_BREAKDOWN_KINDS = ("plan_tier", "segment", "region", "industry", "csm")
+
+
+def _breakdown(low: str) -> str | None:
+    match = _BREAKDOWN.search(low)
+    if match is None:
+        return None
+    group = next(i for i, g in enumerate(match.groups()) if g)
+    return _BREAKDOWN_KINDS[group % len(_BREAKDOWN_KINDS)]
 
 
 # --- names -------------------------------------------------------------------------------------------------------
@@ -658,6 +688,29 @@ def _find_csm(words: _Words, text: str, vocab: Vocabulary) -> tuple[str | None, 
     return None, []
 
 
+def _other_csms(words: _Words, text: str, vocab: Vocabulary, first: str) -> list[str]:
+    """More CSMs named after the first ("compare Sarah and Kenji", "<@U1> vs <@U2>"): full names, Slack mentions,
+    first names that are one CSM's."""
+    names = [first]
+    for match in _USER.finditer(text):
+        csm = vocab.csm_by_slack_id(match.group(1))
+        if csm is not None and csm.name not in names:
+            names.append(csm.name)
+    for _, found in _claim_phrases(words, {fold(c.name): [c.name] for c in vocab.csms}, 3):
+        if found[0] not in names:
+            names.append(found[0])
+    firsts: dict[str, list[str]] = {}
+    for c in vocab.csms:
+        if c.name.split():
+            firsts.setdefault(fold(c.name).split()[0], []).append(c.name)
+    for i, word in enumerate(words.words):
+        owners = firsts.get(word, [])
+        if not words.used[i] and len(owners) == 1 and owners[0] not in names:
+            names.append(owners[0])
+            words.claim(i, i + 1)
+    return names[1:]
+
+
 def _possessive_slots(text: str) -> list[str]:
     """Words in the places a person's name goes: "X's accounts", "does X have", "accounts for X"."""
     slots = []
@@ -776,6 +829,7 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
     misses = [Miss("account", vocab.names_by_id[ids[0]], ids) for ids in ambiguous]
     csm, csm_misses = _find_csm(words, plain, vocab)
     misses += csm_misses
+    others = _other_csms(words, plain, vocab, csm) if csm is not None else []
     scope, scope_misses = _find_scope(words, plain, vocab)
     named += _first_word_accounts(words, vocab)
     accounts = list(dict.fromkeys(account_id for _, account_id in sorted(named)))  # in the order they were named
@@ -783,6 +837,10 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
     group_by = next((kind for kind in kinds if kinds.count(kind) > 1), None)
     if group_by is not None:
         scope = [(kind, value) for kind, value in scope if kind != group_by]
+    elif others:
+        group_by = "csm"
+    else:
+        group_by = _breakdown(low)
     misses += scope_misses
     if csm is None and not any(m.kind == "csm" for m in misses):
         csm, loose = _csm_from_slot(words, plain, vocab)
@@ -823,6 +881,13 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
             misses.append(unknown)
 
     filters = _filters(plain, low)
+    notes = [f"I didn't recognise “{run}” and left it out." for run in leftover]
+    percent = re.search(r"(\d+)\s*(?:%|percent)", low)
+    if "usage_drop" in filters["signals"] and percent:
+        notes.append(
+            f"I can't filter on a usage fall of {percent.group(1)}% exactly: these are the accounts the health model "
+            "flags for a sudden usage drop or a usage decline."
+        )
     months = _months(low)
     window = next((days for pattern, days in _WINDOW if pattern.search(low)), None)
     base = Question(
@@ -830,14 +895,15 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
         wanted="card",
         accounts=tuple(accounts),
         churned=tuple(churned),
-        csm=csm,
+        csm=None if others else csm,
+        csms=(csm, *others) if others and csm else (),
         mine=mine,
         team=team,
         scope=tuple(scope),
         misses=tuple(misses),
         group_by=group_by,
         exclude=tuple(exclude),
-        notes=tuple(f"I didn't recognise “{run}” and left it out." for run in leftover),
+        notes=tuple(notes),
         months=months,
         window_days=window,
         **filters,
@@ -943,9 +1009,11 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
         elif _YEAR_END.search(low):
             out["renew_window"] = "this_year"
         elif quarter:
-            out["renew_window"] = f"quarter:{quarter.group(1)}"
+            by = "by_" if _BY_END.search(low[: quarter.start()]) else ""
+            out["renew_window"] = f"{by}quarter:{quarter.group(1)}"
         elif month:
-            out["renew_window"] = f"month:{_MONTHS_OF_YEAR.index(month.group(1)[:3]) + 1}"
+            by = "by_" if _BY_END.search(low[: month.start()]) else ""
+            out["renew_window"] = f"{by}month:{_MONTHS_OF_YEAR.index(month.group(1)[:3]) + 1}"
         elif _NEXT_MONTH.search(low) and not renew_span:
             out["renew_window"] = "next_month"
         else:
@@ -971,14 +1039,15 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
     if _OVERDUE.search(low) or (re.search(r"\boverdue\b", low) and not _QBR.search(low)):
         out["overdue"] = True
     dropped = _DROPPED_BY.search(low) or _DROP_POINTS.search(low)
-    if dropped and any(dropped.groups()) and not out.get("renew_days"):
+    usage_fall = "usage_drop" in signals and re.search(r"\d\s*(?:%|percent)", low)
+    if dropped and any(dropped.groups()) and not out.get("renew_days") and not usage_fall:
         value = next(g for g in dropped.groups() if g)
         out["dropped"] = float(value)
     elif _DROP_SORT.search(low):
         out["sort"] = "drop"
     elif _GAIN_SORT.search(low):
         out["sort"] = "gain"
-    elif _DECLINING.search(low) and not re.search(r"\busage\b", low):
+    elif _DECLINING.search(low) and "usage_drop" not in signals:
         out["declining"] = True
     if _EXPANSION_READY.search(low):
         out["expansion"] = True
@@ -1015,8 +1084,10 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
         return replace(q, wanted="compare")
     if _COMPARE.search(low) and named >= 2:
         return replace(q, wanted="compare")
+    if q.csms and q.has_filter and not named:
+        return replace(q, wanted="list", group_by=None)  # "red accounts for Sarah and Kenji": one list, both books
     if q.group_by and not named:
-        return replace(q, wanted="portfolio", team=not (q.csm or q.mine))
+        return replace(q, wanted="portfolio", team=not (q.csm or q.mine or q.csms))
     for kind, pattern in _PLANS:
         if pattern.search(low) and (named or q.churned):
             return replace(q, wanted="plan", plan=kind)
@@ -1061,6 +1132,8 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
         return replace(q, wanted="trend")
     if q.csm or q.scope or q.mine or q.team:
         return replace(q, wanted="portfolio")
+    if re.search(r"\b(?:distribution|breakdown|overview|summary|snapshot|big\s+picture)\b", low) and not q.misses:
+        return replace(q, wanted="portfolio", team=True)  # "the health score distribution": the whole book
     if any(m.kind in ("csm", "scope") for m in q.misses):
         return replace(q, wanted="list" if q.has_filter else "portfolio")
     if q.has_filter:

@@ -66,13 +66,15 @@ def renewal_span(q: Question, day: date) -> tuple[date, date] | None:
         year = day.year + (first > 12)
         first = (first - 1) % 12 + 1
         return date(year, first, 1), date(year, first + 2, calendar.monthrange(year, first + 2)[1])
-    if q.renew_window and q.renew_window.startswith(("month:", "quarter:")):
-        kind, n = q.renew_window.split(":")
+    if q.renew_window and q.renew_window.removeprefix("by_").startswith(("month:", "quarter:")):
+        kind, n = q.renew_window.removeprefix("by_").split(":")
         first = int(n) if kind == "month" else (int(n) - 1) * 3 + 1
         last = first if kind == "month" else first + 2
         # The next such month or quarter that hasn't ended: "renewals in January" in November is next January.
         year = day.year if date(day.year, last, calendar.monthrange(day.year, last)[1]) >= day else day.year + 1
-        return max(day, date(year, first, 1)), date(year, last, calendar.monthrange(year, last)[1])
+        # "Before the end of January": from today on.
+        start = day if q.renew_window.startswith("by_") else max(day, date(year, first, 1))
+        return start, date(year, last, calendar.monthrange(year, last)[1])
     return None
 
 
@@ -136,6 +138,8 @@ def _query(model: HealthModel, q: Question, day: date, *, csm: str | None) -> tu
     )
     if csm is not None:
         query = query.where(ACCOUNTS.c.csm_owner == csm)
+    if q.csms:
+        query = query.where(ACCOUNTS.c.csm_owner.in_(q.csms))
     for kind, value in q.scope:
         query = query.where(ACCOUNTS.c[SCOPE_COLUMNS[kind]] == value)
     bands = band_names(q, model)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from scoring import load_model
-from scoring.learn import MIN_SEGMENT_CHURNERS, fit_scorecard, numeric_shape, whole_percentages
+from scoring.learn import (
+    MIN_SEGMENT_CHURNERS,
+    dimension_average,
+    fit_scorecard,
+    numeric_shape,
+    whole_percentages,
+)
+from scoring.predictive import roc_auc
 
 MODEL = load_model(None)
 
@@ -52,3 +59,42 @@ def test_segments_whose_churn_follows_other_measures_get_their_own_weights() -> 
     assert set(weights) == {"smb", "enterprise"}  # the startups have too few former customers of their own
     assert weights["smb"]["usage"] > weights["smb"]["support"]
     assert weights["enterprise"]["support"] > weights["enterprise"]["usage"]
+
+
+def test_a_segments_own_weights_are_refused_when_they_would_misrank_it_against_the_rest_of_the_book() -> None:
+    # Enterprise customers file three times the tickets but rarely leave, and when they do, tickets say so: weights
+    # of their own (support first) rank them better among themselves, but put every one of them below the small
+    # customers, who leave four times as often. One score ranks the whole book, so the shared weights must stay.
+    rng = np.random.default_rng(3)
+    account = np.repeat(np.arange(6000), 5)
+    n = len(account)
+    enterprise = account % 3 == 0
+    segment = np.where(enterprise, "enterprise", "smb").astype(object)
+    features = rng.uniform(0, 12, n)
+    tickets = rng.poisson(np.where(enterprise, 12, 4), n).astype(float)
+    logit = np.where(
+        enterprise,
+        -4.0 + 0.4 * (tickets - 12) - 0.02 * (features - 6),
+        -2.0 - 0.3 * (features - 6) + 0.15 * (tickets - 4),
+    )
+    churned = rng.random(n) < 1 / (1 + np.exp(-logit))
+    train = account % 10 < 7
+    card = fit_scorecard(
+        {"features_used": features[train], "tickets_30d": tickets[train]},
+        {},
+        churned[train],
+        ((account // 7) % 4 == 0)[train],
+        segment[train],
+        account[train],
+        MODEL,
+    )
+    assert card is not None and "enterprise" not in card.segment_weights
+    test = ~train
+    values = {"features_used": features[test], "tickets_30d": tickets[test]}
+    dims = card.dimension_scores(values)
+    shared = dimension_average(dims, np.array(list(card.dimension_weights().values())))
+    written = shared.copy()
+    for name, weights in card.segment_weights.items():
+        inside = segment[test] == name
+        written[inside] = dimension_average(dims[inside], np.array([weights[d] for d in card.dimensions]))
+    assert roc_auc(-written, churned[test]) >= roc_auc(-shared, churned[test]) - 0.005

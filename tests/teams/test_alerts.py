@@ -39,7 +39,7 @@ def open_alert(teams: RunningTeams) -> int:
             account_id="ACCT-4521",
             condition="turned_red",
             severity="High",
-            opened_on=DEMO_DAY,
+            opened_on=datetime.now(UTC).date(),  # opened today: alerts are posted for a week after they open
             title="turned Red (52 → 38)",
             playbook="red_account_recovery",
             reasons=[

@@ -376,3 +376,29 @@ HELD_OUT: list[tuple[str, Expect]] = [
 
 CASES += _LATE[0::2]
 HELD_OUT += _LATE[1::2]
+
+# Written in session 18 from a fresh batch typed as CSMs type them (breakdowns, two CSMs side by side, superlatives
+# with the number after, renewals "before" a month, usage falls, "what should I do about …").
+CASES += [
+    ("break down health by region", book(team=True, group_by="region")),
+    ("show me health by segment", book(team=True, group_by="segment")),
+    ("health breakdown per industry", book(team=True, group_by="industry")),
+    ("Sarah's accounts by plan tier", book(csm="Sarah Chen", group_by="plan_tier")),
+    ("split by csm", book(team=True, group_by="csm")),
+    ("compare sarah and kenji", book(csms=("Sarah Chen", "Kenji Watanabe"), group_by="csm")),
+    ("Kenji vs Marcus", book(csms=("Kenji Watanabe", "Marcus Johnson"), group_by="csm")),
+    ("how do emma's and diego's books compare?", book(csms=("Emma Schmidt", "Diego Ramirez"), group_by="csm")),
+    ("red accounts for Sarah and Kenji", rows(csms=("Sarah Chen", "Kenji Watanabe"), band="Red")),
+    ("give me the worst 3 accounts", rows(limit=3)),
+    ("bottom 5 accounts by health", rows(limit=5)),
+    ("which of priya's accounts renew before end of january?", rows(csm="Priya Patel", renew_until="2027-01-31")),
+    ("renewals before the end of February", rows(renew_until="2027-02-28")),
+    ("accounts with falling logins", rows(signal=("usage_drop", "usage_decline"))),
+    ("show me accounts where usage dropped more than 20%", rows(signal=("usage_drop", "usage_decline"))),
+    ("what should I do about TechFlow", card("TechFlow")),
+    ("what's the health score distribution", book(team=True)),
+    ("export red accounts", rows(band="Red")),
+    ("Accounts with escalations", rows(signal="multiple_escalations")),
+    ("what does the usage dimension measure", model()),
+    ("what goes into the health score", model()),
+]

@@ -56,6 +56,9 @@ def expected_rows(engine: Engine, f: dict[str, Any]) -> list[str]:
     if "csm" in f:
         sql += " and a.csm_owner = ?"
         args.append(f["csm"])
+    if "csms" in f:
+        sql += " and a.csm_owner in (" + ", ".join("?" for _ in f["csms"]) + ")"
+        args += list(f["csms"])
     for kind, column in _SCOPE_COLUMNS.items():
         if kind in f:
             sql += f" and a.{column} = ?"
@@ -76,6 +79,9 @@ def expected_rows(engine: Engine, f: dict[str, Any]) -> list[str]:
         end_month = (d.month - 1) // 3 * 3 + 3
         sql += " and a.renewal_date between ? and ?"
         args += [day, date(d.year, end_month, calendar.monthrange(d.year, end_month)[1]).isoformat()]
+    if "renew_until" in f:  # "before the end of January": from today on
+        sql += " and a.renewal_date between ? and ?"
+        args += [day, f["renew_until"]]
     if f.get("renew") == "next_month":
         y, m = (d.year + 1, 1) if d.month == 12 else (d.year, d.month + 1)
         sql += " and a.renewal_date between ? and ?"
@@ -138,6 +144,18 @@ def account_id(engine: Engine, name: str) -> str:
     return str(found)
 
 
+def group_values(engine: Engine, f: dict[str, Any], kind: str) -> set[str]:
+    """The values of a column (csm, segment, region, …) among the accounts the filters select."""
+    ids = expected_rows(engine, f)
+    column = "csm_owner" if kind == "csm" else _SCOPE_COLUMNS[kind]
+    con = _db(engine)
+    values = con.execute(
+        f"select distinct {column} from account where account_id in ({', '.join('?' for _ in ids)})", ids
+    ).fetchall()
+    con.close()
+    return {str(v[0]) for v in values}
+
+
 def count_accounts(engine: Engine, f: dict[str, Any]) -> int:
     return len(expected_rows(engine, f))
 
@@ -190,8 +208,11 @@ def judge(engine: Engine, text: str, want: Expect) -> tuple[bool, str]:
     if want.kind == "book":
         if not isinstance(got, views.Portfolio):
             return False, f"got {kind} {getattr(got, 'title', '')}"
-        scope = {k: v for k, v in want.filters.items() if k != "team"}
-        return got.total_accounts == count_accounts(engine, scope), f"got {got.title} {got.total_accounts}"
+        scope = {k: v for k, v in want.filters.items() if k not in ("team", "group_by")}
+        ok = got.total_accounts == count_accounts(engine, scope)
+        if ok and "group_by" in want.filters:  # one row per value of that column among the accounts counted
+            ok = {g.group for g in got.groups} == group_values(engine, scope, want.filters["group_by"])
+        return ok, f"got {got.title} {got.total_accounts} {[g.group for g in got.groups]}"
     if want.kind == "changes":
         ok = isinstance(got, views.Changes)
         if ok and want.accounts:

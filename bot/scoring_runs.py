@@ -411,17 +411,23 @@ def _planned_context(
             first_days.append(int(ordered[0]))
     ids = latest["account_id"]
     frames = [read_frame(reading, select(METRICS).where(in_span, METRICS.c.as_of == _as_date(latest_day)))]
-    for d, names in sorted(columns.items()):
-        wanted_columns = [METRICS.c.account_id, METRICS.c.as_of, *(METRICS.c[n] for n in sorted(names))]
-        on_day = (in_span, METRICS.c.as_of == _as_date(d))
-        with_scores = d >= latest_day - reach.score_days
-        query = _with_stored_scores(model, *wanted_columns) if with_scores else select(*wanted_columns)
-        frames.append(read_frame(reading, query.where(*on_day)))
+    # One query for the days whose stored scores count, one for the others: a pass over the index each.
+    for with_scores in (True, False):
+        chosen = [d for d in sorted(columns) if (d >= latest_day - reach.score_days) == with_scores]
+        if not chosen:
+            continue
+        names = sorted(set().union(*(columns[d] for d in chosen)))
+        read = [METRICS.c.account_id, METRICS.c.as_of, *(METRICS.c[n] for n in names)]
+        query = _with_stored_scores(model, *read) if with_scores else select(*read)
+        on_days = METRICS.c.as_of.in_([_as_date(d) for d in chosen])
+        frames.append(read_frame(reading, query.where(in_span, on_days)))
+    metrics = pd.concat(frames, ignore_index=True)
+    day = _day_numbers(metrics["as_of"])
     irregular = np.zeros(len(ids), dtype=bool)
     for d in first_days:
-        irregular |= ~ids.isin(frames[1 + sorted(columns).index(d)]["account_id"]).to_numpy()
+        irregular |= ~ids.isin(metrics["account_id"][day == d]).to_numpy()
     # Rows of accounts not scored here stay: earlier snapshots of no account scored, read by nothing.
-    return _Context(pd.concat(frames, ignore_index=True), latest[~irregular], irregular=ids[irregular])
+    return _Context(metrics, latest[~irregular], irregular=ids[irregular])
 
 
 def _as_date(day: int) -> date:

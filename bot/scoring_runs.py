@@ -262,9 +262,11 @@ def _write(
 STORE_CHUNK_ROWS = 100_000
 # Above this many accounts of a batch without a stored past, one pass over the batch's whole history is quicker.
 WHOLE_HISTORY_AFTER = 1_000
-# Accounts whose earlier snapshots are read in full (IN lists) at a time, and the most worth reading that way
-# rather than a batch's whole history.
+# Accounts whose snapshots are read by ID at a time, and the most read that way (beyond, they are scored from their
+# whole history: past WHOLE_HISTORY_AFTER accounts, the batch's, 25,000 accounts at a time). When more than this
+# share of a batch's accounts have their latest snapshot off the common day, nothing is planned by day.
 ID_CHUNK = 5_000
+BY_ID_UP_TO = 25_000
 EVERY_SNAPSHOT_UP_TO = 0.25
 # The accounts file's columns scoring reads (the rest are for people).
 SCORING_ACCOUNT_COLUMNS = (
@@ -318,10 +320,11 @@ def _score_day(
         scored, more = _score_context(engine, accounts, planned, model, reach, as_of=as_of, complete=False)
         done.append((scored, np.flatnonzero(~np.isin(scored.table.code, more))))
         rest = pd.concat([rest, pd.Series(scored.table.account_ids[more], dtype=object)], ignore_index=True)
-    if len(rest):
+    if len(rest) > BY_ID_UP_TO:
+        whole = rest.to_numpy(dtype=object)  # too many to read by ID: their whole history, or the batch's
+    elif len(rest):
         with engine.connect() as reading:
-            by_span = len(rest) > EVERY_SNAPSHOT_UP_TO * len(latest)
-            every = _every_snapshot(reading, model, rest, as_of=as_of, span=span if by_span else None)
+            every = _every_snapshot(reading, model, rest, as_of=as_of)
         scored, more = _score_context(engine, accounts, every, model, reach, as_of=as_of, complete=True)
         done.append((scored, np.flatnonzero(~np.isin(scored.table.code, more))))
         read, whole = read + len(every.metrics), scored.table.account_ids[more]
@@ -434,22 +437,15 @@ def _as_date(day: int) -> date:
     return np.datetime64(day, "D").astype(date)
 
 
-def _every_snapshot(
-    reading: Connection, model: HealthModel, ids: pd.Series, *, as_of: date, span: tuple[str, str] | None
-) -> _Context:
-    """The context of accounts `ids` (read by ID, or as every account of `span`): every snapshot up to `as_of`,
-    and every score stored for them."""
-    if span is not None:
-        batches = [METRICS.c.account_id.between(*span)]
-    else:
-        chunks = np.array_split(ids.to_numpy(), max(1, -(-len(ids) // ID_CHUNK)))
-        batches = [METRICS.c.account_id.in_(list(chunk)) for chunk in chunks]
+def _every_snapshot(reading: Connection, model: HealthModel, ids: pd.Series, *, as_of: date) -> _Context:
+    """The context of accounts `ids` (read by ID): every snapshot up to `as_of`, with its stored score."""
+    chunks = np.array_split(ids.to_numpy(), max(1, -(-len(ids) // ID_CHUNK)))
+    batches = [METRICS.c.account_id.in_(list(chunk)) for chunk in chunks]
     everything = _with_stored_scores(model, *METRICS.c)
     frame = pd.concat(
         [read_frame(reading, everything.where(which, METRICS.c.as_of <= as_of)) for which in batches],
         ignore_index=True,
     )
-    frame = frame[frame["account_id"].isin(ids)]
     return _Context(frame, frame.groupby("account_id", as_index=False)["as_of"].max())
 
 

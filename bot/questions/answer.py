@@ -6,6 +6,7 @@ A scope the store doesn't have is said (with the closest names as buttons); some
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -235,11 +236,22 @@ def _plan(q: Question, asked: Asked) -> object:
 
 def _compare(q: Question, asked: Asked) -> object:
     cards = [insights.health_card(asked.engine, asked.model, a, as_of=asked.today) for a in q.accounts[:3]]
-    ranked = sorted(cards, key=lambda c: c.score, reverse=True)
+    if re.search(
+        r"\b(?:worse|worst|riskier|riskiest|weaker|weakest|more\s+at\s+risk|most\s+at\s+risk)\b", q.text, re.I
+    ):
+        # "which is worse?": the weakest first, the others by how far ahead they are.
+        ranked = sorted(cards, key=lambda c: c.score)
+        lead = f"{ranked[0].name} is worse off at {fmt.score(ranked[0].score)} ({ranked[0].band}); "
+        gap = "ahead"
+    else:
+        ranked = sorted(cards, key=lambda c: c.score, reverse=True)
+        lead = f"{ranked[0].name} leads at {fmt.score(ranked[0].score)} ({ranked[0].band}); "
+        gap = "behind"
     verdict = [
-        f"{ranked[0].name} leads at {fmt.score(ranked[0].score)} ({ranked[0].band}); "
+        lead
         + "; ".join(
-            f"{c.name} {fmt.score(c.score)} ({c.band}, {ranked[0].score - c.score:.0f} behind)" for c in ranked[1:]
+            f"{c.name} {fmt.score(c.score)} ({c.band}, {abs(fmt.shown(ranked[0].score) - fmt.shown(c.score))} {gap})"
+            for c in ranked[1:]
         )
     ]
     left = (

@@ -225,7 +225,7 @@ _MODEL = re.compile(
 )
 _COMPARE = re.compile(
     r"\bvs\.?\b|\bversus\b|\bcompare\w*\b|\bstack\s+up\b|\bdifference\s+between\b|\bside\s+by\s+side\b"
-    r"|\bbetter\s+than\b|\bworse\s+than\b",
+    r"|\bbetter\s+than\b|\bworse\s+than\b|\bwhich\s+(?:one\s+)?is\s+(?:worse|better|healthier|riskier|weaker|stronger)\b",
     re.IGNORECASE,
 )
 _CHANGES = re.compile(
@@ -1189,7 +1189,7 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
     from dataclasses import replace
 
     named = len(q.accounts)
-    if named >= 2 and (_COMPARE.search(low) or re.search(r"\band\b|,", low)) and not q.has_filter:
+    if named >= 2 and (_COMPARE.search(low) or re.search(r"\band\b|\bor\b|,", low)) and not q.has_filter:
         return replace(q, wanted="compare")
     if _COMPARE.search(low) and named >= 2:
         return replace(q, wanted="compare")
@@ -1239,6 +1239,8 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
         return replace(q, wanted="list")
     if _TREND.search(low) and not (q.csm or q.scope or q.mine):
         return replace(q, wanted="trend")
+    if q.scope and not (q.csm or q.mine) and _BARE_ACCOUNTS.search(low) and not _HOW_ARE.search(low):
+        return replace(q, wanted="list")  # "healthcare accounts", "show me mid market customers": the accounts
     if q.csm or q.scope or q.mine or q.team:
         return replace(q, wanted="portfolio")
     if re.search(r"\b(?:distribution|breakdown|overview|summary|snapshot|big\s+picture)\b", low) and not q.misses:
@@ -1255,6 +1257,14 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
 _NAME_QUESTION = re.compile(
     r"^(?:how(?:'s|\s+is|\s+are)|status|health|score|show|check|tell\s+me\s+about|what(?:'s|\s+is)\s+up\s+with|"
     r"is\b|why\b|look\s*up)|\b(?:doing|looking|health|score|status)\b",
+    re.IGNORECASE,
+)
+
+
+_BARE_ACCOUNTS = re.compile(r"\b(?:accounts|customers|clients|accts)\b", re.IGNORECASE)
+_HOW_ARE = re.compile(
+    r"\b(?:how|doing|looking|health(?:y|ier|iest)?|portfolio|book|overview|summary|breakdown|distribution|state|shape|status"
+    r"|average|avg|trend\w*|perform\w*)\b",
     re.IGNORECASE,
 )
 

@@ -432,4 +432,7 @@ CASES += [
     ("is red worse than yellow?", model()),
     ("what's a good health score", model()),
     ("is there anything I should worry about with MegaCorp?", card("MegaCorp")),
+    ("megacorp or oldtech - which is worse?", compare("MegaCorp", "OldTech")),
+    ("healthcare accounts", rows(industry="Healthcare")),
+    ("show me mid market customers", rows(segment="Mid-Market")),
 ]

@@ -16,13 +16,14 @@ from sqlalchemy.engine import Engine
 
 from bot import insights
 from bot.questions import plans
-from bot.questions.parse import Question
+from bot.questions.parse import SHARE_MEASURES, Question
 from bot.questions.rows import band_names, matching, renewal_span
 from bot.questions.vocabulary import SCOPE_COLUMNS, SCOPE_LABELS, Vocabulary
 from bot.scoring_runs import ACCOUNTS, SCORES
 from messages import format as fmt
 from messages import views
 from scoring import HealthModel
+from scoring.measures import CATALOGUE
 
 
 @dataclass
@@ -79,13 +80,28 @@ def answer_question(q: Question, asked: Asked) -> object:
                 ],
                 kind="not_found",
             )
-        q = replace(q, csm=owner)
+        q = replace(q, csms=(owner, *(c for c in q.csms if c != owner))) if q.csms else replace(q, csm=owner)
+    if q.stale_since is not None:
+        q = _dated(q, asked.today)
     if q.wanted in ("card", "why", "trend", "plan", "compare") and not q.accounts:
         if q.wanted == "trend":
             return insights.trend_report(asked.engine, asked.model, as_of=asked.today)
         return _no_account(q, asked)
     handler = _HANDLERS[q.wanted]
     return handler(q, asked)
+
+
+def _dated(q: Question, today: date) -> Question:
+    """ "Since October" as days: from the 1st of the last October that has begun."""
+    assert q.stale_since is not None
+    kind, month = q.stale_since
+    first = date(today.year if month <= today.month else today.year - 1, month, 1)
+    days = (today - first).days
+    if kind == "qbr":
+        return replace(q, no_qbr_days=days, stale_since=None)
+    if kind == "login":
+        return replace(q, no_login_days=days, stale_since=None)
+    return replace(q, no_touch_days=days, stale_since=None)
 
 
 # --- refusals and misses ---------------------------------------------------------------------------------------
@@ -288,6 +304,9 @@ def _read_as(q: Question, model: HealthModel, day: date) -> list[str]:
         read.append(f"NPS ≤ {q.nps_max:g}")
     if q.overdue:
         read.append("Payment overdue")
+    for measure, op, threshold in q.metrics:
+        shown_value = f"{threshold:.0%}" if measure in SHARE_MEASURES else f"{threshold:g}"
+        read.append(f"{metric_label(measure)} {op.replace('>=', '≥').replace('<=', '≤')} {shown_value}")
     if q.dropped is not None:
         read.append(f"Down {q.dropped:g}+ points vs last month")
     if q.declining:
@@ -356,7 +375,20 @@ def _list_columns(q: Question) -> list[str]:
             columns.append(label)
     if q.overdue:
         columns.append("Days Overdue")
+    columns += [metric_label(measure) for measure, _, _ in q.metrics]
     return columns
+
+
+def metric_label(measure: str) -> str:
+    """A threshold's column as the list heads it ("Tickets in 30 days")."""
+    label = CATALOGUE[measure].label
+    return label[0].upper() + label[1:]
+
+
+def _metric_cells(measure: str) -> Callable[[pd.DataFrame], pd.Series]:
+    if measure in SHARE_MEASURES:
+        return lambda f: pd.to_numeric(f[measure]).map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
+    return lambda f: f[measure]
 
 
 def _list(q: Question, asked: Asked) -> object:
@@ -364,7 +396,8 @@ def _list(q: Question, asked: Asked) -> object:
     found = matching(asked.engine, asked.model, q, day, csm=q.csm)
     frame = found.frame
     columns = _list_columns(q)
-    cells = {c: _SHOWN_COLUMNS[c](frame).tolist() if len(frame) else [] for c in columns}
+    shown = {**_SHOWN_COLUMNS, **{metric_label(m): _metric_cells(m) for m, _, _ in q.metrics}}
+    cells = {c: shown[c](frame).tolist() if len(frame) else [] for c in columns}
     rows = [[_cell(cells[c][i]) for c in columns] for i in range(len(frame))]
     noun = _noun(q, asked.model)
     subject = q.csm or " · ".join([*q.csms, *(v for _, v in q.scope)])
@@ -380,6 +413,10 @@ def _list(q: Question, asked: Asked) -> object:
         headline = f"{counted[0].upper() + counted[1:]} in {subject}"
     else:
         headline = f"{counted[0].upper() + counted[1:]} across the team"
+    if q.limit and total > q.limit:  # the ARR of those listed, not of every match
+        headline += f" · {fmt.money(float(frame['arr'].head(q.limit).sum()))} ARR between them"
+    elif total and found.total_arr:
+        headline += f" · {fmt.money(found.total_arr)} ARR"
     listed = min(total, q.limit) if q.limit else total
     left_out: list[str] = list(q.notes)
     if q.limit and total > q.limit:
@@ -415,7 +452,7 @@ def _report_label(kind: str) -> str:
 def _noun(q: Question, model: HealthModel) -> str:
     bands = band_names(q, model)
     if q.bands == ("@risk",):
-        return "at-risk accounts"
+        return "at-risk renewals" if q.renew_days is not None or q.renew_window else "at-risk accounts"
     if bands:
         return " or ".join(bands) + " accounts"
     if q.renew_days is not None or q.renew_window:

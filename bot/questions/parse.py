@@ -34,6 +34,8 @@ Wanted = Literal[
 PlanKind = Literal["success", "qbr", "renewal", "recovery", "expansion"]
 _ACCOUNT_FOUND = 86  # a rapidfuzz ratio this high on the squashed name is the account meant
 _CSM_FOUND = 80
+_CLEAR_WINNER = 80  # … or this high, when no other name comes within _CLEAR_MARGIN of it
+_CLEAR_MARGIN = 12
 _SUGGEST = 60
 
 
@@ -69,6 +71,8 @@ class Question:
     no_qbr_days: int | None = None
     nps_max: float | None = None
     overdue: bool = False
+    metrics: tuple[tuple[str, str, float], ...] = ()  # (measure, op, value): "more than 5 tickets"
+    stale_since: tuple[str, int] | None = None  # ("touch", 10): no touch since the 1st of the last October
     dropped: float | None = None  # fell by at least this many points since last month
     declining: bool = False
     expansion: bool = False
@@ -99,6 +103,8 @@ class Question:
             or self.no_qbr_days is not None
             or self.nps_max is not None
             or self.overdue
+            or self.metrics
+            or self.stale_since
             or self.dropped is not None
             or self.declining
             or self.expansion
@@ -173,13 +179,15 @@ _GRAMMAR = (
     "hasnt havent isnt arent dont doesnt didnt wont cant escalation escalations escalated exec execs executive "
     "sponsor sponsors champion champions downgrade downgraded downgrades churning churned export download csv "
     "excel xlsx spreadsheet file distribution distributed owned owns managed manages handled handles coming "
-    "upcoming soon"
+    "upcoming soon stake nobody noone anyone open opened ticket tickets seat seats utilisation utilization csat "
+    "fewer feature features touches percent support deal scale range"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
 _UNSUPPORTED_VERBS = re.compile(
     r"^(?:please\s+|can you\s+|could you\s+|pls\s+)?(?:delete|remove|drop\s+(?!in\b)|erase|wipe|change|update|edit|"
     r"rename|reassign|move|set|send|email|e-mail|message|dm|call|schedule|book\s+(?:a|an)\b|cancel|archive|merge|"
+    r"remind|notify|ping|text|compose|draft\s+(?:an?\s+)?(?:\w+\s+)?(?:email|e-mail|message|note|letter|reply)|"
     r"import|upload|sync|push|write|post|create\s+(?:an?\s+)?(?:account|user|ticket|task)|add\s+(?!up)|"
     r"close|mark|assign|invite)\b",
     re.IGNORECASE,
@@ -207,6 +215,9 @@ _MODEL = re.compile(
     r"|\bwhat\s+are\s+the\s+(?:dimensions|weights|bands)\b|\b(?:scoring|health)\s+model\b"
     r"|\bwhat\s+(?:does|do|is)\s+(?:the\s+)?\w+(?:\s+\w+)?\s+dimensions?\b|\bdimensions?\b.*\b(?:measure|mean|made\s+of)"
     r"|\bwhat\s+(?:goes|feeds)\s+into\s+(?:the\s+)?(?:health\s+)?score"
+    r"|\bis\s+(?:an?\s+)?(?:red|yellow|orange|green)\s+(?:worse|better)\s+than\b"
+    r"|\bwhat(?:'s|\s+is)\s+(?:a\s+)?(?:good|bad|healthy|normal|ok)\s+(?:health\s+)?score\b"
+    r"|\b(?:scale|range)\s+of\s+the\s+(?:health\s+)?score|\bscore\s+(?:scale|range)\b|\bscored\s+out\s+of\b"
     r"|\bhow\s+(?:often|frequently)\b.*\b(?:scores?|updated|recomputed|refreshed|recalculated)"
     r"|\bwhen\s+(?:are|is|do|does)\s+(?:the\s+)?(?:health\s+)?scores?\s+(?:recomputed|updated|refreshed|"
     r"recalculated|calculated|run)|\bpredict\w*\s+churn\b|\bhow\s+(?:accurate|reliable|good)\s+is\s+the\s+score",
@@ -219,7 +230,8 @@ _COMPARE = re.compile(
 )
 _CHANGES = re.compile(
     r"\bhow\s+(?:has|have|did)\s+(?:[\w']+\s+){0,4}changed?\b|\bwhat(?:'s|\s+has|\s+have)?\s+changed\b|\bchanges?\s+(?:since|this|in|for)\b|\bwhat'?s\s+new\s+since\b"
-    r"|\bany\s+changes\b|\bwhat\s+changed\b|\bwhat\s+moved\b",
+    r"|\bany\s+changes\b|\bwhat\s+changed\b|\bwhat\s+moved\b|\bnew\s+signals?\b"
+    r"|\bsignals?\s+(?:fired|triggered|raised|appeared)\b",
     re.IGNORECASE,
 )
 _TREND = re.compile(
@@ -318,7 +330,8 @@ _MODEL_LOOSE = re.compile(
 )
 _NEWS = re.compile(
     r"\bwhat\s+happened\s+(?:this|last|since|today|yesterday)\b|\bwhat'?s\s+new\b|\b(?:turned|went|gone|became|"
-    r"newly)\s+(?:red|yellow|orange|green)\b|\bnew\s+(?:red|yellow|orange)\s+accounts\b",
+    r"newly)\s+(?:red|yellow|orange|green)\b|\bnew\s+(?:red|yellow|orange)\s+accounts\b|\banything\s+new\b"
+    r"|\bwhat'?s\s+(?:changed|different)\b",
     re.IGNORECASE,
 )
 _PLOT = re.compile(r"\b(?:plot|chart|graph|visuali[sz]e)\b", re.IGNORECASE)
@@ -335,6 +348,7 @@ _WHICH_CSM = re.compile(
 )
 _FOCUS = re.compile(
     r"\bfocus\s+on\b|\bprioriti[sz]e\b|\bwhat\s+should\s+i\s+(?:do|work\s+on|look\s+at)\b"
+    r"|\bwho\s+should\s+(?:i|we)\s+(?:call|contact|reach\s+out\s+to|see|visit|look\s+at)\b"
     r"|\bwhere\s+should\s+i\s+start\b",
     re.IGNORECASE,
 )
@@ -360,6 +374,7 @@ _NUMBER_WORDS = {
 
 
 def _numbers(text: str) -> str:
+    text = re.sub(r"\b(?:a|an)\s+(day|week|month|quarter|year)\b", r"1 \1", text, flags=re.IGNORECASE)
     return re.sub(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", lambda m: str(_NUMBER_WORDS[m.group(1)]), text)
 
 
@@ -480,6 +495,7 @@ _HIGHEST_SCORE = re.compile(
     r"\bhighest\s+(?:health\s+)?scor\w*|\bhealthiest\b|\bbest\s+(?:scor\w*|accounts)\b", re.IGNORECASE
 )
 _WINDOW = (
+    (re.compile(r"\b(?:since\s+)?yesterday\b|\b(?:last|past)\s+(?:24\s+hours|day)\b", re.IGNORECASE), 1),
     (re.compile(r"\b(?:since\s+)?(?:last|this|past)\s+week\b|\bweek\s+over\s+week\b|\b7\s+days\b", re.IGNORECASE), 7),
     (
         re.compile(
@@ -642,9 +658,15 @@ def _fuzzy_account(words: _Words, vocab: Vocabulary, start: int, end: int) -> st
             typed = "".join(words.words[i : i + size])
             if len(typed) < 5:
                 continue
-            hit = process.extractOne(typed, names, scorer=fuzz.ratio, score_cutoff=_ACCOUNT_FOUND)
-            if hit and (best is None or hit[1] > best[0]):
-                best = (hit[1], hit[0], i, i + size)
+            ranked = process.extract(typed, names, scorer=fuzz.ratio, limit=2, score_cutoff=_CLEAR_WINNER)
+            if not ranked:
+                continue
+            top = ranked[0]
+            runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+            # Close enough, or a little less close but far ahead of any other name ("globaltek").
+            clear = top[1] >= _ACCOUNT_FOUND or (len(typed) >= 6 and top[1] - runner_up >= _CLEAR_MARGIN)
+            if clear and (best is None or top[1] > best[0]):
+                best = (top[1], top[0], i, i + size)
     if best is None:
         return None
     words.claim(best[2], best[3])
@@ -683,6 +705,8 @@ def _find_csm(words: _Words, text: str, vocab: Vocabulary) -> tuple[str | None, 
         if parts:
             firsts.setdefault(parts[0], []).append(c.name)
     for i, word in enumerate(words.words):
+        if word not in firsts and word.endswith("s") and word[:-1] in firsts:
+            word = word[:-1]  # "Kenjis accounts": the possessive typed without its apostrophe
         if words.used[i] or word not in firsts:
             continue
         owners = firsts[word]
@@ -835,6 +859,8 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
     csm, csm_misses = _find_csm(words, plain, vocab)
     misses += csm_misses
     others = _other_csms(words, plain, vocab, csm) if csm is not None else []
+    # "my portfolio vs Kenji's": the asker's book beside the one named (the answerer puts the asker first).
+    mine_beside = csm is not None and bool(_MINE.search(low)) and bool(_COMPARE.search(low))
     scope, scope_misses = _find_scope(words, plain, vocab)
     named += _first_word_accounts(words, vocab)
     accounts = list(dict.fromkeys(account_id for _, account_id in sorted(named)))  # in the order they were named
@@ -842,7 +868,7 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
     group_by = next((kind for kind in kinds if kinds.count(kind) > 1), None)
     if group_by is not None:
         scope = [(kind, value) for kind, value in scope if kind != group_by]
-    elif others:
+    elif others or mine_beside:
         group_by = "csm"
     else:
         group_by = _breakdown(low)
@@ -860,7 +886,7 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
         if _negated(low, [fold(csm), first]):
             exclude.append(("csm", csm))
             csm = None
-    mine = bool(_MINE.search(low)) and csm is None and not accounts
+    mine = (bool(_MINE.search(low)) and csm is None and not accounts) or mine_beside
     team = bool(_TEAM.search(low)) and csm is None and not mine
 
     asking = re.match(r"^(?:show|list|which|who|how|what)\b", low)
@@ -900,8 +926,8 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
         wanted="card",
         accounts=tuple(accounts),
         churned=tuple(churned),
-        csm=None if others else csm,
-        csms=(csm, *others) if others and csm else (),
+        csm=None if others or mine_beside else csm,
+        csms=(csm, *others) if (others or mine_beside) and csm else (),
         mine=mine,
         team=team,
         scope=tuple(scope),
@@ -956,10 +982,13 @@ def _unknown_slot(leftover: list[str], plain: str, vocab: Vocabulary) -> Miss | 
 
 
 def _unsupported_reason(said: str) -> str:
-    verb = said.split()[0].casefold() if said.split() else ""
+    asked = re.sub(r"^(?:please|pls|can\s+you|could\s+you|would\s+you|will\s+you)\s+", "", said, flags=re.IGNORECASE)
+    verb = asked.split()[0].casefold() if asked.split() else ""
     if _UNSUPPORTED_TOPICS.search(said):
         return "That's outside what I know: I read customer health from your accounts and metrics."
-    return f"I only read customer health — I can't {verb} anything." if verb else "I can't do that."
+    if not verb:
+        return "I can't do that."
+    return f"I only read customer health — I can't {verb} on your behalf."
 
 
 def _months(low: str) -> int | None:
@@ -1024,13 +1053,21 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
         else:
             out["renew_days"] = _days(renew_span.group(1), renew_span.group(2)) if renew_span else 90
     stale = span_days
-    if stale is not None and not out.get("renew_days"):
-        if _QBR.search(low) and not _MISSED_QBR.search(low):
-            out["no_qbr_days"] = stale
-        elif _LOGIN.search(low):
-            out["no_login_days"] = stale
-        elif _TOUCH.search(low):
-            out["no_touch_days"] = stale
+    since = re.search(r"\bsince\s+(?:early\s+|the\s+(?:start|beginning)\s+of\s+)?" + _MONTH_NAME.pattern, low)
+    if stale is not None or since:
+        kind = (
+            "qbr"
+            if _QBR.search(low) and not _MISSED_QBR.search(low)
+            else "login"
+            if _LOGIN.search(low)
+            else "touch"
+            if _TOUCH.search(low)
+            else None
+        )
+        if kind and stale is not None and not out.get("renew_days"):
+            out[f"no_{kind}_days"] = stale
+        elif kind and since:  # "not touched since October": dated by the answerer, from the 1st of that month
+            out["stale_since"] = (kind, _MONTHS_OF_YEAR.index(since.group(1)[:3]) + 1)
     bound = _NPS_BOUND.search(low)
     if bound:
         if bound.group(2):
@@ -1073,12 +1110,79 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
     between = _SCORE_BETWEEN.search(low)
     if between:
         out["score_min"], out["score_max"] = float(between.group(1)), float(between.group(2))
+    out["metrics"], rest = _metric_thresholds(low)
+    if any(measure == "escalations_90d" for measure, _, _ in out["metrics"]):  # the count itself, not the signal
+        out["signals"] = tuple(s for s in out["signals"] if s != "multiple_escalations")
     for pattern, key in ((_ARR_ABOVE, "arr_min"), (_ARR_BELOW, "arr_max")):
-        found = pattern.search(low)
+        found = pattern.search(rest)
         if found:
             out[key] = _money(found.group(1))
     out["count"] = bool(re.search(r"\bhow\s+many\b|\bcount\s+of\b|\bnumber\s+of\b", low))
     return out
+
+
+# "more than 5 tickets", "seat utilisation below 50%", "3+ escalations": a threshold on the latest snapshot.
+_METRIC_NOUNS: tuple[tuple[str, str], ...] = (
+    (r"(?:high[- ]priority|p1|urgent)\s+tickets?", "high_priority_open"),
+    (r"(?:support\s+)?tickets?", "tickets_30d"),
+    (r"escalations?", "escalations_90d"),
+    (r"log-?ins?", "logins_30d"),
+    (r"active\s+users?|users", "active_users"),
+    (r"(?:seat\s+)?utili[sz]ation|seat\s+usage", "seat_utilisation"),
+    (r"seats?", "seats_purchased"),
+    (r"(?:feature\s+)?adoption", "feature_adoption"),
+    (r"features(?:\s+used)?", "features_used"),
+    (r"(?:csm\s+)?(?:touches|touchpoints)", "csm_touches_90d"),
+    (r"csat(?:\s+scores?)?", "csat"),
+    (r"days?\s+overdue", "days_overdue"),
+)
+SHARE_MEASURES = ("seat_utilisation", "feature_adoption")
+_COMPARATORS = {
+    "no more than": "<=",
+    "no fewer than": ">=",
+    "no less than": ">=",
+    "at least": ">=",
+    "at most": "<=",
+    "more than": ">",
+    "greater than": ">",
+    "higher than": ">",
+    "fewer than": "<",
+    "less than": "<",
+    "lower than": "<",
+    "over": ">",
+    "above": ">",
+    "under": "<",
+    "below": "<",
+    ">=": ">=",
+    "<=": "<=",
+    ">": ">",
+    "<": "<",
+}
+_CMP = "(?P<cmp>" + "|".join(c.replace(" ", r"\s+") for c in _COMPARATORS) + ")"
+_NUM = r"(?P<num>\d+(?:\.\d+)?)\s*(?P<pct>%|percent)?"
+
+
+def _metric_thresholds(low: str) -> tuple[tuple[tuple[str, str, float], ...], str]:
+    """Thresholds on metrics, and the text with them blanked out (so "over 1000 logins" is no ARR)."""
+    found: list[tuple[str, str, float]] = []
+    for noun, measure in _METRIC_NOUNS:
+        for pattern in (
+            rf"\b{_CMP}\s*{_NUM}\s+(?:open\s+|active\s+)?(?:{noun})\b",
+            rf"\b(?P<num>\d+)\s*\+\s*(?P<pct>)(?:{noun})\b",
+            rf"\b(?:{noun})\s+(?:is\s+|are\s+|of\s+|count\s+)?{_CMP}\s*{_NUM}",
+        ):
+            match = re.search(pattern, low)
+            if match is None:
+                continue
+            said = match.groupdict().get("cmp")
+            op = _COMPARATORS[re.sub(r"\s+", " ", said)] if said else ">="
+            value = float(match.group("num"))
+            if measure in SHARE_MEASURES and (match.group("pct") or value > 1):
+                value /= 100
+            found.append((measure, op, value))
+            low = low[: match.start()] + " " * (match.end() - match.start()) + low[match.end() :]
+            break
+    return tuple(found), low
 
 
 def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
@@ -1107,8 +1211,8 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
     if named == 1:
         if _CHANGES.search(low) or _NEWS.search(low):
             return replace(q, wanted="changes", window_days=q.window_days or 7)
-        if _TREND.search(low) or q.months or _PLOT.search(low):
-            return replace(q, wanted="trend")
+        if (_TREND.search(low) and not re.search(r"\bworr", low)) or q.months or _PLOT.search(low):
+            return replace(q, wanted="trend")  # "anything to worry about with X" is its card, not its history
         if _WHY.search(low):
             return replace(q, wanted="why")
         return replace(q, wanted="card")

@@ -20,12 +20,14 @@ How the work is shared (100,000 accounts, 94,000 scores on the day):
 from __future__ import annotations
 
 import calendar
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Integer, Select, Text, and_, case, cast, func, or_, select
+from sqlalchemy import Float, Integer, Select, Text, and_, case, cast, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -47,6 +49,7 @@ class Matches:
 
     frame: pd.DataFrame
     total: int
+    total_arr: float = 0.0  # of every match, not only those shown
 
 
 def band_names(q: Question, model: HealthModel) -> list[str]:
@@ -220,7 +223,31 @@ def _query(model: HealthModel, q: Question, day: date, *, csm: str | None) -> tu
     if q.overdue:
         extra["days_overdue"] = _latest("days_overdue", day)
         query = query.where(extra["days_overdue"] > 0)
+    for measure, op, threshold in q.metrics:
+        extra[measure] = _metric_value(measure, day)
+        query = query.where(_OPERATORS[op](extra[measure], threshold))
     return query, extra
+
+
+_OPERATORS: dict[str, Callable[[Any, float], Any]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+# Ratios, worked out as scoring does: a share of the latest snapshot's two columns.
+_RATIOS = {
+    "seat_utilisation": ("active_users", "seats_purchased"),
+    "feature_adoption": ("features_used", "features_total"),
+}
+
+
+def _metric_value(measure: str, day: date) -> Any:
+    """The latest snapshot's value of a metrics column, or of a ratio of two (no value when the divisor is 0)."""
+    if measure in _RATIOS:
+        top, bottom = _RATIOS[measure]
+        return cast(_latest(top, day), Float) / func.nullif(_latest(bottom, day), 0)
+    return _latest(measure, day)
 
 
 def _order(q: Question) -> list[Any]:
@@ -259,13 +286,17 @@ def matching(
         if q.expansion or limit is None:  # expansion needs the model: every filtered row, then the model's rule
             frame = pd.read_sql(query.order_by(*_order(q)), connection)
             total = len(frame)
+            total_arr = float(pd.to_numeric(frame["arr"]).sum())
         else:
             # One pass that carries only the IDs: the page's accounts in order and how many match in all (sorting
             # the report's columns of every match, only to keep a page of them, cost several times more). Then the
             # report's columns of the page's accounts alone.
-            keys = query.with_only_columns(ACCOUNTS.c.account_id, func.count().over()).order_by(*_order(q))
+            keys = query.with_only_columns(
+                ACCOUNTS.c.account_id, func.count().over(), func.sum(ACCOUNTS.c.arr).over()
+            ).order_by(*_order(q))
             found = connection.execute(keys.limit(limit)).all()
             total = found[0][1] if found else 0
+            total_arr = float(found[0][2] or 0) if found else 0.0
             ids = [row[0] for row in found]
             page = _report_rows(_InThisOrder(ACCOUNTS, SCORES, _ON_SCORE), day).where(ACCOUNTS.c.account_id.in_(ids))
             frame = pd.read_sql(page, connection).set_index("account_id").loc[ids].reset_index()
@@ -278,7 +309,8 @@ def matching(
         else:
             frame = frame.assign(opportunity=pd.Series(dtype="string"))
         total = len(frame)
+        total_arr = float(frame["arr"].sum())
         frame = frame.head(limit) if limit else frame
     with engine.connect() as connection:
         frame = _with_extras(connection, frame, extra)
-    return Matches(frame.reset_index(drop=True), int(total))
+    return Matches(frame.reset_index(drop=True), int(total), total_arr)

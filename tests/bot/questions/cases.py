@@ -7,6 +7,8 @@ Askers: "U0SARAH001" is Sarah Chen's Slack user, "U0KENJI001" Kenji Watanabe's.
 
 from __future__ import annotations
 
+from datetime import date
+
 from tests.bot.questions.expect import (
     Expect,
     book,
@@ -25,6 +27,7 @@ from tests.bot.questions.expect import (
     trend,
     why,
 )
+from tests.bot.questions.judge import TODAY
 
 SARAH = "U0SARAH001"
 KENJI = "U0KENJI001"
@@ -405,4 +408,28 @@ CASES += [
     ("how have Sarah's accounts changed this month", changes(days=30, csm="Sarah Chen")),
     ("how do I renew OldTech", plan("renewal", "OldTech")),
     ("list accounts owned by Marcus", rows(csm="Marcus Johnson")),
+    ("can you send an email to acme", refuse()),
+    ("remind me tomorrow to call Acme", refuse()),
+    ("draft a renewal email for MegaCorp", refuse()),
+    ("draft a renewal plan for MegaCorp", plan("renewal", "MegaCorp")),
+    ("what new signals fired since last week", changes(days=7, team=True)),
+    ("what's at stake with renewals in the next 90 days", rows(renew_days=90)),
+    ("accounts without a CSM touch in a month", rows(no_touch_days=30)),
+    ("who should I call first today?", book(SARAH, csm="Sarah Chen")),
+    ("accounts with more than 5 tickets", rows(metric=[("tickets_30d", ">", 5)])),
+    ("accounts with seat utilisation below 50%", rows(metric=[("active_users/seats_purchased", "<", 0.5)])),
+    ("3+ escalations", rows(metric=[("escalations_90d", ">=", 3)])),
+    ("customers with over 1000 logins", rows(metric=[("logins_30d", ">", 1000)])),
+    ("csat under 3.5 in EMEA", rows(region="EMEA", metric=[("csat", "<", 3.5)])),
+    ("Sarah's accounts with fewer than 20 active users", rows(csm="Sarah Chen", metric=[("active_users", "<", 20)])),
+    ("my portfolio vs Kenji's", book(SARAH, csms=("Sarah Chen", "Kenji Watanabe"), group_by="csm")),
+    ("compare my book with Emma's", book(SARAH, csms=("Sarah Chen", "Emma Schmidt"), group_by="csm")),
+    ("show me Kenjis accounts", book(csm="Kenji Watanabe")),
+    ("anything new in my book since yesterday", changes(days=1, asker=SARAH, csm="Sarah Chen")),
+    ("what's the total ARR of red accounts", rows(band="Red")),
+    ("whats the deal with globaltek", card("GlobalTech")),
+    ("accounts not touched since October", rows(no_touch_days=(TODAY - date(TODAY.year, 10, 1)).days)),
+    ("is red worse than yellow?", model()),
+    ("what's a good health score", model()),
+    ("is there anything I should worry about with MegaCorp?", card("MegaCorp")),
 ]

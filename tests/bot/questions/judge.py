@@ -103,6 +103,11 @@ def expected_rows(engine: Engine, f: dict[str, Any]) -> list[str]:
     if f.get("overdue"):
         sql += f" and {latest.format(col='days_overdue')} > 0"
         args.append(day)
+    for column, op, value in f.get("metric", ()):  # a threshold on the latest snapshot (a ratio of two columns)
+        top, _, bottom = column.partition("/")
+        shown = latest.format(col=top) + (f" * 1.0 / nullif({latest.format(col=bottom)}, 0)" if bottom else "")
+        sql += f" and {shown} {op} ?"
+        args += [day, day, value] if bottom else [day, value]
     rows = con.execute(sql, args).fetchall()
     con.close()
 

@@ -180,7 +180,8 @@ _GRAMMAR = (
     "sponsor sponsors champion champions downgrade downgraded downgrades churning churned export download csv "
     "excel xlsx spreadsheet file distribution distributed owned owns managed manages handled handles coming "
     "upcoming soon stake nobody noone anyone open opened ticket tickets seat seats utilisation utilization csat "
-    "fewer feature features touches percent support deal scale range"
+    "fewer feature features touches percent support deal scale range percentage proportion share drivers driver "
+    "biggest main key"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -540,7 +541,8 @@ _ACCOUNT_ID = re.compile(r"\b[A-Za-z]{2,6}-\d{2,}\b")
 _BREAKDOWN = re.compile(
     r"\b(?:by|per|across|each|every|split\s+by|broken\s+down\s+by)\s+(?:the\s+)?(?:(plan\s+tiers?|tiers?)|(segments?)"
     r"|(regions?|geos?|geograph(?:y|ies))|(industr(?:y|ies)|verticals?)|(csms?|owners?|reps?))\b"
-    r"|\b(?:(tier)|(segment)|(region)|(industry)|(csm))\s+(?:breakdown|split|comparison|view)\b",
+    r"|\b(?:(tier)|(segment)|(region)|(industry)|(csm))\s+(?:breakdown|split|comparison|view)\b"
+    r"|\bwhich\s+(?:(plan\s+tier|tier)|(segment)|(region|geo)|(industry|vertical)|(csm|rep|owner))s?\b",
     re.IGNORECASE,
 )
 _BREAKDOWN_KINDS = ("plan_tier", "segment", "region", "industry", "csm")
@@ -1235,6 +1237,8 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
     scoped = q.csm or q.scope or q.mine or q.team or "accounts" in low
     listing = _LIST_WORDS.search(low) and re.search(r"\bhow\s+many\b|\blist\b|\ball\s+of\b", low)
     counting = q.count and re.search(r"\b(?:customers|accounts|clients)\b", low)
+    if _BOOK_SUMMARY.search(low) and not q.misses:  # the book's risk drivers, or its bands' shares
+        return replace(q, wanted="portfolio", team=not (q.csm or q.scope or q.mine), bands=(), sort=None, limit=None)
     if q.has_filter or (listing and scoped) or counting:
         return replace(q, wanted="list")
     if _TREND.search(low) and not (q.csm or q.scope or q.mine):
@@ -1261,6 +1265,11 @@ _NAME_QUESTION = re.compile(
 )
 
 
+_BOOK_SUMMARY = re.compile(
+    r"\brisk\s+drivers?\b|\b(?:biggest|top|main|key)\s+risks\b|\bwhat(?:'s|\s+is)\s+driving\s+(?:the\s+)?risk\b"
+    r"|\b(?:percentage|proportion|share)\s+of\b",
+    re.IGNORECASE,
+)
 _BARE_ACCOUNTS = re.compile(r"\b(?:accounts|customers|clients|accts)\b", re.IGNORECASE)
 _HOW_ARE = re.compile(
     r"\b(?:how|doing|looking|health(?:y|ier|iest)?|portfolio|book|overview|summary|breakdown|distribution|state|shape|status"

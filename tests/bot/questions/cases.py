@@ -435,4 +435,9 @@ CASES += [
     ("megacorp or oldtech - which is worse?", compare("MegaCorp", "OldTech")),
     ("healthcare accounts", rows(industry="Healthcare")),
     ("show me mid market customers", rows(segment="Mid-Market")),
+    ("what are the biggest risks in the portfolio", book(team=True)),
+    ("top risk drivers", book(team=True)),
+    ("which segment is doing worst", book(team=True, group_by="segment")),
+    ("which region has the most red accounts", book(team=True, group_by="region")),
+    ("what percentage of accounts are green", book(team=True)),
 ]

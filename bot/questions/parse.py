@@ -74,6 +74,8 @@ class Question:
     metrics: tuple[tuple[str, str, float], ...] = ()  # (measure, op, value): "more than 5 tickets"
     stale_since: tuple[str, int] | None = None  # ("touch", 10): no touch since the 1st of the last October
     dropped: float | None = None  # fell by at least this many points since last month
+    gained: float | None = None  # rose by at least this many points since last month
+    sort_by: tuple[str, bool] | None = None  # (measure, highest first): "most tickets", "lowest NPS"
     declining: bool = False
     expansion: bool = False
     window_days: int | None = None  # "since last week" = 7
@@ -106,6 +108,8 @@ class Question:
             or self.metrics
             or self.stale_since
             or self.dropped is not None
+            or self.gained is not None
+            or self.sort_by
             or self.declining
             or self.expansion
             or self.sort
@@ -181,7 +185,7 @@ _GRAMMAR = (
     "excel xlsx spreadsheet file distribution distributed owned owns managed manages handled handles coming "
     "upcoming soon stake nobody noone anyone open opened ticket tickets seat seats utilisation utilization csat "
     "fewer feature features touches percent support deal scale range percentage proportion share drivers driver "
-    "biggest main key"
+    "biggest main key promoters promoter zero most fewest least"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -433,6 +437,11 @@ _OVERDUE = re.compile(
 )
 _DROPPED_BY = re.compile(
     r"\b(?:dropped|drop|down|fell|fallen|declined|lost|slipped|decreased)\s+(?:by\s+)?(?:more\s+than\s+|over\s+|"
+    r"at\s+least\s+)?(\d+)\s*\+?\s*(?:or\s+more\s+)?(?:points?|pts?|\+)?",
+    re.IGNORECASE,
+)
+_GAINED_BY = re.compile(
+    r"\b(?:improved|improving|up|gained|rose|risen|climbed|increased|jumped)\s+(?:by\s+)?(?:more\s+than\s+|over\s+|"
     r"at\s+least\s+)?(\d+)\s*\+?\s*(?:or\s+more\s+)?(?:points?|pts?|\+)?",
     re.IGNORECASE,
 )
@@ -1084,9 +1093,11 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
         out["overdue"] = True
     dropped = _DROPPED_BY.search(low) or _DROP_POINTS.search(low)
     usage_fall = "usage_drop" in signals and re.search(r"\d\s*(?:%|percent)", low)
-    if dropped and any(dropped.groups()) and not out.get("renew_days") and not usage_fall:
-        value = next(g for g in dropped.groups() if g)
-        out["dropped"] = float(value)
+    gained = _GAINED_BY.search(low)
+    if gained and not out.get("renew_days") and not _DROPPED_BY.search(low):
+        out["gained"] = _points_at_least(gained)  # "improved by 10+ points": never read as a drop
+    elif dropped and any(dropped.groups()) and not out.get("renew_days") and not usage_fall:
+        out["dropped"] = _points_at_least(dropped)
     elif _DROP_SORT.search(low):
         out["sort"] = "drop"
     elif _GAIN_SORT.search(low):
@@ -1098,7 +1109,8 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
     limit = _LIMIT.search(low)
     if limit:
         out["limit"] = int(next(g for g in limit.groups() if g))
-    if "sort" not in out:
+    out["sort_by"] = _metric_sort(low)
+    if "sort" not in out and out["sort_by"] is None:
         if _HIGHEST_SCORE.search(low):
             out["sort"] = "score_desc"
         elif _BY_ARR.search(low):
@@ -1164,10 +1176,43 @@ _CMP = "(?P<cmp>" + "|".join(c.replace(" ", r"\s+") for c in _COMPARATORS) + ")"
 _NUM = r"(?P<num>\d+(?:\.\d+)?)\s*(?P<pct>%|percent)?"
 
 
+def _points_at_least(match: re.Match[str]) -> float:
+    """The fewest whole points a move must be: "10+", "at least 10" and, as CS teams say it, "more than 10"."""
+    return float(next(g for g in match.groups() if g))
+
+
+def _metric_sort(low: str) -> tuple[str, bool] | None:
+    """ "The most tickets", "lowest NPS", "fewest logins": a list sorted by that metric (highest first or not)."""
+    for noun, measure in (*_METRIC_NOUNS, (r"nps(?:\s+scores?)?", "nps")):
+        found = re.search(
+            rf"\b(most|highest|biggest|largest|fewest|least|lowest|smallest)\s+(?:number\s+of\s+)?(?:{noun})\b", low
+        )
+        if found:
+            return measure, found.group(1) in ("most", "highest", "biggest", "largest")
+    return None
+
+
 def _metric_thresholds(low: str) -> tuple[tuple[tuple[str, str, float], ...], str]:
     """Thresholds on metrics, and the text with them blanked out (so "over 1000 logins" is no ARR)."""
     found: list[tuple[str, str, float]] = []
+    promoters = re.search(
+        r"\bpromoters?\b|\bnps\s+(?:score\s+)?(?:of\s+)?(?:9|10)\s+or\s+(?:10|above|higher|more)\b", low
+    )
+    if promoters:
+        found.append(("nps", ">=", 9.0))
+        low = low[: promoters.start()] + " " * (promoters.end() - promoters.start()) + low[promoters.end() :]
+    for nps in re.finditer(rf"\bnps\s+(?:scores?\s+)?(?:of\s+|is\s+)?{_CMP}\s*{_NUM}", low):
+        op = _COMPARATORS[re.sub(r"\s+", " ", nps.group("cmp"))]
+        if op in (">", ">="):  # an upper bound is `nps_max`, read by `_filters`
+            found.append(("nps", op, float(nps.group("num"))))
+            low = low[: nps.start()] + " " * (nps.end() - nps.start()) + low[nps.end() :]
+            break
     for noun, measure in _METRIC_NOUNS:
+        zero = re.search(rf"\b(?:zero|0)\s+(?:{noun})\b", low)
+        if zero:
+            found.append((measure, "<=", 0.0))
+            low = low[: zero.start()] + " " * (zero.end() - zero.start()) + low[zero.end() :]
+            continue
         for pattern in (
             rf"\b{_CMP}\s*{_NUM}\s+(?:open\s+|active\s+)?(?:{noun})\b",
             rf"\b(?P<num>\d+)\s*\+\s*(?P<pct>)(?:{noun})\b",

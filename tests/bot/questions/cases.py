@@ -440,4 +440,11 @@ CASES += [
     ("which segment is doing worst", book(team=True, group_by="segment")),
     ("which region has the most red accounts", book(team=True, group_by="region")),
     ("what percentage of accounts are green", book(team=True)),
+    ("accounts that improved by 10+ points", rows(gained=10)),
+    ("accounts up more than 5 points", rows(gained=5)),
+    ("who has the lowest NPS", rows(sort_metric=("nps", False))),
+    ("which account has the most tickets", rows(sort_metric=("tickets_30d", True))),
+    ("promoters", rows(metric=[("nps", ">=", 9)])),
+    ("accounts with NPS above 8", rows(metric=[("nps", ">", 8)])),
+    ("accounts with zero logins", rows(metric=[("logins_30d", "<=", 0)])),
 ]

@@ -2,11 +2,21 @@
 
 Times, per question, what happens after Slack's ack: reading the question against the store's vocabulary, building
 the answer's view model from the store, and rendering it as Block Kit — everything between the ack and the post.
-The vocabulary is read once a minute per store; its first read is timed separately.
+Wall-clock milliseconds, and the CPU milliseconds of the thread that answers.
+
+What a user meets, and how this script counts it:
+- steady: the vocabulary in hand; every kind of question `--rounds` times, accounts and CSMs drawn at random.
+- during a re-read: once a minute the vocabulary is re-read in a background thread of the same process while
+  questions are answered from the one in hand (nobody waits for the re-read, but it shares the interpreter). The
+  script starts one re-read the way the app does and asks questions until it is done.
+- the p99 "as users meet it" weighs the two by the share of a minute a re-read takes (its duration / 60 s).
+- cold starts, timed and shown apart, not in the p99: the vocabulary's first read after the app starts or after an
+  import (a question that arrives then waits for that read), the first question of each kind (SQLite's page cache,
+  lazy imports) and the first "how is the score calculated" of a scored day (it runs the backtest).
 
 Target (issue 13): p99 under 300 ms.
 
-    python bench/bench_questions.py [--accounts 100000] [--rounds 3] [--db URL]
+    python bench/bench_questions.py [--accounts 100000] [--rounds 5] [--db URL]
 """
 
 from __future__ import annotations
@@ -16,7 +26,9 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -24,11 +36,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
 
 from bench.bench_slack import CSMS, build_store, csm_slack_id, percentile  # noqa: E402
 from bot.answers import AnswerContext, answer  # noqa: E402
 from bot.intents import parse_question  # noqa: E402
 from bot.questions import vocabulary  # noqa: E402
+from bot.questions.vocabulary import refreshing  # noqa: E402
 from bot.scoring_runs import ACCOUNTS  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.store import create_db_engine  # noqa: E402
@@ -92,34 +106,82 @@ def main() -> None:
     settings = load_settings(database_url=url)
     started = time.perf_counter()
     vocabulary(engine, fresh=True)
-    print(f"{total:,} accounts; vocabulary read in {(time.perf_counter() - started) * 1000:.0f} ms (once a minute)")
+    first_read = time.perf_counter() - started
+    print(f"{total:,} accounts; the vocabulary's first read: {first_read * 1000:.0f} ms (cold start, see below)")
     today = date.today()
-    # The first ask of a kind pays one-off costs a running app pays once: the backtest behind "how is the score
-    # calculated" (once per scored day), SQLite's page cache. Timed and shown apart.
+
+    def ask(text: str, asker: str | None = None) -> tuple[float, float]:
+        """(wall ms, CPU ms of this thread) from the ack to the rendered answer."""
+        wall, cpu = time.perf_counter(), time.thread_time()
+        ctx = AnswerContext(engine=engine, settings=settings, user_id=asker, today=today)
+        render_message(answer(parse_question(text), ctx=ctx))
+        return (time.perf_counter() - wall) * 1000, (time.thread_time() - cpu) * 1000
+
+    print("cold starts (not in the p99): the first question of each kind")
     for template in TEMPLATES:
-        text = template.format(account=names[0], other=names[1], csm="CSM 000", first="CSM")
-        started = time.perf_counter()
-        render_message(answer(parse_question(text), ctx=AnswerContext(engine=engine, settings=settings, today=today)))
-        print(f"  first ask: {template:<55} {(time.perf_counter() - started) * 1000:7.1f} ms")
-    by_template: dict[str, list[float]] = {}
-    timings: list[float] = []
-    asked = questions(names, args.rounds, random.Random(13))
-    for template, text, asker in asked:
-        vocabulary(engine)  # the cache as a running app has it
-        started = time.perf_counter()
-        view = answer(
-            parse_question(text), ctx=AnswerContext(engine=engine, settings=settings, user_id=asker, today=today)
+        wall, cpu = ask(template.format(account=names[0], other=names[1], csm="CSM 000", first="CSM"))
+        print(f"  first ask: {template:<55} {wall:7.1f} ms (CPU {cpu:6.1f} ms)")
+
+    vocabulary(engine, fresh=True)  # a minute starts now: no re-read falls in the steady rounds
+    steady: dict[str, list[tuple[float, float]]] = {}
+    for template, text, asker in questions(names, args.rounds, random.Random(13)):
+        steady.setdefault(template, []).append(ask(text, asker))
+    print("steady (the vocabulary in hand), by kind:")
+    for template, values in sorted(steady.items(), key=lambda kv: -statistics.median(w for w, _ in kv[1])):
+        walls, cpus = [w for w, _ in values], [c for _, c in values]
+        print(
+            f"  {template:<55} p50 {statistics.median(walls):6.1f} ms  max {max(walls):6.1f} ms"
+            f"  (CPU p50 {statistics.median(cpus):6.1f} ms)"
         )
-        render_message(view)
-        ms = (time.perf_counter() - started) * 1000
-        timings.append(ms)
-        by_template.setdefault(template, []).append(ms)
-    for template, values in sorted(by_template.items(), key=lambda kv: -max(kv[1])):
-        print(f"  {template:<55} p50 {statistics.median(values):6.1f} ms  max {max(values):6.1f} ms")
+    during, reread = while_rereading(engine, names, ask)
+    timings = [w for values in steady.values() for w, _ in values]
+    cpus = [c for values in steady.values() for _, c in values]
+    share = min(1.0, reread / 60)
     print(
-        f"questions n={len(timings)}  p50 {statistics.median(timings):.1f} ms  p99 {percentile(timings, 0.99):.1f} ms"
-        f"  max {max(timings):.1f} ms"
+        f"steady  n={len(timings)}  p50 {statistics.median(timings):.1f} ms  p99 {percentile(timings, 0.99):.1f} ms"
+        f"  max {max(timings):.1f} ms  (CPU p50 {statistics.median(cpus):.1f} / p99 {percentile(cpus, 0.99):.1f} ms)"
     )
+    walls = [w for w, _ in during]
+    print(
+        f"during a re-read ({reread:.1f} s, once a minute)  n={len(walls)}  p50 {statistics.median(walls):.1f} ms"
+        f"  p99 {percentile(walls, 0.99):.1f} ms  max {max(walls):.1f} ms"
+    )
+    mixed = weighted_percentile(
+        [(w, (1 - share) / len(timings)) for w in timings] + [(w, share / len(walls)) for w in walls], 0.99
+    )
+    print(f"questions as users meet them (re-reads {share:.1%} of the time): p99 {mixed:.1f} ms  (target < 300 ms)")
+    print(f"cold: a question that arrives during the vocabulary's first read waits for it: {first_read * 1000:.0f} ms")
+
+
+def while_rereading(
+    engine: Engine, names: list[str], ask: Callable[[str, str | None], tuple[float, float]]
+) -> tuple[list[tuple[float, float]], float]:
+    """Start the minute's background re-read as the app does and ask questions (every kind, in turn) until it
+    is done: the timings, and how long the re-read took."""
+    started = time.perf_counter()
+    vocabulary(engine, max_age=0)  # stale now: the app's own path starts the re-read thread
+    timings: list[tuple[float, float]] = []
+    for _template, text, asker in questions(names, 20, random.Random(7)):
+        if not refreshing(engine):
+            break
+        timings.append(ask(text, asker))
+    reread = time.perf_counter() - started
+    for thread in threading.enumerate():
+        if thread.name == "healthbot-vocabulary":
+            thread.join()
+            reread = time.perf_counter() - started
+    return timings, reread
+
+
+def weighted_percentile(samples: list[tuple[float, float]], share: float) -> float:
+    """The value below which `share` of the total weight lies."""
+    total = sum(weight for _, weight in samples)
+    running = 0.0
+    for value, weight in sorted(samples):
+        running += weight
+        if running >= share * total:
+            return value
+    return max(value for value, _ in samples)
 
 
 if __name__ == "__main__":

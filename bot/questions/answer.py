@@ -6,6 +6,7 @@ A scope the store doesn't have is said (with the closest names as buttons); some
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -16,13 +17,14 @@ from sqlalchemy.engine import Engine
 
 from bot import insights
 from bot.questions import plans
-from bot.questions.parse import Question
+from bot.questions.parse import SHARE_MEASURES, Question
 from bot.questions.rows import band_names, matching, renewal_span
 from bot.questions.vocabulary import SCOPE_COLUMNS, SCOPE_LABELS, Vocabulary
 from bot.scoring_runs import ACCOUNTS, SCORES
 from messages import format as fmt
 from messages import views
 from scoring import HealthModel
+from scoring.measures import CATALOGUE
 
 
 @dataclass
@@ -79,13 +81,28 @@ def answer_question(q: Question, asked: Asked) -> object:
                 ],
                 kind="not_found",
             )
-        q = replace(q, csm=owner)
+        q = replace(q, csms=(owner, *(c for c in q.csms if c != owner))) if q.csms else replace(q, csm=owner)
+    if q.stale_since is not None:
+        q = _dated(q, asked.today)
     if q.wanted in ("card", "why", "trend", "plan", "compare") and not q.accounts:
         if q.wanted == "trend":
             return insights.trend_report(asked.engine, asked.model, as_of=asked.today)
         return _no_account(q, asked)
     handler = _HANDLERS[q.wanted]
     return handler(q, asked)
+
+
+def _dated(q: Question, today: date) -> Question:
+    """ "Since October" as days: from the 1st of the last October that has begun."""
+    assert q.stale_since is not None
+    kind, month = q.stale_since
+    first = date(today.year if month <= today.month else today.year - 1, month, 1)
+    days = (today - first).days
+    if kind == "qbr":
+        return replace(q, no_qbr_days=days, stale_since=None)
+    if kind == "login":
+        return replace(q, no_login_days=days, stale_since=None)
+    return replace(q, no_touch_days=days, stale_since=None)
 
 
 # --- refusals and misses ---------------------------------------------------------------------------------------
@@ -219,11 +236,22 @@ def _plan(q: Question, asked: Asked) -> object:
 
 def _compare(q: Question, asked: Asked) -> object:
     cards = [insights.health_card(asked.engine, asked.model, a, as_of=asked.today) for a in q.accounts[:3]]
-    ranked = sorted(cards, key=lambda c: c.score, reverse=True)
+    if re.search(
+        r"\b(?:worse|worst|riskier|riskiest|weaker|weakest|more\s+at\s+risk|most\s+at\s+risk)\b", q.text, re.I
+    ):
+        # "which is worse?": the weakest first, the others by how far ahead they are.
+        ranked = sorted(cards, key=lambda c: c.score)
+        lead = f"{ranked[0].name} is worse off at {fmt.score(ranked[0].score)} ({ranked[0].band}); "
+        gap = "ahead"
+    else:
+        ranked = sorted(cards, key=lambda c: c.score, reverse=True)
+        lead = f"{ranked[0].name} leads at {fmt.score(ranked[0].score)} ({ranked[0].band}); "
+        gap = "behind"
     verdict = [
-        f"{ranked[0].name} leads at {fmt.score(ranked[0].score)} ({ranked[0].band}); "
+        lead
         + "; ".join(
-            f"{c.name} {fmt.score(c.score)} ({c.band}, {ranked[0].score - c.score:.0f} behind)" for c in ranked[1:]
+            f"{c.name} {fmt.score(c.score)} ({c.band}, {abs(fmt.shown(ranked[0].score) - fmt.shown(c.score))} {gap})"
+            for c in ranked[1:]
         )
     ]
     left = (
@@ -288,8 +316,13 @@ def _read_as(q: Question, model: HealthModel, day: date) -> list[str]:
         read.append(f"NPS ≤ {q.nps_max:g}")
     if q.overdue:
         read.append("Payment overdue")
+    for measure, op, threshold in q.metrics:
+        shown_value = f"{threshold:.0%}" if measure in SHARE_MEASURES else f"{threshold:g}"
+        read.append(f"{metric_label(measure)} {op.replace('>=', '≥').replace('<=', '≤')} {shown_value}")
     if q.dropped is not None:
         read.append(f"Down {q.dropped:g}+ points vs last month")
+    if q.gained is not None:
+        read.append(f"Up {q.gained:g}+ points vs last month")
     if q.declining:
         read.append(f"Declining (down more than {model.stable_points:g} points vs last month)")
     if q.expansion:
@@ -303,6 +336,9 @@ def _read_as(q: Question, model: HealthModel, day: date) -> list[str]:
     }
     if q.sort in sort:
         read.append("Sorted: " + sort[q.sort])
+    if q.sort_by is not None:
+        measure, highest_first = q.sort_by
+        read.append(f"Sorted: {CATALOGUE[measure].label}, {'highest' if highest_first else 'lowest'} first")
     return read
 
 
@@ -356,7 +392,22 @@ def _list_columns(q: Question) -> list[str]:
             columns.append(label)
     if q.overdue:
         columns.append("Days Overdue")
+    columns += [label for measure, _, _ in q.metrics if (label := metric_label(measure)) not in columns]
+    if q.sort_by is not None and metric_label(q.sort_by[0]) not in columns:
+        columns.append(metric_label(q.sort_by[0]))
     return columns
+
+
+def metric_label(measure: str) -> str:
+    """A threshold's column as the list heads it ("Tickets in 30 days")."""
+    label = CATALOGUE[measure].label
+    return label[0].upper() + label[1:]
+
+
+def _metric_cells(measure: str) -> Callable[[pd.DataFrame], pd.Series]:
+    if measure in SHARE_MEASURES:
+        return lambda f: pd.to_numeric(f[measure]).map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
+    return lambda f: f[measure]
 
 
 def _list(q: Question, asked: Asked) -> object:
@@ -364,7 +415,9 @@ def _list(q: Question, asked: Asked) -> object:
     found = matching(asked.engine, asked.model, q, day, csm=q.csm)
     frame = found.frame
     columns = _list_columns(q)
-    cells = {c: _SHOWN_COLUMNS[c](frame).tolist() if len(frame) else [] for c in columns}
+    measures = [m for m, _, _ in q.metrics] + ([q.sort_by[0]] if q.sort_by else [])
+    shown = {**_SHOWN_COLUMNS, **{metric_label(m): _metric_cells(m) for m in measures}}
+    cells = {c: shown[c](frame).tolist() if len(frame) else [] for c in columns}
     rows = [[_cell(cells[c][i]) for c in columns] for i in range(len(frame))]
     noun = _noun(q, asked.model)
     subject = q.csm or " · ".join([*q.csms, *(v for _, v in q.scope)])
@@ -380,6 +433,10 @@ def _list(q: Question, asked: Asked) -> object:
         headline = f"{counted[0].upper() + counted[1:]} in {subject}"
     else:
         headline = f"{counted[0].upper() + counted[1:]} across the team"
+    if q.limit and total > q.limit:  # the ARR of those listed, not of every match
+        headline += f" · {fmt.money(float(frame['arr'].head(q.limit).sum()))} ARR between them"
+    elif total and found.total_arr:
+        headline += f" · {fmt.money(found.total_arr)} ARR"
     listed = min(total, q.limit) if q.limit else total
     left_out: list[str] = list(q.notes)
     if q.limit and total > q.limit:
@@ -415,14 +472,14 @@ def _report_label(kind: str) -> str:
 def _noun(q: Question, model: HealthModel) -> str:
     bands = band_names(q, model)
     if q.bands == ("@risk",):
-        return "at-risk accounts"
+        return "at-risk renewals" if q.renew_days is not None or q.renew_window else "at-risk accounts"
     if bands:
         return " or ".join(bands) + " accounts"
     if q.renew_days is not None or q.renew_window:
         return "renewals"
     if q.expansion:
         return "expansion-ready accounts"
-    if q.sort == "gain":
+    if q.sort == "gain" or q.gained is not None:
         return "accounts up since last month"
     if q.sort == "drop" or q.dropped is not None:
         return "accounts down since last month"

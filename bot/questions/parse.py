@@ -7,6 +7,7 @@ names (exact, then a close misspelling). Nothing here reads scores; `bot.questio
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -33,6 +34,8 @@ Wanted = Literal[
 PlanKind = Literal["success", "qbr", "renewal", "recovery", "expansion"]
 _ACCOUNT_FOUND = 86  # a rapidfuzz ratio this high on the squashed name is the account meant
 _CSM_FOUND = 80
+_CLEAR_WINNER = 80  # … or this high, when no other name comes within _CLEAR_MARGIN of it
+_CLEAR_MARGIN = 12
 _SUGGEST = 60
 
 
@@ -68,7 +71,11 @@ class Question:
     no_qbr_days: int | None = None
     nps_max: float | None = None
     overdue: bool = False
+    metrics: tuple[tuple[str, str, float], ...] = ()  # (measure, op, value): "more than 5 tickets"
+    stale_since: tuple[str, int] | None = None  # ("touch", 10): no touch since the 1st of the last October
     dropped: float | None = None  # fell by at least this many points since last month
+    gained: float | None = None  # rose by at least this many points since last month
+    sort_by: tuple[str, bool] | None = None  # (measure, highest first): "most tickets", "lowest NPS"
     declining: bool = False
     expansion: bool = False
     window_days: int | None = None  # "since last week" = 7
@@ -98,7 +105,11 @@ class Question:
             or self.no_qbr_days is not None
             or self.nps_max is not None
             or self.overdue
+            or self.metrics
+            or self.stale_since
             or self.dropped is not None
+            or self.gained is not None
+            or self.sort_by
             or self.declining
             or self.expansion
             or self.sort
@@ -171,13 +182,17 @@ _GRAMMAR = (
     "strongest happiest bottom break breakdown broken split spread per each usage active users adoption percent "
     "hasnt havent isnt arent dont doesnt didnt wont cant escalation escalations escalated exec execs executive "
     "sponsor sponsors champion champions downgrade downgraded downgrades churning churned export download csv "
-    "excel xlsx spreadsheet file distribution distributed"
+    "excel xlsx spreadsheet file distribution distributed owned owns managed manages handled handles coming "
+    "upcoming soon stake nobody noone anyone open opened ticket tickets seat seats utilisation utilization csat "
+    "fewer feature features touches percent support deal scale range percentage proportion share drivers driver "
+    "biggest main key promoters promoter zero most fewest least"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
 _UNSUPPORTED_VERBS = re.compile(
     r"^(?:please\s+|can you\s+|could you\s+|pls\s+)?(?:delete|remove|drop\s+(?!in\b)|erase|wipe|change|update|edit|"
     r"rename|reassign|move|set|send|email|e-mail|message|dm|call|schedule|book\s+(?:a|an)\b|cancel|archive|merge|"
+    r"remind|notify|ping|text|compose|draft\s+(?:an?\s+)?(?:\w+\s+)?(?:email|e-mail|message|note|letter|reply)|"
     r"import|upload|sync|push|write|post|create\s+(?:an?\s+)?(?:account|user|ticket|task)|add\s+(?!up)|"
     r"close|mark|assign|invite)\b",
     re.IGNORECASE,
@@ -205,6 +220,9 @@ _MODEL = re.compile(
     r"|\bwhat\s+are\s+the\s+(?:dimensions|weights|bands)\b|\b(?:scoring|health)\s+model\b"
     r"|\bwhat\s+(?:does|do|is)\s+(?:the\s+)?\w+(?:\s+\w+)?\s+dimensions?\b|\bdimensions?\b.*\b(?:measure|mean|made\s+of)"
     r"|\bwhat\s+(?:goes|feeds)\s+into\s+(?:the\s+)?(?:health\s+)?score"
+    r"|\bis\s+(?:an?\s+)?(?:red|yellow|orange|green)\s+(?:worse|better)\s+than\b"
+    r"|\bwhat(?:'s|\s+is)\s+(?:a\s+)?(?:good|bad|healthy|normal|ok)\s+(?:health\s+)?score\b"
+    r"|\b(?:scale|range)\s+of\s+the\s+(?:health\s+)?score|\bscore\s+(?:scale|range)\b|\bscored\s+out\s+of\b"
     r"|\bhow\s+(?:often|frequently)\b.*\b(?:scores?|updated|recomputed|refreshed|recalculated)"
     r"|\bwhen\s+(?:are|is|do|does)\s+(?:the\s+)?(?:health\s+)?scores?\s+(?:recomputed|updated|refreshed|"
     r"recalculated|calculated|run)|\bpredict\w*\s+churn\b|\bhow\s+(?:accurate|reliable|good)\s+is\s+the\s+score",
@@ -212,12 +230,13 @@ _MODEL = re.compile(
 )
 _COMPARE = re.compile(
     r"\bvs\.?\b|\bversus\b|\bcompare\w*\b|\bstack\s+up\b|\bdifference\s+between\b|\bside\s+by\s+side\b"
-    r"|\bbetter\s+than\b|\bworse\s+than\b",
+    r"|\bbetter\s+than\b|\bworse\s+than\b|\bwhich\s+(?:one\s+)?is\s+(?:worse|better|healthier|riskier|weaker|stronger)\b",
     re.IGNORECASE,
 )
 _CHANGES = re.compile(
-    r"\bwhat(?:'s|\s+has|\s+have)?\s+changed\b|\bchanges?\s+(?:since|this|in|for)\b|\bwhat'?s\s+new\s+since\b"
-    r"|\bany\s+changes\b|\bwhat\s+changed\b|\bwhat\s+moved\b",
+    r"\bhow\s+(?:has|have|did)\s+(?:[\w']+\s+){0,4}changed?\b|\bwhat(?:'s|\s+has|\s+have)?\s+changed\b|\bchanges?\s+(?:since|this|in|for)\b|\bwhat'?s\s+new\s+since\b"
+    r"|\bany\s+changes\b|\bwhat\s+changed\b|\bwhat\s+moved\b|\bnew\s+signals?\b"
+    r"|\bsignals?\s+(?:fired|triggered|raised|appeared)\b",
     re.IGNORECASE,
 )
 _TREND = re.compile(
@@ -246,7 +265,8 @@ _PLANS: tuple[tuple[PlanKind, re.Pattern[str]], ...] = (
         "renewal",
         re.compile(
             r"\brenewal\s+(?:strategy|plan|approach|playbook|prep)\b|\bapproach\b.*\brenewal\b"
-            r"|\bhow\s+(?:do|should|can)\s+we\s+(?:win|secure|handle)\b.*\brenewal\b",
+            r"|\bhow\s+(?:do|should|can)\s+we\s+(?:win|secure|handle)\b.*\brenewal\b"
+            r"|\bhow\s+(?:do|should|can|could)\s+(?:i|we)\s+(?:renew|re-sign|win\s+back|close\s+the\s+renewal)\b",
             re.IGNORECASE,
         ),
     ),
@@ -315,7 +335,8 @@ _MODEL_LOOSE = re.compile(
 )
 _NEWS = re.compile(
     r"\bwhat\s+happened\s+(?:this|last|since|today|yesterday)\b|\bwhat'?s\s+new\b|\b(?:turned|went|gone|became|"
-    r"newly)\s+(?:red|yellow|orange|green)\b|\bnew\s+(?:red|yellow|orange)\s+accounts\b",
+    r"newly)\s+(?:red|yellow|orange|green)\b|\bnew\s+(?:red|yellow|orange)\s+accounts\b|\banything\s+new\b"
+    r"|\bwhat'?s\s+(?:changed|different)\b",
     re.IGNORECASE,
 )
 _PLOT = re.compile(r"\b(?:plot|chart|graph|visuali[sz]e)\b", re.IGNORECASE)
@@ -332,6 +353,7 @@ _WHICH_CSM = re.compile(
 )
 _FOCUS = re.compile(
     r"\bfocus\s+on\b|\bprioriti[sz]e\b|\bwhat\s+should\s+i\s+(?:do|work\s+on|look\s+at)\b"
+    r"|\bwho\s+should\s+(?:i|we)\s+(?:call|contact|reach\s+out\s+to|see|visit|look\s+at)\b"
     r"|\bwhere\s+should\s+i\s+start\b",
     re.IGNORECASE,
 )
@@ -357,6 +379,7 @@ _NUMBER_WORDS = {
 
 
 def _numbers(text: str) -> str:
+    text = re.sub(r"\b(?:a|an)\s+(day|week|month|quarter|year)\b", r"1 \1", text, flags=re.IGNORECASE)
     return re.sub(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", lambda m: str(_NUMBER_WORDS[m.group(1)]), text)
 
 
@@ -414,6 +437,11 @@ _OVERDUE = re.compile(
 )
 _DROPPED_BY = re.compile(
     r"\b(?:dropped|drop|down|fell|fallen|declined|lost|slipped|decreased)\s+(?:by\s+)?(?:more\s+than\s+|over\s+|"
+    r"at\s+least\s+)?(\d+)\s*\+?\s*(?:or\s+more\s+)?(?:points?|pts?|\+)?",
+    re.IGNORECASE,
+)
+_GAINED_BY = re.compile(
+    r"\b(?:improved|improving|up|gained|rose|risen|climbed|increased|jumped)\s+(?:by\s+)?(?:more\s+than\s+|over\s+|"
     r"at\s+least\s+)?(\d+)\s*\+?\s*(?:or\s+more\s+)?(?:points?|pts?|\+)?",
     re.IGNORECASE,
 )
@@ -477,6 +505,7 @@ _HIGHEST_SCORE = re.compile(
     r"\bhighest\s+(?:health\s+)?scor\w*|\bhealthiest\b|\bbest\s+(?:scor\w*|accounts)\b", re.IGNORECASE
 )
 _WINDOW = (
+    (re.compile(r"\b(?:since\s+)?yesterday\b|\b(?:last|past)\s+(?:24\s+hours|day)\b", re.IGNORECASE), 1),
     (re.compile(r"\b(?:since\s+)?(?:last|this|past)\s+week\b|\bweek\s+over\s+week\b|\b7\s+days\b", re.IGNORECASE), 7),
     (
         re.compile(
@@ -521,7 +550,8 @@ _ACCOUNT_ID = re.compile(r"\b[A-Za-z]{2,6}-\d{2,}\b")
 _BREAKDOWN = re.compile(
     r"\b(?:by|per|across|each|every|split\s+by|broken\s+down\s+by)\s+(?:the\s+)?(?:(plan\s+tiers?|tiers?)|(segments?)"
     r"|(regions?|geos?|geograph(?:y|ies))|(industr(?:y|ies)|verticals?)|(csms?|owners?|reps?))\b"
-    r"|\b(?:(tier)|(segment)|(region)|(industry)|(csm))\s+(?:breakdown|split|comparison|view)\b",
+    r"|\b(?:(tier)|(segment)|(region)|(industry)|(csm))\s+(?:breakdown|split|comparison|view)\b"
+    r"|\bwhich\s+(?:(plan\s+tier|tier)|(segment)|(region|geo)|(industry|vertical)|(csm|rep|owner))s?\b",
     re.IGNORECASE,
 )
 _BREAKDOWN_KINDS = ("plan_tier", "segment", "region", "industry", "csm")
@@ -569,9 +599,11 @@ class _Words:
         return runs
 
 
-def _claim_phrases(words: _Words, lookup: dict[str, list[str]], max_words: int) -> list[tuple[int, list[str]]]:
+def _claim_phrases(
+    words: _Words, lookup: Mapping[str, Sequence[str]], max_words: int
+) -> list[tuple[int, Sequence[str]]]:
     """Longest-first exact matches of `lookup`'s keys among unclaimed words: (position, values)."""
-    found: list[tuple[int, list[str]]] = []
+    found: list[tuple[int, Sequence[str]]] = []
     i = 0
     while i < len(words.words):
         for size in range(min(max_words, len(words.words) - i), 0, -1):
@@ -621,7 +653,7 @@ def _first_word_accounts(words: _Words, vocab: Vocabulary) -> list[tuple[int, st
     for i, word in enumerate(words.words):
         if words.used[i] or word in GRAMMAR_WORDS or len(word) < 4:
             continue
-        owners = vocab.first_words.get(word, [])
+        owners = vocab.first_words.get(word, ())
         if len(owners) == 1:
             found.append((i, owners[0]))
             words.claim(i, i + 1)
@@ -637,9 +669,15 @@ def _fuzzy_account(words: _Words, vocab: Vocabulary, start: int, end: int) -> st
             typed = "".join(words.words[i : i + size])
             if len(typed) < 5:
                 continue
-            hit = process.extractOne(typed, names, scorer=fuzz.ratio, score_cutoff=_ACCOUNT_FOUND)
-            if hit and (best is None or hit[1] > best[0]):
-                best = (hit[1], hit[0], i, i + size)
+            ranked = process.extract(typed, names, scorer=fuzz.ratio, limit=2, score_cutoff=_CLEAR_WINNER)
+            if not ranked:
+                continue
+            top = ranked[0]
+            runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+            # Close enough, or a little less close but far ahead of any other name ("globaltek").
+            clear = top[1] >= _ACCOUNT_FOUND or (len(typed) >= 6 and top[1] - runner_up >= _CLEAR_MARGIN)
+            if clear and (best is None or top[1] > best[0]):
+                best = (top[1], top[0], i, i + size)
     if best is None:
         return None
     words.claim(best[2], best[3])
@@ -678,6 +716,8 @@ def _find_csm(words: _Words, text: str, vocab: Vocabulary) -> tuple[str | None, 
         if parts:
             firsts.setdefault(parts[0], []).append(c.name)
     for i, word in enumerate(words.words):
+        if word not in firsts and word.endswith("s") and word[:-1] in firsts:
+            word = word[:-1]  # "Kenjis accounts": the possessive typed without its apostrophe
         if words.used[i] or word not in firsts:
             continue
         owners = firsts[word]
@@ -830,6 +870,8 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
     csm, csm_misses = _find_csm(words, plain, vocab)
     misses += csm_misses
     others = _other_csms(words, plain, vocab, csm) if csm is not None else []
+    # "my portfolio vs Kenji's": the asker's book beside the one named (the answerer puts the asker first).
+    mine_beside = csm is not None and bool(_MINE.search(low)) and bool(_COMPARE.search(low))
     scope, scope_misses = _find_scope(words, plain, vocab)
     named += _first_word_accounts(words, vocab)
     accounts = list(dict.fromkeys(account_id for _, account_id in sorted(named)))  # in the order they were named
@@ -837,7 +879,7 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
     group_by = next((kind for kind in kinds if kinds.count(kind) > 1), None)
     if group_by is not None:
         scope = [(kind, value) for kind, value in scope if kind != group_by]
-    elif others:
+    elif others or mine_beside:
         group_by = "csm"
     else:
         group_by = _breakdown(low)
@@ -855,7 +897,7 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
         if _negated(low, [fold(csm), first]):
             exclude.append(("csm", csm))
             csm = None
-    mine = bool(_MINE.search(low)) and csm is None and not accounts
+    mine = (bool(_MINE.search(low)) and csm is None and not accounts) or mine_beside
     team = bool(_TEAM.search(low)) and csm is None and not mine
 
     asking = re.match(r"^(?:show|list|which|who|how|what)\b", low)
@@ -895,8 +937,8 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
         wanted="card",
         accounts=tuple(accounts),
         churned=tuple(churned),
-        csm=None if others else csm,
-        csms=(csm, *others) if others and csm else (),
+        csm=None if others or mine_beside else csm,
+        csms=(csm, *others) if (others or mine_beside) and csm else (),
         mine=mine,
         team=team,
         scope=tuple(scope),
@@ -951,10 +993,13 @@ def _unknown_slot(leftover: list[str], plain: str, vocab: Vocabulary) -> Miss | 
 
 
 def _unsupported_reason(said: str) -> str:
-    verb = said.split()[0].casefold() if said.split() else ""
+    asked = re.sub(r"^(?:please|pls|can\s+you|could\s+you|would\s+you|will\s+you)\s+", "", said, flags=re.IGNORECASE)
+    verb = asked.split()[0].casefold() if asked.split() else ""
     if _UNSUPPORTED_TOPICS.search(said):
         return "That's outside what I know: I read customer health from your accounts and metrics."
-    return f"I only read customer health — I can't {verb} anything." if verb else "I can't do that."
+    if not verb:
+        return "I can't do that."
+    return f"I only read customer health — I can't {verb} on your behalf."
 
 
 def _months(low: str) -> int | None:
@@ -1019,13 +1064,21 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
         else:
             out["renew_days"] = _days(renew_span.group(1), renew_span.group(2)) if renew_span else 90
     stale = span_days
-    if stale is not None and not out.get("renew_days"):
-        if _QBR.search(low) and not _MISSED_QBR.search(low):
-            out["no_qbr_days"] = stale
-        elif _LOGIN.search(low):
-            out["no_login_days"] = stale
-        elif _TOUCH.search(low):
-            out["no_touch_days"] = stale
+    since = re.search(r"\bsince\s+(?:early\s+|the\s+(?:start|beginning)\s+of\s+)?" + _MONTH_NAME.pattern, low)
+    if stale is not None or since:
+        kind = (
+            "qbr"
+            if _QBR.search(low) and not _MISSED_QBR.search(low)
+            else "login"
+            if _LOGIN.search(low)
+            else "touch"
+            if _TOUCH.search(low)
+            else None
+        )
+        if kind and stale is not None and not out.get("renew_days"):
+            out[f"no_{kind}_days"] = stale
+        elif kind and since:  # "not touched since October": dated by the answerer, from the 1st of that month
+            out["stale_since"] = (kind, _MONTHS_OF_YEAR.index(since.group(1)[:3]) + 1)
     bound = _NPS_BOUND.search(low)
     if bound:
         if bound.group(2):
@@ -1040,9 +1093,11 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
         out["overdue"] = True
     dropped = _DROPPED_BY.search(low) or _DROP_POINTS.search(low)
     usage_fall = "usage_drop" in signals and re.search(r"\d\s*(?:%|percent)", low)
-    if dropped and any(dropped.groups()) and not out.get("renew_days") and not usage_fall:
-        value = next(g for g in dropped.groups() if g)
-        out["dropped"] = float(value)
+    gained = _GAINED_BY.search(low)
+    if gained and not out.get("renew_days") and not _DROPPED_BY.search(low):
+        out["gained"] = _points_at_least(gained)  # "improved by 10+ points": never read as a drop
+    elif dropped and any(dropped.groups()) and not out.get("renew_days") and not usage_fall:
+        out["dropped"] = _points_at_least(dropped)
     elif _DROP_SORT.search(low):
         out["sort"] = "drop"
     elif _GAIN_SORT.search(low):
@@ -1054,7 +1109,8 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
     limit = _LIMIT.search(low)
     if limit:
         out["limit"] = int(next(g for g in limit.groups() if g))
-    if "sort" not in out:
+    out["sort_by"] = _metric_sort(low)
+    if "sort" not in out and out["sort_by"] is None:
         if _HIGHEST_SCORE.search(low):
             out["sort"] = "score_desc"
         elif _BY_ARR.search(low):
@@ -1068,19 +1124,119 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
     between = _SCORE_BETWEEN.search(low)
     if between:
         out["score_min"], out["score_max"] = float(between.group(1)), float(between.group(2))
+    out["metrics"], rest = _metric_thresholds(low)
+    if any(measure == "escalations_90d" for measure, _, _ in out["metrics"]):  # the count itself, not the signal
+        out["signals"] = tuple(s for s in out["signals"] if s != "multiple_escalations")
     for pattern, key in ((_ARR_ABOVE, "arr_min"), (_ARR_BELOW, "arr_max")):
-        found = pattern.search(low)
+        found = pattern.search(rest)
         if found:
             out[key] = _money(found.group(1))
     out["count"] = bool(re.search(r"\bhow\s+many\b|\bcount\s+of\b|\bnumber\s+of\b", low))
     return out
 
 
+# "more than 5 tickets", "seat utilisation below 50%", "3+ escalations": a threshold on the latest snapshot.
+_METRIC_NOUNS: tuple[tuple[str, str], ...] = (
+    (r"(?:high[- ]priority|p1|urgent)\s+tickets?", "high_priority_open"),
+    (r"(?:support\s+)?tickets?", "tickets_30d"),
+    (r"escalations?", "escalations_90d"),
+    (r"log-?ins?", "logins_30d"),
+    (r"active\s+users?|users", "active_users"),
+    (r"(?:seat\s+)?utili[sz]ation|seat\s+usage", "seat_utilisation"),
+    (r"seats?", "seats_purchased"),
+    (r"(?:feature\s+)?adoption", "feature_adoption"),
+    (r"features(?:\s+used)?", "features_used"),
+    (r"(?:csm\s+)?(?:touches|touchpoints)", "csm_touches_90d"),
+    (r"csat(?:\s+scores?)?", "csat"),
+    (r"days?\s+overdue", "days_overdue"),
+)
+SHARE_MEASURES = ("seat_utilisation", "feature_adoption")
+_COMPARATORS = {
+    "no more than": "<=",
+    "no fewer than": ">=",
+    "no less than": ">=",
+    "at least": ">=",
+    "at most": "<=",
+    "more than": ">",
+    "greater than": ">",
+    "higher than": ">",
+    "fewer than": "<",
+    "less than": "<",
+    "lower than": "<",
+    "over": ">",
+    "above": ">",
+    "under": "<",
+    "below": "<",
+    ">=": ">=",
+    "<=": "<=",
+    ">": ">",
+    "<": "<",
+}
+_CMP = "(?P<cmp>" + "|".join(c.replace(" ", r"\s+") for c in _COMPARATORS) + ")"
+_NUM = r"(?P<num>\d+(?:\.\d+)?)\s*(?P<pct>%|percent)?"
+
+
+def _points_at_least(match: re.Match[str]) -> float:
+    """The fewest whole points a move must be: "10+", "at least 10" and, as CS teams say it, "more than 10"."""
+    return float(next(g for g in match.groups() if g))
+
+
+def _metric_sort(low: str) -> tuple[str, bool] | None:
+    """ "The most tickets", "lowest NPS", "fewest logins": a list sorted by that metric (highest first or not)."""
+    for noun, measure in (*_METRIC_NOUNS, (r"nps(?:\s+scores?)?", "nps")):
+        found = re.search(
+            rf"\b(most|highest|biggest|largest|fewest|least|lowest|smallest)\s+(?:number\s+of\s+)?(?:{noun})\b", low
+        )
+        if found:
+            return measure, found.group(1) in ("most", "highest", "biggest", "largest")
+    return None
+
+
+def _metric_thresholds(low: str) -> tuple[tuple[tuple[str, str, float], ...], str]:
+    """Thresholds on metrics, and the text with them blanked out (so "over 1000 logins" is no ARR)."""
+    found: list[tuple[str, str, float]] = []
+    promoters = re.search(
+        r"\bpromoters?\b|\bnps\s+(?:score\s+)?(?:of\s+)?(?:9|10)\s+or\s+(?:10|above|higher|more)\b", low
+    )
+    if promoters:
+        found.append(("nps", ">=", 9.0))
+        low = low[: promoters.start()] + " " * (promoters.end() - promoters.start()) + low[promoters.end() :]
+    for nps in re.finditer(rf"\bnps\s+(?:scores?\s+)?(?:of\s+|is\s+)?{_CMP}\s*{_NUM}", low):
+        op = _COMPARATORS[re.sub(r"\s+", " ", nps.group("cmp"))]
+        if op in (">", ">="):  # an upper bound is `nps_max`, read by `_filters`
+            found.append(("nps", op, float(nps.group("num"))))
+            low = low[: nps.start()] + " " * (nps.end() - nps.start()) + low[nps.end() :]
+            break
+    for noun, measure in _METRIC_NOUNS:
+        zero = re.search(rf"\b(?:zero|0)\s+(?:{noun})\b", low)
+        if zero:
+            found.append((measure, "<=", 0.0))
+            low = low[: zero.start()] + " " * (zero.end() - zero.start()) + low[zero.end() :]
+            continue
+        for pattern in (
+            rf"\b{_CMP}\s*{_NUM}\s+(?:open\s+|active\s+)?(?:{noun})\b",
+            rf"\b(?P<num>\d+)\s*\+\s*(?P<pct>)(?:{noun})\b",
+            rf"\b(?:{noun})\s+(?:is\s+|are\s+|of\s+|count\s+)?{_CMP}\s*{_NUM}",
+        ):
+            match = re.search(pattern, low)
+            if match is None:
+                continue
+            said = match.groupdict().get("cmp")
+            op = _COMPARATORS[re.sub(r"\s+", " ", said)] if said else ">="
+            value = float(match.group("num"))
+            if measure in SHARE_MEASURES and (match.group("pct") or value > 1):
+                value /= 100
+            found.append((measure, op, value))
+            low = low[: match.start()] + " " * (match.end() - match.start()) + low[match.end() :]
+            break
+    return tuple(found), low
+
+
 def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
     from dataclasses import replace
 
     named = len(q.accounts)
-    if named >= 2 and (_COMPARE.search(low) or re.search(r"\band\b|,", low)) and not q.has_filter:
+    if named >= 2 and (_COMPARE.search(low) or re.search(r"\band\b|\bor\b|,", low)) and not q.has_filter:
         return replace(q, wanted="compare")
     if _COMPARE.search(low) and named >= 2:
         return replace(q, wanted="compare")
@@ -1102,8 +1258,8 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
     if named == 1:
         if _CHANGES.search(low) or _NEWS.search(low):
             return replace(q, wanted="changes", window_days=q.window_days or 7)
-        if _TREND.search(low) or q.months or _PLOT.search(low):
-            return replace(q, wanted="trend")
+        if (_TREND.search(low) and not re.search(r"\bworr", low)) or q.months or _PLOT.search(low):
+            return replace(q, wanted="trend")  # "anything to worry about with X" is its card, not its history
         if _WHY.search(low):
             return replace(q, wanted="why")
         return replace(q, wanted="card")
@@ -1126,10 +1282,14 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
     scoped = q.csm or q.scope or q.mine or q.team or "accounts" in low
     listing = _LIST_WORDS.search(low) and re.search(r"\bhow\s+many\b|\blist\b|\ball\s+of\b", low)
     counting = q.count and re.search(r"\b(?:customers|accounts|clients)\b", low)
+    if _BOOK_SUMMARY.search(low) and not q.misses:  # the book's risk drivers, or its bands' shares
+        return replace(q, wanted="portfolio", team=not (q.csm or q.scope or q.mine), bands=(), sort=None, limit=None)
     if q.has_filter or (listing and scoped) or counting:
         return replace(q, wanted="list")
     if _TREND.search(low) and not (q.csm or q.scope or q.mine):
         return replace(q, wanted="trend")
+    if q.scope and not (q.csm or q.mine) and _BARE_ACCOUNTS.search(low) and not _HOW_ARE.search(low):
+        return replace(q, wanted="list")  # "healthcare accounts", "show me mid market customers": the accounts
     if q.csm or q.scope or q.mine or q.team:
         return replace(q, wanted="portfolio")
     if re.search(r"\b(?:distribution|breakdown|overview|summary|snapshot|big\s+picture)\b", low) and not q.misses:
@@ -1146,6 +1306,19 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
 _NAME_QUESTION = re.compile(
     r"^(?:how(?:'s|\s+is|\s+are)|status|health|score|show|check|tell\s+me\s+about|what(?:'s|\s+is)\s+up\s+with|"
     r"is\b|why\b|look\s*up)|\b(?:doing|looking|health|score|status)\b",
+    re.IGNORECASE,
+)
+
+
+_BOOK_SUMMARY = re.compile(
+    r"\brisk\s+drivers?\b|\b(?:biggest|top|main|key)\s+risks\b|\bwhat(?:'s|\s+is)\s+driving\s+(?:the\s+)?risk\b"
+    r"|\b(?:percentage|proportion|share)\s+of\b",
+    re.IGNORECASE,
+)
+_BARE_ACCOUNTS = re.compile(r"\b(?:accounts|customers|clients|accts)\b", re.IGNORECASE)
+_HOW_ARE = re.compile(
+    r"\b(?:how|doing|looking|health(?:y|ier|iest)?|portfolio|book|overview|summary|breakdown|distribution|state|shape|status"
+    r"|average|avg|trend\w*|perform\w*)\b",
     re.IGNORECASE,
 )
 

@@ -272,11 +272,10 @@ def account_trend(engine: Engine, account_id: str, *, months: int, as_of: date |
             ["Run `healthbot score --history` to score the stored history."],
         )
     first, last = points[0], points[-1]
-    move = last.score - first.score
-    direction = "up" if move > 0 else "down" if move < 0 else "flat"
-    summary = (
-        f"{fmt.score(last.score)} ({last.band}) on {fmt.day(last.day)}, {direction} "
-        f"{abs(move):.0f} from {fmt.score(first.score)} ({first.band}) on {fmt.day(first.day)}"
+    move = int(fmt.score(last.score)) - int(fmt.score(first.score))  # the scores as shown
+    since = f"{fmt.score(first.score)} ({first.band}) on {fmt.day(first.day)}"
+    summary = f"{fmt.score(last.score)} ({last.band}) on {fmt.day(last.day)}, " + (
+        f"{'up' if move > 0 else 'down'} {abs(move)} from {since}" if move else f"level with {since}"
     )
     low = min(points, key=lambda p: p.score)
     moves = [f"Lowest: {fmt.score(low.score)} on {fmt.day(low.day)}"]

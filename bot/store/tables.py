@@ -35,13 +35,15 @@ class Account(SQLModel, table=True):
     csm_owner: str = Field(index=True)  # the CSM's display name, e.g. "Sarah Chen"
     csm_slack_id: str | None = None  # U…; DMs and App Home use it
     csm_email: str | None = None  # fallback for users.lookupByEmail
+    # The columns a question narrows a list by are indexed ("red accounts in EMEA", "renewals in the next 30
+    # days"), so such a list reads its own accounts, not all 100,000; stores made before get them at startup.
     segment: str | None = Field(default=None, index=True)
-    region: str | None = None
-    industry: str | None = None
-    plan_tier: str | None = None
+    region: str | None = Field(default=None, index=True)
+    industry: str | None = Field(default=None, index=True)
+    plan_tier: str | None = Field(default=None, index=True)
     arr: float | None = None
-    renewal_date: date | None = None
-    lifecycle_stage: str | None = None
+    renewal_date: date | None = Field(default=None, index=True)
+    lifecycle_stage: str | None = Field(default=None, index=True)
     tags: str | None = None  # semicolon-separated, e.g. "champion_left;case_study"
     churned_on: date | None = None  # the day the customer left; empty while still a customer
 

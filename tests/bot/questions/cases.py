@@ -7,6 +7,8 @@ Askers: "U0SARAH001" is Sarah Chen's Slack user, "U0KENJI001" Kenji Watanabe's.
 
 from __future__ import annotations
 
+from datetime import date
+
 from tests.bot.questions.expect import (
     Expect,
     book,
@@ -25,6 +27,7 @@ from tests.bot.questions.expect import (
     trend,
     why,
 )
+from tests.bot.questions.judge import TODAY
 
 SARAH = "U0SARAH001"
 KENJI = "U0KENJI001"
@@ -401,4 +404,47 @@ CASES += [
     ("Accounts with escalations", rows(signal="multiple_escalations")),
     ("what does the usage dimension measure", model()),
     ("what goes into the health score", model()),
+    ("how has the book changed since last month", changes(days=30, team=True)),
+    ("how have Sarah's accounts changed this month", changes(days=30, csm="Sarah Chen")),
+    ("how do I renew OldTech", plan("renewal", "OldTech")),
+    ("list accounts owned by Marcus", rows(csm="Marcus Johnson")),
+    ("can you send an email to acme", refuse()),
+    ("remind me tomorrow to call Acme", refuse()),
+    ("draft a renewal email for MegaCorp", refuse()),
+    ("draft a renewal plan for MegaCorp", plan("renewal", "MegaCorp")),
+    ("what new signals fired since last week", changes(days=7, team=True)),
+    ("what's at stake with renewals in the next 90 days", rows(renew_days=90)),
+    ("accounts without a CSM touch in a month", rows(no_touch_days=30)),
+    ("who should I call first today?", book(SARAH, csm="Sarah Chen")),
+    ("accounts with more than 5 tickets", rows(metric=[("tickets_30d", ">", 5)])),
+    ("accounts with seat utilisation below 50%", rows(metric=[("active_users/seats_purchased", "<", 0.5)])),
+    ("3+ escalations", rows(metric=[("escalations_90d", ">=", 3)])),
+    ("customers with over 1000 logins", rows(metric=[("logins_30d", ">", 1000)])),
+    ("csat under 3.5 in EMEA", rows(region="EMEA", metric=[("csat", "<", 3.5)])),
+    ("Sarah's accounts with fewer than 20 active users", rows(csm="Sarah Chen", metric=[("active_users", "<", 20)])),
+    ("my portfolio vs Kenji's", book(SARAH, csms=("Sarah Chen", "Kenji Watanabe"), group_by="csm")),
+    ("compare my book with Emma's", book(SARAH, csms=("Sarah Chen", "Emma Schmidt"), group_by="csm")),
+    ("show me Kenjis accounts", book(csm="Kenji Watanabe")),
+    ("anything new in my book since yesterday", changes(days=1, asker=SARAH, csm="Sarah Chen")),
+    ("what's the total ARR of red accounts", rows(band="Red")),
+    ("whats the deal with globaltek", card("GlobalTech")),
+    ("accounts not touched since October", rows(no_touch_days=(TODAY - date(TODAY.year, 10, 1)).days)),
+    ("is red worse than yellow?", model()),
+    ("what's a good health score", model()),
+    ("is there anything I should worry about with MegaCorp?", card("MegaCorp")),
+    ("megacorp or oldtech - which is worse?", compare("MegaCorp", "OldTech")),
+    ("healthcare accounts", rows(industry="Healthcare")),
+    ("show me mid market customers", rows(segment="Mid-Market")),
+    ("what are the biggest risks in the portfolio", book(team=True)),
+    ("top risk drivers", book(team=True)),
+    ("which segment is doing worst", book(team=True, group_by="segment")),
+    ("which region has the most red accounts", book(team=True, group_by="region")),
+    ("what percentage of accounts are green", book(team=True)),
+    ("accounts that improved by 10+ points", rows(gained=10)),
+    ("accounts up more than 5 points", rows(gained=5)),
+    ("who has the lowest NPS", rows(sort_metric=("nps", False))),
+    ("which account has the most tickets", rows(sort_metric=("tickets_30d", True))),
+    ("promoters", rows(metric=[("nps", ">=", 9)])),
+    ("accounts with NPS above 8", rows(metric=[("nps", ">", 8)])),
+    ("accounts with zero logins", rows(metric=[("logins_30d", "<=", 0)])),
 ]

@@ -14,6 +14,7 @@ from bot.intents import parse_question
 from bot.sample import load_sample
 from bot.scoring_runs import score_and_store
 from bot.settings import load_settings
+from messages import format as fmt
 from messages import views
 from scoring import load_model
 
@@ -26,7 +27,7 @@ def test_list_filters_agree_with_the_store_on_either_database(engine: Engine) ->
     with engine.connect() as connection:
         book = pd.read_sql(
             text(
-                "select a.account_id, a.csm_owner, a.segment, h.band, h.signals, a.renewal_date "
+                "select a.account_id, a.csm_owner, a.segment, h.band, h.signals, a.renewal_date, a.arr "
                 "from account a join health_score h on h.account_id = a.account_id and h.as_of = :day "
                 "where a.churned_on is null or a.churned_on > :day"
             ),
@@ -48,7 +49,62 @@ def test_list_filters_agree_with_the_store_on_either_database(engine: Engine) ->
         assert isinstance(table, views.AccountTable), question
         assert set(table.account_ids) == set(rows["account_id"]) and table.total == len(rows), question
         assert str(len(rows)) in table.headline
+        # The ARR the headline carries is every match's, as the store adds it up.
+        assert f"{fmt.money(float(pd.to_numeric(rows['arr']).sum()))} ARR" in table.headline, table.headline
         asked += 1
     assert asked == len(expected)
     nps = answer(parse_question("accounts with NPS under 5 and no touch in 30 days"), ctx=ctx)
     assert isinstance(nps, views.AccountTable) and {"NPS", "Last Touch"} <= set(nps.columns)
+    # A threshold on a ratio of two integer columns: a share, not integer division, on either database.
+    with engine.connect() as connection:
+        latest = pd.read_sql(
+            text(
+                "select m.account_id, m.active_users, m.seats_purchased from metric_snapshot m "
+                "where m.as_of = (select max(n.as_of) from metric_snapshot n "
+                "where n.account_id = m.account_id and n.as_of <= :day)"
+            ),
+            connection,
+            params={"day": DAY},
+        )
+    latest = latest[latest.account_id.isin(book.account_id) & (latest.seats_purchased > 0)]
+    under_half = latest[latest.active_users / latest.seats_purchased < 0.5]
+    seats = answer(parse_question("accounts with seat utilisation below 50%"), ctx=ctx)
+    assert isinstance(seats, views.AccountTable) and "Seat utilisation" in seats.columns
+    assert set(seats.account_ids) == set(under_half.account_id) and seats.total == len(under_half) > 0
+
+
+def test_a_long_list_shows_the_first_page_in_order_and_counts_every_match(engine: Engine) -> None:
+    """More accounts match than one Slack table holds: the 99 shown are the first 99 in the order asked, and the
+    headline counts them all (the page and the count are found in one pass; the join order differs by filter)."""
+    from bot.importer import import_frames
+    from bot.sample import generate_portfolio
+
+    book, metrics = generate_portfolio(400, DAY)
+    import_frames(engine, accounts=book, metrics=metrics)
+    score_and_store(engine, load_model(None), as_of=DAY)
+    with engine.connect() as connection:
+        scored = pd.read_sql(
+            text(
+                "select a.name, a.segment, a.renewal_date, h.score from account a "
+                "join health_score h on h.account_id = a.account_id and h.as_of = :day "
+                "where a.churned_on is null or a.churned_on > :day"
+            ),
+            connection,
+            params={"day": DAY},
+        )
+    scored["renewal_date"] = pd.to_datetime(scored["renewal_date"]).dt.date
+    segment = scored["segment"].value_counts().index[0]
+    renewing = scored[(scored.renewal_date >= DAY) & (scored.renewal_date <= date(2027, 11, 24))]
+    expected = {
+        f"list accounts in {segment}": scored[scored.segment == segment].sort_values(["score", "name"]),
+        "renewals in the next 365 days": renewing.sort_values(["renewal_date", "name"]),
+        "accounts with a score under 100": scored[scored.score < 100].sort_values(["score", "name"]),
+    }
+    ctx = AnswerContext(engine=engine, settings=load_settings(), today=DAY)
+    for question, rows in expected.items():
+        assert len(rows) > 99, question
+        table = answer(parse_question(question), ctx=ctx)
+        assert isinstance(table, views.AccountTable), question
+        shown = [row[table.columns.index("Account Name")] for row in table.rows]
+        assert shown == list(rows["name"].head(99)), question
+        assert table.total == len(rows) and f"all {len(rows)} are in the attached file" in " ".join(table.left_out)

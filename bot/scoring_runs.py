@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from bot.activity import with_logged_touches
@@ -21,8 +22,9 @@ from bot.store.tables import ACCOUNTS, METRICS, SCORES, utcnow
 from scoring import HealthModel, Scored, load_model, score_snapshots
 from scoring.backtest import BacktestResult, PredictionSummary, backtest, prediction_summary
 from scoring.findings import findings_json
+from scoring.measures import SnapshotRows
 from scoring.playbooks import load_playbooks
-from scoring.score import history_reach
+from scoring.score import HistoryReach, history_reach
 
 # The tables as SQLAlchemy Core sees them: bulk reads into pandas and bulk writes go through Core.
 
@@ -183,10 +185,17 @@ class ScoringRun:
 
 
 def score_run(
-    engine: Engine, model: HealthModel, *, as_of: date, history: bool = False, batch_accounts: int = 25_000
+    engine: Engine,
+    model: HealthModel,
+    *,
+    as_of: date,
+    history: bool = False,
+    batch_accounts: int = 25_000,
+    day_batch_accounts: int = 100_000,
 ) -> ScoringRun:
     """`score_and_store`, saying what it did. Accounts are scored `batch_accounts` at a time (by ID), in one
-    transaction, so a run's memory does not grow with the book.
+    transaction, so a run's memory does not grow with the book; scoring `as_of` alone reads a few snapshots an
+    account, so `day_batch_accounts` at a time (each read of a day then serves more accounts).
 
     Without `history` only `as_of` is scored: each account's latest snapshot in full, earlier snapshots only in
     the columns the model's look-backs read, and the stored scores of the earlier days for the trend. An account
@@ -203,19 +212,29 @@ def score_run(
     with write_session(engine) as session:
         session.execute(delete(SCORES).where(SCORES.c.as_of.in_(sorted(days))))
         with page_cache(session.connection()) as connection:
-            for start in range(0, len(ids), batch_accounts):
-                span = (str(ids[start]), str(ids[min(start + batch_accounts, len(ids)) - 1]))
-                run = run.plus(_score_batch(engine, connection, model, as_of=as_of, history=history, span=span))
+            for batch in _batches(ids, batch_accounts if history else day_batch_accounts):
+                day_run = None if history else _score_day(engine, connection, model, as_of=as_of, span=_span(batch))
+                if day_run is not None:
+                    run = run.plus(day_run)
+                    continue
+                for part in _batches(batch, batch_accounts):
+                    whole = _score_batch(engine, connection, model, as_of=as_of, history=history, span=_span(part))
+                    run = run.plus(whole)
     return run
+
+
+def _batches(ids: np.ndarray, size: int) -> list[np.ndarray]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
+def _span(ids: np.ndarray) -> tuple[str, str]:
+    return str(ids[0]), str(ids[-1])
 
 
 def _score_batch(
     engine: Engine, connection: Connection, model: HealthModel, *, as_of: date, history: bool, span: tuple[str, str]
 ) -> ScoringRun:
-    if not history:
-        day_run = _score_day(engine, connection, model, as_of=as_of, span=span)
-        if day_run is not None:
-            return day_run
+    """Every snapshot of the accounts of `span` scored; `as_of` stored, and with `history` every earlier day."""
     scored = score_history(engine, model, as_of=as_of, span=span)
     as_of_day = _day_number(as_of)
     latest = scored.latest_rows(as_of)
@@ -243,90 +262,248 @@ def _write(
 STORE_CHUNK_ROWS = 100_000
 # Above this many accounts of a batch without a stored past, one pass over the batch's whole history is quicker.
 WHOLE_HISTORY_AFTER = 1_000
+# Accounts whose snapshots are read by ID at a time, and the most read that way (beyond, they are scored from their
+# whole history: past WHOLE_HISTORY_AFTER accounts, the batch's, 25,000 accounts at a time). When more than this
+# share of a batch's accounts have their latest snapshot off the common day, nothing is planned by day.
+ID_CHUNK = 5_000
+BY_ID_UP_TO = 25_000
+EVERY_SNAPSHOT_UP_TO = 0.25
+# The accounts file's columns scoring reads (the rest are for people).
+SCORING_ACCOUNT_COLUMNS = (
+    "account_id",
+    "segment",
+    "region",
+    "industry",
+    "plan_tier",
+    "lifecycle_stage",
+    "tags",
+    "arr",
+    "renewal_date",
+    "churned_on",
+)
 
 
 def _score_day(
     engine: Engine, connection: Connection, model: HealthModel, *, as_of: date, span: tuple[str, str]
 ) -> ScoringRun | None:
-    """Score `as_of` alone from the latest snapshots and the stored past; None when the whole history is needed."""
+    """Score `as_of` alone, from each account's latest snapshot, the few earlier snapshots its look-backs read and
+    the stored scores of earlier days; None when the batch is better scored from its whole history.
+
+    Most accounts share their latest day: for them only the snapshots each look-back reads are fetched (for "about
+    N days earlier", the snapshot day nearest to it; for an average, the days it spans), with the columns it reads.
+    An account whose snapshots do not follow the book's days, or whose decline streak runs back beyond the days
+    read, has every earlier snapshot read; one whose recent past is not stored is scored from its whole history.
+    """
     reach = history_reach(model)
     with engine.connect() as reading:
-        latest = read_frame(
+        accounts = read_frame(
             reading,
-            select(METRICS.c.account_id, func.max(METRICS.c.as_of).label("as_of"))
-            .where(METRICS.c.as_of <= as_of, METRICS.c.account_id.between(*span))
-            .group_by(METRICS.c.account_id),
+            select(*(ACCOUNTS.c[name] for name in SCORING_ACCOUNT_COLUMNS)).where(ACCOUNTS.c.account_id.between(*span)),
         )
+        latest = _latest_days(reading, as_of=as_of, span=span)
+        gone = accounts.set_index("account_id")["churned_on"].reindex(latest["account_id"]).to_numpy()
+        latest = latest[~(gone <= np.datetime64(as_of))].reset_index(drop=True)  # not stored: former customers
         if latest.empty:
             return None
-        since = (latest["as_of"].min() - pd.Timedelta(days=reach.metric_days)).date()
-        accounts = read_frame(reading, select(ACCOUNTS).where(ACCOUNTS.c.account_id.between(*span)))
-        columns = ["account_id", "as_of", *sorted(reach.metric_columns)]
-        earlier = read_frame(
-            reading,
-            select(*(METRICS.c[name] for name in columns))
-            .where(METRICS.c.as_of >= since, METRICS.c.as_of <= as_of, METRICS.c.account_id.between(*span))
-            .order_by(METRICS.c.account_id, METRICS.c.as_of),
-        )
-        latest_days = sorted(set(latest["as_of"].dt.date))
-        newest = read_frame(
-            reading,
-            select(METRICS).where(METRICS.c.as_of.in_(latest_days), METRICS.c.account_id.between(*span)),
-        )
-        # By account alone: with a day range too, SQLite walks the day index and fetches rows all over the table.
-        stored = read_frame(
-            reading,
-            select(SCORES.c.account_id, SCORES.c.as_of, SCORES.c.score).where(
-                SCORES.c.account_id.between(*span), SCORES.c.model_hash == model.fingerprint
-            ),
-        )
-    stored = stored[(stored["as_of"] >= pd.Timestamp(since)) & (stored["as_of"] < pd.Timestamp(as_of))]
-    latest_day = earlier["account_id"].map(latest.set_index("account_id")["as_of"])
-    earlier = earlier[earlier["as_of"] < latest_day]
-    newest = newest.merge(latest, on=["account_id", "as_of"])
-    metrics = pd.concat([earlier, newest], ignore_index=True).sort_values(["account_id", "as_of"], ignore_index=True)
-    known = metrics.merge(stored, on=["account_id", "as_of"], how="left")["score"]
-    metrics = with_pulse(engine, with_logged_touches(engine, metrics, as_of=as_of), as_of=as_of)
-    scored = score_snapshots(accounts, metrics, model, stored_scores=known)
-
-    positions = scored.latest_rows(as_of)
-    today = positions[_storable(scored, positions, np.full(len(positions), _day_number(as_of)))]
-    whole = _without_stored_past(scored, known, today, reach.score_days)
+        day = _day_numbers(latest["as_of"])
+        common = int(pd.Series(day).mode().iloc[0])
+        others = latest["account_id"][day != common]
+        if len(others) > EVERY_SNAPSHOT_UP_TO * len(latest):
+            planned, rest = _nothing_planned(), latest["account_id"]
+        else:
+            planned = _planned_context(reading, model, reach, latest[day == common], common, as_of=as_of, span=span)
+            rest = pd.concat([others, planned.irregular], ignore_index=True)
+    # Scored first, written once the whole batch is known to be scored this way.
+    done: list[tuple[Scored, np.ndarray]] = []
+    read, whole = len(planned.metrics), np.empty(0, dtype=object)
+    if len(planned.metrics):
+        scored, more = _score_context(engine, accounts, planned, model, reach, as_of=as_of, complete=False)
+        done.append((scored, np.flatnonzero(~np.isin(scored.table.code, more))))
+        rest = pd.concat([rest, pd.Series(scored.table.account_ids[more], dtype=object)], ignore_index=True)
+    if len(rest) > BY_ID_UP_TO:
+        whole = rest.to_numpy(dtype=object)  # too many to read by ID: their whole history, or the batch's
+    elif len(rest):
+        with engine.connect() as reading:
+            every = _every_snapshot(reading, model, rest, as_of=as_of)
+        scored, more = _score_context(engine, accounts, every, model, reach, as_of=as_of, complete=True)
+        done.append((scored, np.flatnonzero(~np.isin(scored.table.code, more))))
+        read, whole = read + len(every.metrics), scored.table.account_ids[more]
     if len(whole) > WHOLE_HISTORY_AFTER:
         return None
-    count = _write(connection, scored, today[~np.isin(scored.table.code[today], whole)], as_of, with_facts=True)
     if len(whole):
-        again = score_history(engine, model, as_of=as_of, account_ids=list(scored.table.account_ids[whole]))
-        latest_again = again.latest_rows(as_of)
-        latest_again = latest_again[_storable(again, latest_again, np.full(len(latest_again), _day_number(as_of)))]
-        count += _write(connection, again, latest_again, as_of, with_facts=True)
-    return ScoringRun(as_of, count, 0, len(metrics), from_stored=True, whole_history_accounts=len(whole))
+        again = score_history(engine, model, as_of=as_of, account_ids=list(whole))
+        done.append((again, again.latest_rows(as_of)))
+    count = sum(_write_today(connection, scored, positions, as_of) for scored, positions in done)
+    return ScoringRun(as_of, count, 0, read, from_stored=True, whole_history_accounts=len(whole))
 
 
-def _without_stored_past(scored: Scored, known: pd.Series, today: np.ndarray, score_days: int) -> np.ndarray:
-    """Codes of the accounts among `today`'s rows whose score look-backs would read a score the store lacks: an
-    earlier snapshot within `score_days` without a stored score, or a decline streak reaching back past the
-    stored scores just before today's."""
+@dataclass(frozen=True)
+class _Context:
+    """What scoring a day reads: latest snapshots in full, earlier ones in the columns look-backs read, with the
+    score stored for each earlier snapshot (`stored_score`, NaN without)."""
+
+    metrics: pd.DataFrame
+    latest: pd.DataFrame  # account_id, as_of: the latest snapshot of each account to score
+    irregular: pd.Series = field(default_factory=lambda: pd.Series([], dtype=object))  # to read in full instead
+
+
+def _nothing_planned() -> _Context:
+    empty = pd.DataFrame({"account_id": pd.Series([], dtype=object), "as_of": pd.Series([], dtype="datetime64[s]")})
+    return _Context(empty, empty)
+
+
+def _with_stored_scores(model: HealthModel, *columns: Any) -> Select[Any]:
+    """`columns` of the metrics with the score stored for the same account and day by `model`, if any."""
+    same = (
+        (SCORES.c.account_id == METRICS.c.account_id)
+        & (SCORES.c.as_of == METRICS.c.as_of)
+        & (SCORES.c.model_hash == model.fingerprint)
+    )
+    return select(*columns, SCORES.c.score.label("stored_score")).select_from(METRICS.outerjoin(SCORES, same))
+
+
+def _latest_days(reading: Connection, *, as_of: date, span: tuple[str, str]) -> pd.DataFrame:
+    """Each account's latest snapshot day on or before `as_of` (one index probe an account)."""
+    earlier = METRICS.alias("earlier")
+    day = (
+        select(func.max(earlier.c.as_of))
+        .where(earlier.c.account_id == ACCOUNTS.c.account_id, earlier.c.as_of <= as_of)
+        .scalar_subquery()
+    )
+    latest = read_frame(
+        reading, select(ACCOUNTS.c.account_id, day.label("as_of")).where(ACCOUNTS.c.account_id.between(*span))
+    )
+    return latest[latest["as_of"].notna()].reset_index(drop=True)
+
+
+def _day_numbers(days: pd.Series) -> np.ndarray:
+    return days.to_numpy(dtype="datetime64[D]").astype("int64")
+
+
+def _planned_context(
+    reading: Connection,
+    model: HealthModel,
+    reach: HistoryReach,
+    latest: pd.DataFrame,
+    latest_day: int,
+    *,
+    as_of: date,
+    span: tuple[str, str],
+) -> _Context:
+    """The context of accounts whose latest snapshot is on `latest_day`: that day in full, and on each earlier
+    day a look-back reads, the columns it reads there. An account without a snapshot on the day a look-back
+    reads first, where the look-back has other days to choose from, is `irregular`."""
+    in_span = METRICS.c.account_id.between(*span)
+    since = _as_date(latest_day - max(reach.metric_days, reach.score_days))
+    book_days = read_frame(
+        reading,
+        select(METRICS.c.as_of).where(in_span, METRICS.c.as_of >= since, METRICS.c.as_of < as_of).distinct(),
+    )
+    days = np.unique(_day_numbers(book_days["as_of"]))
+    days = days[days < latest_day]
+    # Every earlier day within the score look-backs' reach (their stored scores are checked), then each
+    # look-back's first day (or every day an average spans), with the columns read there.
+    columns: dict[int, set[str]] = {int(d): set() for d in days[days >= latest_day - reach.score_days]}
+    first_days = []
+    for lookback in reach.lookbacks:
+        ordered = lookback.by_nearness(latest_day, days)
+        wanted = ordered if lookback.kind == "average" else ordered[:1]
+        for d in wanted:
+            columns.setdefault(int(d), set()).update(c for c in lookback.columns if c in METRICS.c)
+        if lookback.kind == "then" and len(ordered) > 1:
+            first_days.append(int(ordered[0]))
+    ids = latest["account_id"]
+    frames = [read_frame(reading, select(METRICS).where(in_span, METRICS.c.as_of == _as_date(latest_day)))]
+    # One query for the days whose stored scores count, one for the others: a pass over the index each.
+    for with_scores in (True, False):
+        chosen = [d for d in sorted(columns) if (d >= latest_day - reach.score_days) == with_scores]
+        if not chosen:
+            continue
+        names = sorted(set().union(*(columns[d] for d in chosen)))
+        read = [METRICS.c.account_id, METRICS.c.as_of, *(METRICS.c[n] for n in names)]
+        query = _with_stored_scores(model, *read) if with_scores else select(*read)
+        on_days = METRICS.c.as_of.in_([_as_date(d) for d in chosen])
+        frames.append(read_frame(reading, query.where(in_span, on_days)))
+    metrics = pd.concat(frames, ignore_index=True)
+    day = _day_numbers(metrics["as_of"])
+    irregular = np.zeros(len(ids), dtype=bool)
+    for d in first_days:
+        irregular |= ~ids.isin(metrics["account_id"][day == d]).to_numpy()
+    # Rows of accounts not scored here stay: earlier snapshots of no account scored, read by nothing.
+    return _Context(metrics, latest[~irregular], irregular=ids[irregular])
+
+
+def _as_date(day: int) -> date:
+    return np.datetime64(day, "D").astype(date)
+
+
+def _every_snapshot(reading: Connection, model: HealthModel, ids: pd.Series, *, as_of: date) -> _Context:
+    """The context of accounts `ids` (read by ID): every snapshot up to `as_of`, with its stored score."""
+    chunks = np.array_split(ids.to_numpy(), max(1, -(-len(ids) // ID_CHUNK)))
+    batches = [METRICS.c.account_id.in_(list(chunk)) for chunk in chunks]
+    everything = _with_stored_scores(model, *METRICS.c)
+    frame = pd.concat(
+        [read_frame(reading, everything.where(which, METRICS.c.as_of <= as_of)) for which in batches],
+        ignore_index=True,
+    )
+    return _Context(frame, frame.groupby("account_id", as_index=False)["as_of"].max())
+
+
+def _score_context(
+    engine: Engine,
+    accounts: pd.DataFrame,
+    context: _Context,
+    model: HealthModel,
+    reach: HistoryReach,
+    *,
+    as_of: date,
+    complete: bool,
+) -> tuple[Scored, np.ndarray]:
+    """`context`'s latest snapshots scored, and the codes of the accounts among them whose stored past does not
+    give their trend and decline streak (see `_without_stored_past`)."""
+    metrics = context.metrics.reset_index(drop=True)
+    latest_day = metrics["account_id"].map(context.latest.set_index("account_id")["as_of"])
+    known = metrics.pop("stored_score") if "stored_score" in metrics else pd.Series(np.nan, index=metrics.index)
+    known = known.where(metrics["as_of"] < latest_day)  # today's score is worked out, never taken as stored
+    metrics = with_pulse(engine, with_logged_touches(engine, metrics, as_of=as_of), as_of=as_of)
+    today = np.flatnonzero((metrics["as_of"] == latest_day).to_numpy())
+    scored = score_snapshots(accounts, metrics, model, stored_scores=known, rows=today)
+    return scored, _without_stored_past(scored, known, reach.score_days, complete=complete)
+
+
+def _write_today(connection: Connection, scored: Scored, positions: np.ndarray, as_of: date) -> int:
+    """Store the storable ones of `positions` as today's scores, with their facts; returns how many."""
+    positions = positions[_storable(scored, positions, np.full(len(positions), _day_number(as_of)))]
+    return _write(connection, scored, positions, as_of, with_facts=True)
+
+
+def _without_stored_past(scored: Scored, known: pd.Series, score_days: int, *, complete: bool) -> np.ndarray:
+    """Codes of the accounts scored whose score look-backs would read a score the context lacks: an earlier
+    snapshot within `score_days` without a stored score, or a decline streak reaching back past the stored scores
+    just before today's. The context holds every snapshot within `score_days` of today's, and with `complete`
+    every earlier one too (a streak may then reach the first); without, the older ones it holds are not all."""
     t = scored.table
-    n_accounts = len(t.account_ids)
-    stored = ~np.isnan(known.to_numpy(dtype="float64", na_value=np.nan)[t.source_rows])
-    latest_row = np.full(n_accounts, -1)
-    latest_row[t.code[today]] = today
+    c = t.context if isinstance(t, SnapshotRows) else t
+    today = t.rows if isinstance(t, SnapshotRows) else np.arange(t.n)
+    n_accounts = len(c.account_ids)
+    stored = ~np.isnan(known.to_numpy(dtype="float64", na_value=np.nan)[c.source_rows])
     latest_day = np.full(n_accounts, np.nan)
-    latest_day[t.code[today]] = t.day[today]
-    earlier = t.day < latest_day[t.code]
+    latest_day[t.code] = t.day
+    earlier = c.day < latest_day[c.code]
+    in_reach = c.day >= latest_day[c.code] - score_days
     lacking = earlier & ~stored
-    lacking_in_reach = np.bincount(t.code[lacking & (t.day >= latest_day[t.code] - score_days)], minlength=n_accounts)
+    lacking_in_reach = np.bincount(c.code[lacking & in_reach], minlength=n_accounts)
+    if not complete:
+        lacking |= ~in_reach  # a gap: the snapshots between them were not read
     # The stored scores running back unbroken from today's snapshot: a decline streak is exact while it stays
     # within them, the snapshot before its first fall included.
-    first_row = np.full(n_accounts, t.n)
-    np.minimum.at(first_row, t.code, np.arange(t.n))
-    last_gap = first_row - 1
-    np.maximum.at(last_gap, t.code[lacking], np.flatnonzero(lacking))
-    codes = t.code[today]
-    unbroken = today - last_gap[codes] - 1
-    streak = scored.frame["declines_in_a_row"].to_numpy()[today]
-    return np.unique(codes[(lacking_in_reach[codes] > 0) | (streak >= unbroken)])
+    first_row = np.full(n_accounts, c.n)
+    np.minimum.at(first_row, c.code, np.arange(c.n))
+    last_gap = first_row - 1 - (c.n + 1 if complete else 0)
+    np.maximum.at(last_gap, c.code[lacking], np.flatnonzero(lacking))
+    unbroken = today - last_gap[t.code] - 1
+    streak = scored.frame["declines_in_a_row"].to_numpy()
+    return np.unique(t.code[(lacking_in_reach[t.code] > 0) | (streak >= unbroken)])
 
 
 def _day_number(day: date) -> int:

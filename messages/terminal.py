@@ -366,7 +366,7 @@ def recovery_plan(r: views.RecoveryPlan) -> RenderableType:
     c = r.card
     return Panel(
         Group(*parts),
-        title=f"🛟 [bold]{escape(r.playbook)} · {escape(c.name)}[/bold]",
+        title=f"🛟 [bold]Recovery plan · {escape(c.name)}[/bold] ({escape(r.playbook)} playbook)",
         subtitle=f"{fmt.band_emoji(c.band)} {fmt.score(c.score)}/100 {c.band} · {escape(c.csm_owner)}",
         border_style=_band(c.band),
     )

@@ -162,6 +162,11 @@ def parse_measure(name: str) -> MeasureName:
     )
 
 
+def tolerance(days: int) -> int:
+    """How far from "about `days` earlier" a snapshot may lie: a quarter of `days`, at least 3 days."""
+    return max(3, days // 4)
+
+
 def _as_days(values: pd.Series) -> np.ndarray:
     """Dates (date objects, ISO strings, datetime64, Timestamps) as float days since 1970; missing → NaN."""
     stamps = pd.to_datetime(values, errors="coerce")
@@ -278,9 +283,8 @@ class SnapshotTable:
         here = np.arange(self.n) if rows is None else rows
         target = self.key[here] - days
         right = np.searchsorted(self.key, target, side="left")
-        tolerance = max(3, days // 4)
         best = np.full(len(here), -1, dtype="int64")
-        best_gap = np.full(len(here), tolerance + 1, dtype="int64")
+        best_gap = np.full(len(here), tolerance(days) + 1, dtype="int64")
         for candidate in (right - 1, right):
             candidate = np.clip(candidate, 0, max(self.n - 1, 0))
             gap = np.abs(self.key[candidate] - target)
@@ -340,6 +344,72 @@ class SnapshotTable:
         if parsed.lookback is None:
             return self.measure(name)[rows]
         return _lookback(self, self.measure(parsed.base), parsed, rows)
+
+    def only(self, rows: np.ndarray) -> SnapshotRows:
+        """The table narrowed to `rows` (positions in this table, ascending): its measures are computed for those
+        rows alone, their look-backs reading every row of this one."""
+        return SnapshotRows(self, rows)
+
+
+class SnapshotRows(SnapshotTable):
+    """Some rows of a SnapshotTable (its `context`), as a table of their own: one row per position in `rows`.
+
+    Plain measures are computed on these rows only; look-backs and the score history are read from the context,
+    whose other rows are the earlier snapshots the look-backs need. Scoring a day from a few earlier snapshots
+    is what this is for (`score_snapshots(..., rows=...)`).
+    """
+
+    def __init__(self, context: SnapshotTable, rows: np.ndarray) -> None:
+        self.context = context
+        self.rows = np.asarray(rows, dtype="int64")
+        self.account_ids = context.account_ids
+        self.source_rows = context.source_rows[self.rows]
+        self.code = context.code[self.rows]
+        self.day = context.day[self.rows]
+        self.n = len(self.rows)
+        self.key = context.key[self.rows]
+        self._metrics = context._metrics
+        self._accounts = context._accounts
+        self._tags = context._tags
+        self._cache = {}
+        self._nearest = {}
+        self._in_order = False  # its metrics columns are read at `source_rows`
+        self.first_of_account = np.ones(self.n, dtype=bool)
+        if self.n:
+            self.first_of_account[1:] = self.code[1:] != self.code[:-1]
+
+    def measure(self, name: str) -> np.ndarray:
+        """The measure `name` for each of these rows, look-backs read from the context."""
+        if name in self._cache:
+            return self._cache[name]
+        parsed = parse_measure(name)
+        if parsed.lookback is None and not parsed.needs_history:
+            values = _BASE_MEASURES[name](self)
+        else:
+            values = self.context.measure_at(name, self.rows)
+        self._cache[name] = values
+        return values
+
+    def measure_at(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """The measure `name` on `rows` (positions among these rows) only."""
+        if name in self._cache:
+            return self._cache[name][rows]
+        parsed = parse_measure(name)
+        if parsed.lookback is None and not parsed.needs_history:
+            return self.measure(name)[rows]
+        return self.context.measure_at(name, self.rows[rows])
+
+    def set_history(self, name: str, values: np.ndarray) -> None:
+        """The score history lives in the context (`SnapshotTable.set_history` there, for every row)."""
+        raise TypeError("set the score history on the context table: its look-backs read the earlier rows")
+
+    def nearest_before(self, days: int, rows: np.ndarray | None = None) -> np.ndarray:
+        """Look-backs go through the context (`context.nearest_before(days, table.rows)`)."""
+        raise TypeError("these rows' earlier snapshots are in the context table: ask it, with `rows`")
+
+    def previous_average(self, values: np.ndarray, days: int, rows: np.ndarray | None = None) -> np.ndarray:
+        """Look-backs go through the context (`context.previous_average(values, days, table.rows)`)."""
+        raise TypeError("these rows' earlier snapshots are in the context table: ask it, with `rows`")
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:

@@ -174,10 +174,11 @@ def expansion_ready(book: pd.DataFrame, model: HealthModel, *, reasons_for: int 
     """
     eligible = book[(book["score"] >= model.expansion_min_score) & (book["band"] != model.lowest_band.name)]
     # Nobody opens an upsell conversation while a High or Critical risk (an overdue payment) is unanswered.
-    risks = signal_table(eligible, kind="risk")
+    table = signal_table(eligible)  # exploded once: the risks and the expansion signals both come from it
+    risks = table[table["kind"] == "risk"]
     urgent = risks.loc[risks["severity"].isin(URGENT_SEVERITIES), "account_id"]
     eligible = eligible[~eligible["account_id"].isin(urgent)]
-    signals = signal_table(eligible, kind="expansion")
+    signals = table[(table["kind"] == "expansion") & ~table["account_id"].isin(urgent)]
     if signals.empty:
         return eligible.iloc[0:0].assign(opportunity=[], reasons=[])
     first = signals.drop_duplicates("account_id")[["account_id", "opportunity"]]
@@ -188,12 +189,20 @@ def expansion_ready(book: pd.DataFrame, model: HealthModel, *, reasons_for: int 
     return ready.assign(reasons=[r if isinstance(r, list) else [] for r in listed])
 
 
-def portfolio_recommendations(book: pd.DataFrame, model: HealthModel, *, as_of: date) -> list[str]:
-    """What a CS leader would do with this book this week, most urgent first (book from `with_trend`)."""
+def portfolio_recommendations(
+    book: pd.DataFrame,
+    model: HealthModel,
+    *,
+    as_of: date,
+    renewing: pd.DataFrame | None = None,
+    ready: pd.DataFrame | None = None,
+) -> list[str]:
+    """What a CS leader would do with this book this week, most urgent first (book from `with_trend`).
+    `renewing` and `ready` are the book's `renewals` and `expansion_ready`, when the caller has them already."""
     out: list[str] = []
     lowest = model.lowest_band.name
     red = book[book["band"] == lowest]
-    urgent = renewals(book, model, as_of=as_of)
+    urgent = renewals(book, model, as_of=as_of) if renewing is None else renewing
     urgent = urgent[urgent["band"] == lowest]
     for name, days in zip(urgent["name"].head(3), urgent["days_to_renewal"].head(3), strict=True):
         out.append(
@@ -208,7 +217,7 @@ def portfolio_recommendations(book: pd.DataFrame, model: HealthModel, *, as_of: 
         out.append(
             f"Review the {len(declining)} declining account{'s' * (len(declining) != 1)} before they slip: {names}"
         )
-    ready = expansion_ready(book, model, reasons_for=0)
+    ready = expansion_ready(book, model, reasons_for=0) if ready is None else ready
     if len(ready):
         out.append(f"Open expansion conversations with {len(ready)} expansion-ready account{'s' * (len(ready) != 1)}")
     return out

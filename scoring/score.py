@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from scoring.measures import SnapshotTable, as_text, fact_reads, metric_sources, parse_measure
+from scoring.measures import SnapshotTable, as_text, fact_reads, metric_sources, parse_measure, tolerance
 from scoring.model import Condition, HealthModel, MetricRule, Rule
 
 MONTH_DAYS = 30
@@ -54,8 +55,34 @@ def _day_number(day: date) -> int:
     return int(np.datetime64(day, "D").astype("int64"))
 
 
+def _with_stored(
+    t: SnapshotTable, here: np.ndarray | None, score: np.ndarray, stored_scores: pd.Series | None
+) -> np.ndarray:
+    """Every row's score: the stored one where given, else `score` (worked out for the rows `here`, or all)."""
+    history = score if here is None else np.full(t.n, np.nan)
+    if here is not None:
+        history[here] = score
+    if stored_scores is None:
+        return history
+    stored = stored_scores.to_numpy(dtype="float64", na_value=np.nan)[t.source_rows]
+    return np.where(np.isnan(stored), history, stored)
+
+
+def _table_rows(t: SnapshotTable, rows: np.ndarray, n_metrics: int) -> np.ndarray:
+    """Positions in `t` of the `metrics` rows `rows` (rows of unknown accounts or without a date left out)."""
+    where = np.full(n_metrics, -1, dtype="int64")
+    where[t.source_rows] = np.arange(t.n)
+    found = where[np.asarray(rows, dtype="int64")]
+    return np.sort(found[found >= 0])
+
+
 def score_snapshots(
-    accounts: pd.DataFrame, metrics: pd.DataFrame, model: HealthModel, *, stored_scores: pd.Series | None = None
+    accounts: pd.DataFrame,
+    metrics: pd.DataFrame,
+    model: HealthModel,
+    *,
+    stored_scores: pd.Series | None = None,
+    rows: np.ndarray | None = None,
 ) -> Scored:
     """Score every snapshot in `metrics` (CONTRACT columns; a missing value is no data) for `accounts`.
 
@@ -65,8 +92,14 @@ def score_snapshots(
     `stored_scores` (aligned with `metrics`' rows, NaN = work it out) are scores already stored for earlier
     snapshots: the score-history look-backs (trend, decline streaks, score rules) read them instead of scores
     recomputed from earlier snapshots whose metrics the caller read only in part (see `history_reach`).
+
+    `rows` (positions in `metrics`) scores those snapshots alone: the others are only read by the look-backs, and
+    their scores are the stored ones (NaN without). The result then holds those rows only, its table a
+    `SnapshotRows` whose `context` is every snapshot given.
     """
-    t = SnapshotTable(accounts, metrics)
+    context = SnapshotTable(accounts, metrics)
+    here = None if rows is None else _table_rows(context, rows, len(metrics))
+    t = context if here is None else context.only(here)
     dimension_weights, ignored = _overrides(t, model)
 
     metric_keys, metric_scores, dim_scores, coverage = _dimension_scores(t, model, ignored)
@@ -77,13 +110,11 @@ def score_snapshots(
         if rule.force_band and rule.key in fired:
             score = np.where(fired[rule.key], np.minimum(score, model.band_ceiling(rule.force_band)), score)
     score = np.round(score, 1)
-    if stored_scores is not None:
-        stored = stored_scores.to_numpy(dtype="float64", na_value=np.nan)[t.source_rows]
-        score = np.where(np.isnan(stored), score, stored)
-
-    trend = _trend(t, score, model.stable_points)
-    t.set_history("score", score)
-    t.set_history("declines_in_a_row", np.asarray(trend["declines_in_a_row"]))
+    history = _with_stored(context, here, score, stored_scores)
+    score = history if here is None else history[here]
+    trend, streak = _trend(context, history, model.stable_points, here)
+    context.set_history("score", history)
+    context.set_history("declines_in_a_row", streak)
     for rule in model.rules:
         if rule.needs_history:
             fired[rule.key] = _fires(t, rule)
@@ -122,6 +153,34 @@ class HistoryReach:
     metric_days: int  # metrics look-backs (usage change over a year, ticket averages, …), tolerance included
     metric_columns: frozenset[str]  # the metrics columns those look-backs read
     score_days: int  # score look-backs (trends a month and a quarter back, score-history rules)
+    lookbacks: tuple[Lookback, ...] = ()  # each look-back, and the metrics columns it reads
+
+
+@dataclass(frozen=True)
+class Lookback:
+    """One look-back of a model: at the snapshot nearest to `days` earlier ("then"), or at every snapshot in the
+    `days` before ("average"), reading `columns` of the metrics (none for the score history)."""
+
+    kind: Literal["then", "average"]
+    days: int
+    columns: frozenset[str]
+
+    def window(self, latest: int) -> tuple[int, int]:
+        """The first and last day (day numbers, both included) where the snapshots it may read lie, for a
+        snapshot on day `latest` (itself never included)."""
+        if self.kind == "average":
+            return latest - self.days, latest - 1
+        target = latest - self.days
+        return target - tolerance(self.days), min(target + tolerance(self.days), latest - 1)
+
+    def by_nearness(self, latest: int, days: np.ndarray) -> np.ndarray:
+        """`days` inside the window, the one a "then" look-back reads first: nearest to its target, the
+        earlier of two as near."""
+        lo, hi = self.window(latest)
+        inside = np.sort(days[(days >= lo) & (days <= hi)])
+        if self.kind == "average":
+            return inside
+        return inside[np.argsort(np.abs(inside - (latest - self.days)), kind="stable")]
 
 
 def history_reach(model: HealthModel) -> HistoryReach:
@@ -129,20 +188,27 @@ def history_reach(model: HealthModel) -> HistoryReach:
     names = {m.measure for d in model.dimensions for m in d.metrics} | {c.measure for r in model.rules for c in r.when}
     names |= {extra for name in set(names) for extra in fact_reads(name)}
     metric_days, score_days, columns = 0, _reach(QUARTER_DAYS), set()
+    reads: dict[tuple[Literal["then", "average"], int], set[str]] = {
+        ("then", MONTH_DAYS): set(),
+        ("then", QUARTER_DAYS): set(),
+    }
     for parsed in map(parse_measure, names):
         if parsed.lookback is None:
             continue
+        read = reads.setdefault(("average" if parsed.lookback in ("avg", "vs_avg") else "then", parsed.days), set())
         if parsed.needs_history:
             score_days = max(score_days, _reach(parsed.days))
         else:
             metric_days = max(metric_days, _reach(parsed.days))
             columns |= set(metric_sources(parsed.base))
-    return HistoryReach(metric_days, frozenset(columns), score_days)
+            read |= set(metric_sources(parsed.base))
+    lookbacks = tuple(Lookback(kind, days, frozenset(read)) for (kind, days), read in sorted(reads.items()))
+    return HistoryReach(metric_days, frozenset(columns), score_days, lookbacks)
 
 
 def _reach(days: int) -> int:
     # "About N days earlier" is the nearest snapshot within a quarter of N (at least 3 days) either side.
-    return days + max(3, days // 4)
+    return days + tolerance(days)
 
 
 def _dimension_scores(
@@ -340,11 +406,15 @@ def directions(vs_last_month: np.ndarray, vs_last_quarter: np.ndarray, stable_po
     return pd.Categorical.from_codes(codes, categories=list(DIRECTIONS))
 
 
-def _trend(t: SnapshotTable, score: np.ndarray, stable_points: float) -> dict[str, np.ndarray | pd.Categorical]:
-    last_month = t.value_then(score, MONTH_DAYS)
-    last_quarter = t.value_then(score, QUARTER_DAYS)
-    vs_month = np.round(score - last_month, 1)
-    vs_quarter = np.round(score - last_quarter, 1)
+def _trend(
+    t: SnapshotTable, score: np.ndarray, stable_points: float, rows: np.ndarray | None = None
+) -> tuple[dict[str, np.ndarray | pd.Categorical], np.ndarray]:
+    """The trend columns of `rows` (every row when None), and the decline streak of every row."""
+    now = score if rows is None else score[rows]
+    last_month = t.value_then(score, MONTH_DAYS, rows)
+    last_quarter = t.value_then(score, QUARTER_DAYS, rows)
+    vs_month = np.round(now - last_month, 1)
+    vs_quarter = np.round(now - last_quarter, 1)
 
     previous = np.full(t.n, np.nan)
     previous[1:] = score[:-1]
@@ -354,12 +424,13 @@ def _trend(t: SnapshotTable, score: np.ndarray, stable_points: float) -> dict[st
     index = np.arange(t.n)
     last_reset = np.maximum.accumulate(np.where(~fell, index, -1))
     streak = (index - last_reset).astype("float64")
-    return {
+    columns = {
         "last_month_score": last_month,
         "last_quarter_score": last_quarter,
         "vs_last_month": vs_month,
         "vs_last_quarter": vs_quarter,
         "direction": directions(vs_month, vs_quarter, stable_points),
         "velocity": np.round(vs_quarter / 3, 1),
-        "declines_in_a_row": streak,
+        "declines_in_a_row": streak if rows is None else streak[rows],
     }
+    return columns, streak

@@ -65,7 +65,7 @@ def _portfolio_view(
         capacity=capacity,
         risk_drivers=risk_driver_views(book, model),
         expansion_ready=account_refs(ready.head(LIST_LIMIT), notes=list(ready["opportunity"].head(LIST_LIMIT))),
-        recommendations=book_math.portfolio_recommendations(book, model, as_of=day),
+        recommendations=book_math.portfolio_recommendations(book, model, as_of=day, renewing=renewing, ready=ready),
         groups=groups,
         improving_count=len(improving),
         declining_count=len(declining),

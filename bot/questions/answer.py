@@ -6,6 +6,7 @@ A scope the store doesn't have is said (with the closest names as buttons); some
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -235,11 +236,22 @@ def _plan(q: Question, asked: Asked) -> object:
 
 def _compare(q: Question, asked: Asked) -> object:
     cards = [insights.health_card(asked.engine, asked.model, a, as_of=asked.today) for a in q.accounts[:3]]
-    ranked = sorted(cards, key=lambda c: c.score, reverse=True)
+    if re.search(
+        r"\b(?:worse|worst|riskier|riskiest|weaker|weakest|more\s+at\s+risk|most\s+at\s+risk)\b", q.text, re.I
+    ):
+        # "which is worse?": the weakest first, the others by how far ahead they are.
+        ranked = sorted(cards, key=lambda c: c.score)
+        lead = f"{ranked[0].name} is worse off at {fmt.score(ranked[0].score)} ({ranked[0].band}); "
+        gap = "ahead"
+    else:
+        ranked = sorted(cards, key=lambda c: c.score, reverse=True)
+        lead = f"{ranked[0].name} leads at {fmt.score(ranked[0].score)} ({ranked[0].band}); "
+        gap = "behind"
     verdict = [
-        f"{ranked[0].name} leads at {fmt.score(ranked[0].score)} ({ranked[0].band}); "
+        lead
         + "; ".join(
-            f"{c.name} {fmt.score(c.score)} ({c.band}, {ranked[0].score - c.score:.0f} behind)" for c in ranked[1:]
+            f"{c.name} {fmt.score(c.score)} ({c.band}, {abs(fmt.shown(ranked[0].score) - fmt.shown(c.score))} {gap})"
+            for c in ranked[1:]
         )
     ]
     left = (
@@ -309,6 +321,8 @@ def _read_as(q: Question, model: HealthModel, day: date) -> list[str]:
         read.append(f"{metric_label(measure)} {op.replace('>=', '≥').replace('<=', '≤')} {shown_value}")
     if q.dropped is not None:
         read.append(f"Down {q.dropped:g}+ points vs last month")
+    if q.gained is not None:
+        read.append(f"Up {q.gained:g}+ points vs last month")
     if q.declining:
         read.append(f"Declining (down more than {model.stable_points:g} points vs last month)")
     if q.expansion:
@@ -322,6 +336,9 @@ def _read_as(q: Question, model: HealthModel, day: date) -> list[str]:
     }
     if q.sort in sort:
         read.append("Sorted: " + sort[q.sort])
+    if q.sort_by is not None:
+        measure, highest_first = q.sort_by
+        read.append(f"Sorted: {CATALOGUE[measure].label}, {'highest' if highest_first else 'lowest'} first")
     return read
 
 
@@ -375,7 +392,9 @@ def _list_columns(q: Question) -> list[str]:
             columns.append(label)
     if q.overdue:
         columns.append("Days Overdue")
-    columns += [metric_label(measure) for measure, _, _ in q.metrics]
+    columns += [label for measure, _, _ in q.metrics if (label := metric_label(measure)) not in columns]
+    if q.sort_by is not None and metric_label(q.sort_by[0]) not in columns:
+        columns.append(metric_label(q.sort_by[0]))
     return columns
 
 
@@ -396,7 +415,8 @@ def _list(q: Question, asked: Asked) -> object:
     found = matching(asked.engine, asked.model, q, day, csm=q.csm)
     frame = found.frame
     columns = _list_columns(q)
-    shown = {**_SHOWN_COLUMNS, **{metric_label(m): _metric_cells(m) for m, _, _ in q.metrics}}
+    measures = [m for m, _, _ in q.metrics] + ([q.sort_by[0]] if q.sort_by else [])
+    shown = {**_SHOWN_COLUMNS, **{metric_label(m): _metric_cells(m) for m in measures}}
     cells = {c: shown[c](frame).tolist() if len(frame) else [] for c in columns}
     rows = [[_cell(cells[c][i]) for c in columns] for i in range(len(frame))]
     noun = _noun(q, asked.model)
@@ -459,7 +479,7 @@ def _noun(q: Question, model: HealthModel) -> str:
         return "renewals"
     if q.expansion:
         return "expansion-ready accounts"
-    if q.sort == "gain":
+    if q.sort == "gain" or q.gained is not None:
         return "accounts up since last month"
     if q.sort == "drop" or q.dropped is not None:
         return "accounts down since last month"

@@ -74,6 +74,8 @@ class Question:
     metrics: tuple[tuple[str, str, float], ...] = ()  # (measure, op, value): "more than 5 tickets"
     stale_since: tuple[str, int] | None = None  # ("touch", 10): no touch since the 1st of the last October
     dropped: float | None = None  # fell by at least this many points since last month
+    gained: float | None = None  # rose by at least this many points since last month
+    sort_by: tuple[str, bool] | None = None  # (measure, highest first): "most tickets", "lowest NPS"
     declining: bool = False
     expansion: bool = False
     window_days: int | None = None  # "since last week" = 7
@@ -106,6 +108,8 @@ class Question:
             or self.metrics
             or self.stale_since
             or self.dropped is not None
+            or self.gained is not None
+            or self.sort_by
             or self.declining
             or self.expansion
             or self.sort
@@ -180,7 +184,8 @@ _GRAMMAR = (
     "sponsor sponsors champion champions downgrade downgraded downgrades churning churned export download csv "
     "excel xlsx spreadsheet file distribution distributed owned owns managed manages handled handles coming "
     "upcoming soon stake nobody noone anyone open opened ticket tickets seat seats utilisation utilization csat "
-    "fewer feature features touches percent support deal scale range"
+    "fewer feature features touches percent support deal scale range percentage proportion share drivers driver "
+    "biggest main key promoters promoter zero most fewest least"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -225,7 +230,7 @@ _MODEL = re.compile(
 )
 _COMPARE = re.compile(
     r"\bvs\.?\b|\bversus\b|\bcompare\w*\b|\bstack\s+up\b|\bdifference\s+between\b|\bside\s+by\s+side\b"
-    r"|\bbetter\s+than\b|\bworse\s+than\b",
+    r"|\bbetter\s+than\b|\bworse\s+than\b|\bwhich\s+(?:one\s+)?is\s+(?:worse|better|healthier|riskier|weaker|stronger)\b",
     re.IGNORECASE,
 )
 _CHANGES = re.compile(
@@ -435,6 +440,11 @@ _DROPPED_BY = re.compile(
     r"at\s+least\s+)?(\d+)\s*\+?\s*(?:or\s+more\s+)?(?:points?|pts?|\+)?",
     re.IGNORECASE,
 )
+_GAINED_BY = re.compile(
+    r"\b(?:improved|improving|up|gained|rose|risen|climbed|increased|jumped)\s+(?:by\s+)?(?:more\s+than\s+|over\s+|"
+    r"at\s+least\s+)?(\d+)\s*\+?\s*(?:or\s+more\s+)?(?:points?|pts?|\+)?",
+    re.IGNORECASE,
+)
 _DROP_POINTS = re.compile(r"(\d+)\s*\+\s*(?:points?|pts?)|(\d+)\s+or\s+more\s+points", re.IGNORECASE)
 _DROP_SORT = re.compile(
     r"\bdropped\s+the\s+most\b|\bbiggest\s+(?:score\s+)?(?:drops?|declines?|falls?|fallers)\b|\b(?:top|largest)\s+"
@@ -540,7 +550,8 @@ _ACCOUNT_ID = re.compile(r"\b[A-Za-z]{2,6}-\d{2,}\b")
 _BREAKDOWN = re.compile(
     r"\b(?:by|per|across|each|every|split\s+by|broken\s+down\s+by)\s+(?:the\s+)?(?:(plan\s+tiers?|tiers?)|(segments?)"
     r"|(regions?|geos?|geograph(?:y|ies))|(industr(?:y|ies)|verticals?)|(csms?|owners?|reps?))\b"
-    r"|\b(?:(tier)|(segment)|(region)|(industry)|(csm))\s+(?:breakdown|split|comparison|view)\b",
+    r"|\b(?:(tier)|(segment)|(region)|(industry)|(csm))\s+(?:breakdown|split|comparison|view)\b"
+    r"|\bwhich\s+(?:(plan\s+tier|tier)|(segment)|(region|geo)|(industry|vertical)|(csm|rep|owner))s?\b",
     re.IGNORECASE,
 )
 _BREAKDOWN_KINDS = ("plan_tier", "segment", "region", "industry", "csm")
@@ -1082,9 +1093,11 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
         out["overdue"] = True
     dropped = _DROPPED_BY.search(low) or _DROP_POINTS.search(low)
     usage_fall = "usage_drop" in signals and re.search(r"\d\s*(?:%|percent)", low)
-    if dropped and any(dropped.groups()) and not out.get("renew_days") and not usage_fall:
-        value = next(g for g in dropped.groups() if g)
-        out["dropped"] = float(value)
+    gained = _GAINED_BY.search(low)
+    if gained and not out.get("renew_days") and not _DROPPED_BY.search(low):
+        out["gained"] = _points_at_least(gained)  # "improved by 10+ points": never read as a drop
+    elif dropped and any(dropped.groups()) and not out.get("renew_days") and not usage_fall:
+        out["dropped"] = _points_at_least(dropped)
     elif _DROP_SORT.search(low):
         out["sort"] = "drop"
     elif _GAIN_SORT.search(low):
@@ -1096,7 +1109,8 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
     limit = _LIMIT.search(low)
     if limit:
         out["limit"] = int(next(g for g in limit.groups() if g))
-    if "sort" not in out:
+    out["sort_by"] = _metric_sort(low)
+    if "sort" not in out and out["sort_by"] is None:
         if _HIGHEST_SCORE.search(low):
             out["sort"] = "score_desc"
         elif _BY_ARR.search(low):
@@ -1162,10 +1176,43 @@ _CMP = "(?P<cmp>" + "|".join(c.replace(" ", r"\s+") for c in _COMPARATORS) + ")"
 _NUM = r"(?P<num>\d+(?:\.\d+)?)\s*(?P<pct>%|percent)?"
 
 
+def _points_at_least(match: re.Match[str]) -> float:
+    """The fewest whole points a move must be: "10+", "at least 10" and, as CS teams say it, "more than 10"."""
+    return float(next(g for g in match.groups() if g))
+
+
+def _metric_sort(low: str) -> tuple[str, bool] | None:
+    """ "The most tickets", "lowest NPS", "fewest logins": a list sorted by that metric (highest first or not)."""
+    for noun, measure in (*_METRIC_NOUNS, (r"nps(?:\s+scores?)?", "nps")):
+        found = re.search(
+            rf"\b(most|highest|biggest|largest|fewest|least|lowest|smallest)\s+(?:number\s+of\s+)?(?:{noun})\b", low
+        )
+        if found:
+            return measure, found.group(1) in ("most", "highest", "biggest", "largest")
+    return None
+
+
 def _metric_thresholds(low: str) -> tuple[tuple[tuple[str, str, float], ...], str]:
     """Thresholds on metrics, and the text with them blanked out (so "over 1000 logins" is no ARR)."""
     found: list[tuple[str, str, float]] = []
+    promoters = re.search(
+        r"\bpromoters?\b|\bnps\s+(?:score\s+)?(?:of\s+)?(?:9|10)\s+or\s+(?:10|above|higher|more)\b", low
+    )
+    if promoters:
+        found.append(("nps", ">=", 9.0))
+        low = low[: promoters.start()] + " " * (promoters.end() - promoters.start()) + low[promoters.end() :]
+    for nps in re.finditer(rf"\bnps\s+(?:scores?\s+)?(?:of\s+|is\s+)?{_CMP}\s*{_NUM}", low):
+        op = _COMPARATORS[re.sub(r"\s+", " ", nps.group("cmp"))]
+        if op in (">", ">="):  # an upper bound is `nps_max`, read by `_filters`
+            found.append(("nps", op, float(nps.group("num"))))
+            low = low[: nps.start()] + " " * (nps.end() - nps.start()) + low[nps.end() :]
+            break
     for noun, measure in _METRIC_NOUNS:
+        zero = re.search(rf"\b(?:zero|0)\s+(?:{noun})\b", low)
+        if zero:
+            found.append((measure, "<=", 0.0))
+            low = low[: zero.start()] + " " * (zero.end() - zero.start()) + low[zero.end() :]
+            continue
         for pattern in (
             rf"\b{_CMP}\s*{_NUM}\s+(?:open\s+|active\s+)?(?:{noun})\b",
             rf"\b(?P<num>\d+)\s*\+\s*(?P<pct>)(?:{noun})\b",
@@ -1189,7 +1236,7 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
     from dataclasses import replace
 
     named = len(q.accounts)
-    if named >= 2 and (_COMPARE.search(low) or re.search(r"\band\b|,", low)) and not q.has_filter:
+    if named >= 2 and (_COMPARE.search(low) or re.search(r"\band\b|\bor\b|,", low)) and not q.has_filter:
         return replace(q, wanted="compare")
     if _COMPARE.search(low) and named >= 2:
         return replace(q, wanted="compare")
@@ -1235,10 +1282,14 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
     scoped = q.csm or q.scope or q.mine or q.team or "accounts" in low
     listing = _LIST_WORDS.search(low) and re.search(r"\bhow\s+many\b|\blist\b|\ball\s+of\b", low)
     counting = q.count and re.search(r"\b(?:customers|accounts|clients)\b", low)
+    if _BOOK_SUMMARY.search(low) and not q.misses:  # the book's risk drivers, or its bands' shares
+        return replace(q, wanted="portfolio", team=not (q.csm or q.scope or q.mine), bands=(), sort=None, limit=None)
     if q.has_filter or (listing and scoped) or counting:
         return replace(q, wanted="list")
     if _TREND.search(low) and not (q.csm or q.scope or q.mine):
         return replace(q, wanted="trend")
+    if q.scope and not (q.csm or q.mine) and _BARE_ACCOUNTS.search(low) and not _HOW_ARE.search(low):
+        return replace(q, wanted="list")  # "healthcare accounts", "show me mid market customers": the accounts
     if q.csm or q.scope or q.mine or q.team:
         return replace(q, wanted="portfolio")
     if re.search(r"\b(?:distribution|breakdown|overview|summary|snapshot|big\s+picture)\b", low) and not q.misses:
@@ -1255,6 +1306,19 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
 _NAME_QUESTION = re.compile(
     r"^(?:how(?:'s|\s+is|\s+are)|status|health|score|show|check|tell\s+me\s+about|what(?:'s|\s+is)\s+up\s+with|"
     r"is\b|why\b|look\s*up)|\b(?:doing|looking|health|score|status)\b",
+    re.IGNORECASE,
+)
+
+
+_BOOK_SUMMARY = re.compile(
+    r"\brisk\s+drivers?\b|\b(?:biggest|top|main|key)\s+risks\b|\bwhat(?:'s|\s+is)\s+driving\s+(?:the\s+)?risk\b"
+    r"|\b(?:percentage|proportion|share)\s+of\b",
+    re.IGNORECASE,
+)
+_BARE_ACCOUNTS = re.compile(r"\b(?:accounts|customers|clients|accts)\b", re.IGNORECASE)
+_HOW_ARE = re.compile(
+    r"\b(?:how|doing|looking|health(?:y|ier|iest)?|portfolio|book|overview|summary|breakdown|distribution|state|shape|status"
+    r"|average|avg|trend\w*|perform\w*)\b",
     re.IGNORECASE,
 )
 

@@ -205,6 +205,8 @@ def _query(model: HealthModel, q: Question, day: date, *, csm: str | None) -> tu
         query = query.where(ACCOUNTS.c.renewal_date >= span[0], ACCOUNTS.c.renewal_date <= span[1])
     if q.dropped is not None:
         query = query.where(drop >= q.dropped)
+    if q.gained is not None:
+        query = query.where(drop <= -q.gained)
     if q.declining:
         query = query.where(drop > model.stable_points)
     if q.sort == "drop":
@@ -226,6 +228,8 @@ def _query(model: HealthModel, q: Question, day: date, *, csm: str | None) -> tu
     for measure, op, threshold in q.metrics:
         extra[measure] = _metric_value(measure, day)
         query = query.where(_OPERATORS[op](extra[measure], threshold))
+    if q.sort_by is not None:
+        extra.setdefault(q.sort_by[0], _metric_value(q.sort_by[0], day))
     return query, extra
 
 
@@ -250,8 +254,12 @@ def _metric_value(measure: str, day: date) -> Any:
     return _latest(measure, day)
 
 
-def _order(q: Question) -> list[Any]:
+def _order(q: Question, day: date) -> list[Any]:
     name = ACCOUNTS.c.name
+    if q.sort_by is not None:  # "most tickets", "lowest NPS": accounts without the figure last
+        measure, highest_first = q.sort_by
+        value = _metric_value(measure, day)
+        return [value.is_(None), value.desc() if highest_first else value.asc(), name]
     if q.sort == "arr" or (q.expansion and not q.sort):
         return [func.coalesce(ACCOUNTS.c.arr, 0).desc(), name]
     if q.sort == "drop":
@@ -284,7 +292,7 @@ def matching(
     limit = min(x for x in (q.limit, shown) if x is not None) if (q.limit or shown) else None
     with engine.connect() as connection:
         if q.expansion or limit is None:  # expansion needs the model: every filtered row, then the model's rule
-            frame = pd.read_sql(query.order_by(*_order(q)), connection)
+            frame = pd.read_sql(query.order_by(*_order(q, day)), connection)
             total = len(frame)
             total_arr = float(pd.to_numeric(frame["arr"]).sum())
         else:
@@ -293,7 +301,7 @@ def matching(
             # report's columns of the page's accounts alone.
             keys = query.with_only_columns(
                 ACCOUNTS.c.account_id, func.count().over(), func.sum(ACCOUNTS.c.arr).over()
-            ).order_by(*_order(q))
+            ).order_by(*_order(q, day))
             found = connection.execute(keys.limit(limit)).all()
             total = found[0][1] if found else 0
             total_arr = float(found[0][2] or 0) if found else 0.0

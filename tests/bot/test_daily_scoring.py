@@ -3,7 +3,7 @@ and stores exactly what scoring the whole history would have stored for it."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -11,11 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
+from bot.activity import log_touch
 from bot.cli import app
 from bot.importer import import_frames
+from bot.permissions import Person
+from bot.pulse import set_pulse
 from bot.sample import generate_portfolio
 from bot.scoring_runs import SCORES, score_run
-from scoring import load_model
+from bot.settings import Settings
+from scoring import HealthModel, load_model, parse_model
 
 MODEL = load_model(None)
 TODAY = date(2026, 11, 24)
@@ -49,7 +53,7 @@ def test_the_daily_run_scores_the_new_day_alone_and_stores_what_the_whole_histor
     score_run(book, MODEL, as_of=TODAY, history=True)
     before = stored(book)
 
-    run = score_run(book, MODEL, as_of=NEXT, batch_accounts=ACCOUNTS // 3)  # in batches, as big books are
+    run = score_run(book, MODEL, as_of=NEXT, day_batch_accounts=ACCOUNTS // 3)  # in batches, as big books are
     after = stored(book)
     assert run.from_stored and run.days == 1
     assert 0 < run.accounts == len(results(after, NEXT))
@@ -83,3 +87,71 @@ def test_healthbot_score_says_it_scored_the_day_alone(book: Engine) -> None:
     daily = runner.invoke(app, ["score", "--as-of", NEXT.isoformat(), "--db", url])
     assert daily.exit_code == 0, daily.output
     assert f"Only {NEXT.isoformat()} was scored; earlier days' stored scores were kept" in daily.output
+
+
+# The default model, with the CSM's pulse and its change in the engagement dimension, a signal on the pulse's fall,
+# and one on the score's own quarter (a score-history look-back beside the trend).
+PULSE_MODEL = """
+extends = "default"
+[dimensions.engagement]
+metrics = [
+    { measure = "exec_sponsor_engaged", bad = 0, good = 1 },
+    { measure = "csm_touches_90d", bad = 0, good = 6 },
+    { measure = "days_since_touch", good = 14, bad = 60 },
+    { measure = "csm_pulse", bad = 1, good = 6 },
+    { measure = "csm_pulse_delta_30d", bad = -2, good = 0 },
+]
+[signals.pulse_fell]
+title = "CSM pulse fell"
+severity = "Medium"
+when = [["csm_pulse_delta_30d", "<", 0]]
+[signals.score_slide]
+title = "Score slid over the quarter"
+severity = "Low"
+when = [["score_change_90d", "<=", -0.05]]
+"""
+ADMIN = Person("U0ADMIN001")
+
+
+@pytest.fixture
+def lived_in(book: Engine) -> Engine:
+    """The book with what CSMs did in Slack: pulses (changing between snapshots) and logged customer touches."""
+    settings = Settings(healthbot_admins=ADMIN.user_id)
+    accounts = sorted(generate_portfolio(ACCOUNTS, TODAY, seed=11)[0]["account_id"])[:90]
+    for i, account_id in enumerate(accounts):
+        earlier = datetime(2026, 10, 1 + i % 28, 9, tzinfo=UTC)
+        set_pulse(book, account_id=account_id, level=1 + i % 6, person=ADMIN, settings=settings, at=earlier, days=120)
+        if i % 2:
+            later = datetime(2026, 12, 1 + i % 20, 9, tzinfo=UTC)
+            set_pulse(book, account_id=account_id, level=1 + i % 4, person=ADMIN, settings=settings, at=later, days=60)
+        for days_before in range(i % 4):
+            happened = NEXT - timedelta(days=5 + 20 * days_before + i % 7)
+            at = datetime.combine(happened, datetime.min.time(), tzinfo=UTC)
+            log_touch(
+                book, account_id=account_id, person=ADMIN, kind="call", happened_on=happened, at=at, settings=settings
+            )
+    return book
+
+
+@pytest.mark.parametrize("day", [NEXT, NEXT + timedelta(days=3)])
+def test_the_daily_run_stores_what_score_history_stores_with_pulses_touches_and_look_backs(
+    lived_in: Engine, day: date
+) -> None:
+    model: HealthModel = parse_model(PULSE_MODEL)
+    score_run(lived_in, model, as_of=TODAY, history=True)
+    daily = score_run(lived_in, model, as_of=day)
+    assert daily.from_stored and daily.days == 1 and daily.accounts > ACCOUNTS / 2
+    # A few snapshots an account read (of 14), and hardly any account scored from its whole history.
+    assert daily.snapshots_read < 7 * ACCOUNTS and daily.whole_history_accounts < ACCOUNTS / 10
+    assert f"Only {day.isoformat()} was scored" in daily.summary()
+    from_the_stored_past = results(stored(lived_in), day)
+
+    whole = score_run(lived_in, model, as_of=day, history=True)
+    assert whole.accounts == daily.accounts
+    pd.testing.assert_frame_equal(from_the_stored_past, results(stored(lived_in), day))
+    signals = from_the_stored_past["signals"]
+    # The book does exercise what is compared: the pulse's change, the score's own look-back, facts.
+    assert signals.str.contains("pulse_fell").sum() > 5
+    assert signals.str.contains("score_slide").sum() > 5
+    assert signals.str.contains("gradual_decline").sum() > 0
+    assert from_the_stored_past["last_quarter_score"].notna().sum() > ACCOUNTS / 2

@@ -218,7 +218,11 @@ def test_recovery_plan_lists_stages_as_a_checklist() -> None:
     assert_valid_slack_message(message)
     body = texts(message)
     assert "1. Immediate triage* · Hours 0–24" in body and "☐ Review all recent interactions" in body
-    assert message["text"].startswith("Red Account Recovery plan for Acme Corp")
+    assert (
+        message["text"].startswith("Recovery plan for Acme Corp")
+        and "the Red Account Recovery playbook" in message["text"]
+    )
+    assert message["blocks"][0]["text"]["text"] == "🛟 Recovery plan · Acme Corp"
 
 
 @pytest.mark.parametrize("recipient", ["Sarah Chen", "Team"])

@@ -117,7 +117,19 @@ def expected_rows(engine: Engine, f: dict[str, Any]) -> list[str]:
 
     if "dropped" in f:
         rows = [r for r in rows if r[5] is not None and drop(r) >= f["dropped"]]
-    if f.get("sort") == "drop":
+    if "gained" in f:
+        rows = [r for r in rows if r[5] is not None and -drop(r) >= f["gained"]]
+    if "sort_metric" in f:  # (column, highest first): accounts without the figure last, then by name
+        column, highest_first = f["sort_metric"]
+        con = _db(engine)
+        value = dict(
+            con.execute(f"select a.account_id, {latest.format(col=column)} from account a", [day] * 1).fetchall()
+        )
+        con.close()
+        rows.sort(key=lambda r: r[1])
+        rows.sort(key=lambda r: -value[r[0]] if highest_first and value[r[0]] is not None else value[r[0]] or 0)
+        rows.sort(key=lambda r: value[r[0]] is None)
+    elif f.get("sort") == "drop":
         rows = [r for r in rows if r[5] is not None and drop(r) > 0]
         rows.sort(key=lambda r: (-drop(r), r[1]))
     elif f.get("sort") == "arr":
@@ -204,7 +216,7 @@ def judge(engine: Engine, text: str, want: Expect) -> tuple[bool, str]:
             expected_set = {a for a in base if a in ready}
             ok = set(got.account_ids) == expected_set and got.total == len(expected_set)
             return ok, f"got {sorted(got.account_ids)} want {sorted(expected_set)}"
-        if "sort" in f or "limit" in f:
+        if "sort" in f or "limit" in f or "sort_metric" in f:
             ok = got.account_ids == expected and got.total == len(expected)
         else:
             ok = set(got.account_ids) == set(expected) and got.total == len(expected)

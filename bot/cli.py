@@ -291,13 +291,23 @@ def score(
     day = asked or _today(settings)
     model = _health_model(settings)
     engine = _engine(settings)
+    other_model = (SCORES.c.model_hash != model.fingerprint) | SCORES.c.model_hash.is_(None)
     with engine.connect() as connection:
-        latest_metrics = connection.execute(select(func.max(METRICS.c.as_of))).scalar()
-        other_models = connection.execute(
-            select(func.count())
-            .select_from(SCORES)
-            .where((SCORES.c.model_hash != model.fingerprint) | SCORES.c.model_hash.is_(None))
-        ).scalar_one()
+        # Each check reads the least it can (at 100,000 accounts a whole-table pass costs a second): metrics on or
+        # after the day asked end the first; the latest scored day (indexed) tells whether the model changed.
+        latest_metrics = None
+        if asked is not None and not future:
+            newer = connection.execute(select(METRICS.c.as_of).where(METRICS.c.as_of >= asked).limit(1)).first()
+            latest_metrics = None if newer else connection.execute(select(func.max(METRICS.c.as_of))).scalar()
+        last_scored = select(func.max(SCORES.c.as_of)).scalar_subquery()
+        changed = connection.execute(
+            select(SCORES.c.account_id).where(SCORES.c.as_of == last_scored, other_model).limit(1)
+        ).first()
+        other_models = (
+            connection.execute(select(func.count()).select_from(SCORES).where(other_model)).scalar_one()
+            if changed
+            else 0
+        )
     latest = _as_day(latest_metrics)
     if asked is not None and latest is not None and asked > latest and not future:
         err_console.print(

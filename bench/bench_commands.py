@@ -67,6 +67,7 @@ def run(command: list[str], *, cwd: Path = ROOT) -> Run:
 
 
 def fresh(database: Path) -> Path:
+    database.parent.mkdir(parents=True, exist_ok=True)  # bench/out, on a fresh clone
     for leftover in database.parent.glob(database.name + "*"):
         leftover.unlink()
     return database

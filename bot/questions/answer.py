@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
 
 from bot import insights
@@ -200,12 +200,22 @@ def _former_customers(q: Question, asked: Asked) -> views.Notice:
         since = date(asked.today.year, 1, 1)
     if since is not None:
         query = query.where(ACCOUNTS.c.churned_on >= since)
+    # Logo churn: of the accounts that were customers when the window opened (every account, without one).
+    book = select(func.count()).select_from(ACCOUNTS).where(ACCOUNTS.c.account_id.is_not(None))
+    if owner:
+        book = book.where(ACCOUNTS.c.csm_owner == owner)
+    if since is not None:
+        book = book.where(or_(ACCOUNTS.c.churned_on.is_(None), ACCOUNTS.c.churned_on >= since))
     with asked.engine.connect() as connection:
         rows = connection.execute(query.order_by(ACCOUNTS.c.churned_on.desc()).limit(30)).all()
         total = connection.execute(select(func.count()).select_from(query.subquery())).scalar() or 0
+        customers = connection.execute(book).scalar() or 0
     whose = f" of {owner}'s" if owner else ""
     when = f" since {fmt.day(since)}" if since else ""
     lines = [f"{fmt.count(total, 'former customer')}{whose}{when} (no longer scored):"]
+    if customers:
+        base = f"the {customers} customers on {fmt.day(since)}" if since else f"the {customers} accounts on record"
+        lines.insert(0, f"Logo churn{when}: {total} of {base} ({total / customers:.1%}).")
     lines += [f"• {r.name} — churned {fmt.day(r.churned_on)} ({r.csm_owner})" for r in rows]
     if total > len(rows):
         lines.append(f"…and {total - len(rows)} more.")
@@ -423,7 +433,11 @@ def _list(q: Question, asked: Asked) -> object:
     subject = q.csm or " · ".join([*q.csms, *(v for _, v in q.scope)])
     total = found.total
     counted = _counted(total, noun)
-    if q.limit and total > q.limit:
+    one = q.limit == 1 and total > 1 and len(frame) > 0  # "Diego's riskiest account": that one, named
+    if one:
+        which = {"score": "lowest-scoring", "arr": "biggest", "score_desc": "highest-scoring"}.get(q.sort or "", "top")
+        counted = f"the {which} of {counted}"
+    elif q.limit and total > q.limit:
         counted = f"{'lowest-scoring' if q.sort == 'score' else 'top'} {q.limit} of {counted}"
     if q.csm:
         headline = f"{q.csm} has {counted}"
@@ -433,7 +447,9 @@ def _list(q: Question, asked: Asked) -> object:
         headline = f"{counted[0].upper() + counted[1:]} in {subject}"
     else:
         headline = f"{counted[0].upper() + counted[1:]} across the team"
-    if q.limit and total > q.limit:  # the ARR of those listed, not of every match
+    if one:
+        headline += f": {frame['name'].iloc[0]} · {fmt.money(float(frame['arr'].head(1).sum()))} ARR"
+    elif q.limit and total > q.limit:  # the ARR of those listed, not of every match
         headline += f" · {fmt.money(float(frame['arr'].head(q.limit).sum()))} ARR between them"
     elif total and found.total_arr:
         headline += f" · {fmt.money(found.total_arr)} ARR"

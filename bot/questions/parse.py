@@ -185,7 +185,7 @@ _GRAMMAR = (
     "excel xlsx spreadsheet file distribution distributed owned owns managed manages handled handles coming "
     "upcoming soon stake nobody noone anyone open opened ticket tickets seat seats utilisation utilization csat "
     "fewer feature features touches percent support deal scale range percentage proportion share drivers driver "
-    "biggest main key promoters promoter zero most fewest least"
+    "biggest main key promoters promoter zero most fewest least worried worry worrying concerned flags flag moved"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -335,13 +335,14 @@ _MODEL_LOOSE = re.compile(
 )
 _NEWS = re.compile(
     r"\bwhat\s+happened\s+(?:this|last|since|today|yesterday)\b|\bwhat'?s\s+new\b|\b(?:turned|went|gone|became|"
-    r"newly)\s+(?:red|yellow|orange|green)\b|\bnew\s+(?:red|yellow|orange)\s+accounts\b|\banything\s+new\b"
+    r"newly|moved\s+(?:to|into)|slipped\s+(?:to|into)|fell\s+(?:to|into)|dropped\s+(?:to|into))\s+(?:red|yellow|orange|green)\b"
+    r"|\bnew\s+(?:red|yellow|orange)\s+accounts\b|\banything\s+new\b|\bchanged\s+(?:band|status|colou?r)s?\b"
     r"|\bwhat'?s\s+(?:changed|different)\b",
     re.IGNORECASE,
 )
 _PLOT = re.compile(r"\b(?:plot|chart|graph|visuali[sz]e)\b", re.IGNORECASE)
 _CHURNED_LIST = re.compile(
-    r"\bchurned\b|\bformer\s+customers\b|\blost\s+customers\b|\bwho\s+(?:left|churned)\b"
+    r"\bchurn\s+rate\b|\blogo\s+churn\b|\bchurned\b|\bformer\s+customers\b|\blost\s+customers\b|\bwho\s+(?:left|churned)\b"
     r"|\bcustomers\s+(?:we\s+)?lost\b|\bchurn\s+list\b",
     re.IGNORECASE,
 )
@@ -486,6 +487,16 @@ _AT_RISK = re.compile(
     r"\blow[- ]health\b|\bunhealthy\b|\bat[- ]?risk\b|\brisky\b|\bin\s+trouble\b|\bcritical\b|\bon\s+fire\b"
     r"|\bchurn\s+risk\b"
     r"|\blikely\s+to\s+churn\b|\bneeds?\s+attention\b",
+    re.IGNORECASE,
+)
+_ONE_SUPERLATIVE = re.compile(
+    r"\b(?:riskiest|worst|weakest|unhealthiest|lowest[- ]scoring|biggest|largest|healthiest|best|strongest)\s+"
+    r"(?:account|customer|client)\b(?!s)",
+    re.IGNORECASE,
+)
+_WORRIED_ABOUT = re.compile(
+    r"\b(?:accounts|customers|clients|who|which)\b.*\bworr(?:y|ied|ying)\b|\bworr(?:y|ied|ying)\s+about\s+"
+    r"(?:which|what|any)\b",
     re.IGNORECASE,
 )
 _HEALTHY_LIST = re.compile(r"\bhealthy\s+(?:accounts|customers)\b|\bthriving\b", re.IGNORECASE)
@@ -806,6 +817,12 @@ def _kind_said(words: _Words, position: int, kind: str, value: str, vocab: Vocab
     return kind
 
 
+def _kind_named(words: _Words, position: int, size: int, kind: str) -> bool:
+    """Whether the kind's own word ("stage", "segment", …) is said beside the value at `position`."""
+    near = set(words.words[max(0, position - 2) : position] + words.words[position + size : position + size + 2])
+    return bool(near & set(_KIND_WORDS.get(kind, ())))
+
+
 def _claimed(words: _Words, typed: list[str]) -> bool:
     for i in range(len(words.words) - len(typed) + 1):
         if words.words[i : i + len(typed)] == typed and any(words.used[i : i + len(typed)]):
@@ -826,6 +843,12 @@ def _find_scope(words: _Words, text: str, vocab: Vocabulary) -> tuple[list[tuple
     for position, values in found:
         kind, value = values[0].split("\t")
         kind = _kind_said(words, position, kind, value, vocab)
+        size = len(fold(value).split())
+        if kind == "lifecycle" and fold(value) in GRAMMAR_WORDS and not _kind_named(words, position, size, kind):
+            # "up for renewal", "feature adoption": the word, not the lifecycle stage, unless a stage is said
+            for i in range(position, position + size):
+                words.used[i] = False
+            continue
         if kind not in dict(scope):
             scope.append((kind, value))
         elif (kind, value) not in scope:
@@ -1109,6 +1132,10 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
     limit = _LIMIT.search(low)
     if limit:
         out["limit"] = int(next(g for g in limit.groups() if g))
+    elif _ONE_SUPERLATIVE.search(low):
+        out["limit"] = 1  # "Diego's riskiest account", "our largest customer": the one
+    if _WORRIED_ABOUT.search(low) and not re.search(r"\btrends?\b", low) and not bands:
+        out["bands"] = ("@risk",)
     out["sort_by"] = _metric_sort(low)
     if "sort" not in out and out["sort_by"] is None:
         if _HIGHEST_SCORE.search(low):

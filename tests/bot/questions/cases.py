@@ -447,4 +447,11 @@ CASES += [
     ("promoters", rows(metric=[("nps", ">=", 9)])),
     ("accounts with NPS above 8", rows(metric=[("nps", ">", 8)])),
     ("accounts with zero logins", rows(metric=[("logins_30d", "<=", 0)])),
+    ("who's up for renewal soon", rows(renew_days=90)),
+    ("accounts in the renewal stage", rows(lifecycle="renewal")),
+    ("which accounts changed band since last month", changes(days=30, team=True)),
+    ("how many accounts moved to red this month", changes(days=30, team=True)),
+    ("what's Diego's riskiest account", rows(csm="Diego Ramirez", limit=1)),
+    ("tell me about our largest customer", rows(sort="arr", limit=1)),
+    ("which customers should we be worried about?", rows(band=AT_RISK)),
 ]

@@ -333,6 +333,8 @@ def _read_as(q: Question, model: HealthModel, day: date) -> list[str]:
         read.append(f"Down {q.dropped:g}+ points vs last month")
     if q.gained is not None:
         read.append(f"Up {q.gained:g}+ points vs last month")
+    if q.crossed_below is not None:
+        read.append(f"Fell below {q.crossed_below:g} since last month")
     if q.declining:
         read.append(f"Declining (down more than {model.stable_points:g} points vs last month)")
     if q.expansion:
@@ -343,6 +345,7 @@ def _read_as(q: Question, model: HealthModel, day: date) -> list[str]:
         "gain": "biggest gain first",
         "score_desc": "highest score first",
         "score": "lowest score first",
+        "renewal": "soonest renewal first",
     }
     if q.sort in sort:
         read.append("Sorted: " + sort[q.sort])

@@ -75,6 +75,7 @@ class Question:
     stale_since: tuple[str, int] | None = None  # ("touch", 10): no touch since the 1st of the last October
     dropped: float | None = None  # fell by at least this many points since last month
     gained: float | None = None  # rose by at least this many points since last month
+    crossed_below: float | None = None  # "fell below 60 this month": under it now, at or over it last month
     sort_by: tuple[str, bool] | None = None  # (measure, highest first): "most tickets", "lowest NPS"
     declining: bool = False
     expansion: bool = False
@@ -109,6 +110,7 @@ class Question:
             or self.stale_since
             or self.dropped is not None
             or self.gained is not None
+            or self.crossed_below is not None
             or self.sort_by
             or self.declining
             or self.expansion
@@ -460,6 +462,15 @@ _SCORE_ABOVE = re.compile(
     _SCORE_WORD + r"(?:is\s+)?(?:over|above|more\s+than|higher\s+than|greater\s+than|>=?)\s*(\d+)", re.IGNORECASE
 )
 _SCORE_BETWEEN = re.compile(_SCORE_WORD + r"between\s+(\d+)\s+and\s+(\d+)", re.IGNORECASE)
+_SCORE_OR_ABOVE = re.compile(r"\bscor\w*\s+(?:of\s+)?(\d+)\s+or\s+(?:above|more|higher|better|over)\b", re.IGNORECASE)
+_SCORE_OR_BELOW = re.compile(r"\bscor\w*\s+(?:of\s+)?(\d+)\s+or\s+(?:below|less|lower|under|worse)\b", re.IGNORECASE)
+_CROSSED_BELOW = re.compile(
+    r"\b(?:fell|fallen|dropped|slipped|went|gone|dipped)\s+(?:below|under)\s+(\d+)\b", re.IGNORECASE
+)
+_BY_RENEWAL = re.compile(
+    r"\b(?:sort(?:ed)?|order(?:ed)?|rank(?:ed)?)\s+by\s+(?:the\s+)?renewals?(?:\s+dates?)?\b|\bby\s+renewal\s+dates?\b",
+    re.IGNORECASE,
+)
 # An amount of money: "$50k", "100k", "1.2m", "250000" (a bare number under 1,000 is no ARR).
 _AMOUNT = r"(\$\s*\d+(?:\.\d+)?\s*[km]?|\d+(?:\.\d+)?\s*[km]\b|\d{4,})"
 _ARR_ABOVE = re.compile(r"(?:over|above|more\s+than|at\s+least|bigger\s+than|>=?)\s*" + _AMOUNT, re.IGNORECASE)
@@ -1062,8 +1073,11 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
     renewal_stage = re.search(r"\brenewal\s+(?:stage|phase|cohort)\b", low) and not re.search(
         r"renew(?:ing|s|als)\b", low
     )
+    by_renewal = _BY_RENEWAL.search(low)
+    if by_renewal:  # "sorted by renewal date": an order, not a window
+        out["sort"] = "renewal"
     if (
-        _RENEW.search(low)
+        _RENEW.search(_BY_RENEWAL.sub(" ", low))
         and not renewal_stage
         and not re.search(r"\brenewal\s+(?:strategy|plan|approach|playbook|prep)\b", low)
     ):
@@ -1144,10 +1158,18 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
             out["sort"] = "arr"
         elif _LOWEST.search(low):
             out["sort"] = "score"
-    for pattern, key in ((_SCORE_BELOW, "score_max"), (_SCORE_ABOVE, "score_min")):
+    for pattern, key in (
+        (_SCORE_BELOW, "score_max"),
+        (_SCORE_ABOVE, "score_min"),
+        (_SCORE_OR_BELOW, "score_max"),
+        (_SCORE_OR_ABOVE, "score_min"),
+    ):
         found = pattern.search(low)
         if found:
             out[key] = float(found.group(1))
+    crossed = _CROSSED_BELOW.search(low)
+    if crossed:
+        out["crossed_below"] = float(crossed.group(1))
     between = _SCORE_BETWEEN.search(low)
     if between:
         out["score_min"], out["score_max"] = float(between.group(1)), float(between.group(2))

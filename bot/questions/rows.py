@@ -207,6 +207,8 @@ def _query(model: HealthModel, q: Question, day: date, *, csm: str | None) -> tu
         query = query.where(drop >= q.dropped)
     if q.gained is not None:
         query = query.where(drop <= -q.gained)
+    if q.crossed_below is not None:
+        query = query.where(SCORES.c.score < q.crossed_below, SCORES.c.last_month_score >= q.crossed_below)
     if q.declining:
         query = query.where(drop > model.stable_points)
     if q.sort == "drop":
@@ -268,8 +270,8 @@ def _order(q: Question, day: date) -> list[Any]:
         return [_shown_drop().asc(), name]
     if q.sort == "score_desc":
         return [SCORES.c.score.desc(), name]
-    if q.renew_days is not None or q.renew_window:
-        return [ACCOUNTS.c.renewal_date, name]
+    if q.renew_days is not None or q.renew_window or q.sort == "renewal":
+        return [ACCOUNTS.c.renewal_date.is_(None), ACCOUNTS.c.renewal_date, name]
     return [SCORES.c.score, name]
 
 

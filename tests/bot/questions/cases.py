@@ -454,4 +454,7 @@ CASES += [
     ("what's Diego's riskiest account", rows(csm="Diego Ramirez", limit=1)),
     ("tell me about our largest customer", rows(sort="arr", limit=1)),
     ("which customers should we be worried about?", rows(band=AT_RISK)),
+    ("all red accounts sorted by renewal date", rows(band="Red", sort="renewal")),
+    ("show accounts whose score fell below 70 this month", rows(crossed_below=70)),
+    ("accounts scoring 80 or above", rows(score_min=80)),
 ]

@@ -119,6 +119,12 @@ def expected_rows(engine: Engine, f: dict[str, Any]) -> list[str]:
         rows = [r for r in rows if r[5] is not None and drop(r) >= f["dropped"]]
     if "gained" in f:
         rows = [r for r in rows if r[5] is not None and -drop(r) >= f["gained"]]
+    if "score_min" in f:
+        rows = [r for r in rows if r[2] >= f["score_min"]]
+    if "score_max" in f:
+        rows = [r for r in rows if r[2] <= f["score_max"]]
+    if "crossed_below" in f:  # under the line now, at or over it a month ago
+        rows = [r for r in rows if r[5] is not None and r[2] < f["crossed_below"] <= r[5]]
     if "sort_metric" in f:  # (column, highest first): accounts without the figure last, then by name
         column, highest_first = f["sort_metric"]
         con = _db(engine)
@@ -132,6 +138,8 @@ def expected_rows(engine: Engine, f: dict[str, Any]) -> list[str]:
     elif f.get("sort") == "drop":
         rows = [r for r in rows if r[5] is not None and drop(r) > 0]
         rows.sort(key=lambda r: (-drop(r), r[1]))
+    elif f.get("sort") == "renewal":
+        rows.sort(key=lambda r: (r[4] is None, r[4] or "", r[1]))
     elif f.get("sort") == "arr":
         rows.sort(key=lambda r: (-(r[3] or 0), r[1]))
     else:

@@ -1263,7 +1263,7 @@ def _metric_thresholds(low: str) -> tuple[tuple[tuple[str, str, float], ...], st
             low = low[: zero.start()] + " " * (zero.end() - zero.start()) + low[zero.end() :]
             continue
         for pattern in (
-            rf"\b{_CMP}\s*{_NUM}\s+(?:open\s+|active\s+)?(?:{noun})\b",
+            rf"(?<!\w){_CMP}\s*{_NUM}\s+(?:open\s+|active\s+)?(?:{noun})\b",
             rf"\b(?P<num>\d+)\s*\+\s*(?P<pct>)(?:{noun})\b",
             rf"\b(?:{noun})\s+(?:is\s+|are\s+|of\s+|count\s+)?{_CMP}\s*{_NUM}",
         ):

@@ -457,4 +457,9 @@ CASES += [
     ("all red accounts sorted by renewal date", rows(band="Red", sort="renewal")),
     ("show accounts whose score fell below 70 this month", rows(crossed_below=70)),
     ("accounts scoring 80 or above", rows(score_min=80)),
+    (
+        "accounts with >5 tickets this month and usage dropped 30%",
+        rows(signal=("usage_drop", "usage_decline"), metric=[("tickets_30d", ">", 5)]),
+    ),
+    ("accounts with NPS > 8", rows(metric=[("nps", ">", 8)])),
 ]

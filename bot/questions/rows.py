@@ -34,11 +34,12 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import Join
 
 from bot import insights
-from bot.questions.parse import Question
+from bot.questions.parse import SHARE_MEASURES, Question
 from bot.questions.vocabulary import SCOPE_COLUMNS
 from bot.scoring_runs import ACCOUNTS, METRICS, SCORES
 from scoring import HealthModel
 from scoring import portfolio as book_math
+from scoring.measures import metric_sources
 
 SHOWN = 99  # rows in one Slack table block (100, one of them the header); the rest go to a file
 
@@ -241,17 +242,13 @@ _OPERATORS: dict[str, Callable[[Any, float], Any]] = {
     "<": operator.lt,
     "<=": operator.le,
 }
-# Ratios, worked out as scoring does: a share of the latest snapshot's two columns.
-_RATIOS = {
-    "seat_utilisation": ("active_users", "seats_purchased"),
-    "feature_adoption": ("features_used", "features_total"),
-}
 
 
 def _metric_value(measure: str, day: date) -> Any:
-    """The latest snapshot's value of a metrics column, or of a ratio of two (no value when the divisor is 0)."""
-    if measure in _RATIOS:
-        top, bottom = _RATIOS[measure]
+    """The latest snapshot's value of a metrics column, or of a share of two as scoring works it out (seat
+    utilisation: active users over seats; no value when the divisor is 0)."""
+    if measure in SHARE_MEASURES:
+        top, bottom = metric_sources(measure)
         return cast(_latest(top, day), Float) / func.nullif(_latest(bottom, day), 0)
     return _latest(measure, day)
 

@@ -187,7 +187,8 @@ _GRAMMAR = (
     "excel xlsx spreadsheet file distribution distributed owned owns managed manages handled handles coming "
     "upcoming soon stake nobody noone anyone open opened ticket tickets seat seats utilisation utilization csat "
     "fewer feature features touches percent support deal scale range percentage proportion share drivers driver "
-    "biggest main key promoters promoter zero most fewest least worried worry worrying concerned flags flag moved"
+    "biggest main key promoters promoter zero most fewest least worried worry worrying concerned flags flag moved "
+    "accts acct vertical verticals"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -1256,6 +1257,16 @@ def _metric_thresholds(low: str) -> tuple[tuple[tuple[str, str, float], ...], st
             found.append(("nps", op, float(nps.group("num"))))
             low = low[: nps.start()] + " " * (nps.end() - nps.start()) + low[nps.end() :]
             break
+    # "overdue for more than 30 days", "overdue > 30 days", "overdue by 45 days": days overdue, the number after.
+    late = re.search(
+        rf"\boverdue\s+(?:(?:payments?|invoices?|bills?)\s+)?(?:by\s+|for\s+)?(?:{_CMP}\s*)?(?P<days>\d+)\s*\+?\s*days?\b",
+        low,
+    )
+    if late:
+        said = late.group("cmp")
+        op = _COMPARATORS[re.sub(r"\s+", " ", said)] if said else ">="
+        found.append(("days_overdue", op, float(late.group("days"))))
+        low = low[: late.start()] + " " * (late.end() - late.start()) + low[late.end() :]
     for noun, measure in _METRIC_NOUNS:
         zero = re.search(rf"\b(?:zero|0)\s+(?:{noun})\b", low)
         if zero:

@@ -462,4 +462,7 @@ CASES += [
         rows(signal=("usage_drop", "usage_decline"), metric=[("tickets_30d", ">", 5)]),
     ),
     ("accounts with NPS > 8", rows(metric=[("nps", ">", 8)])),
+    ("which accounts have been overdue for more than 30 days", rows(overdue=True, metric=[("days_overdue", ">", 30)])),
+    ("accts w/ overdue invoices > 30 days", rows(overdue=True, metric=[("days_overdue", ">", 30)])),
+    ("30+ days overdue", rows(overdue=True, metric=[("days_overdue", ">=", 30)])),
 ]

@@ -733,11 +733,7 @@ def _find_csm(words: _Words, text: str, vocab: Vocabulary) -> tuple[str | None, 
     hits = _claim_phrases(words, full, 3)
     if hits:
         return hits[0][1][0], []
-    firsts: dict[str, list[str]] = {}
-    for c in vocab.csms:
-        parts = fold(c.name).split()
-        if parts:
-            firsts.setdefault(parts[0], []).append(c.name)
+    firsts = _first_names(vocab)
     for i, word in enumerate(words.words):
         if word not in firsts and word.endswith("s") and word[:-1] in firsts:
             word = word[:-1]  # "Kenjis accounts": the possessive typed without its apostrophe
@@ -751,6 +747,16 @@ def _find_csm(words: _Words, text: str, vocab: Vocabulary) -> tuple[str | None, 
     return None, []
 
 
+def _first_names(vocab: Vocabulary) -> dict[str, list[str]]:
+    """Each CSM first name (folded) and the CSMs who have it."""
+    firsts: dict[str, list[str]] = {}
+    for c in vocab.csms:
+        parts = fold(c.name).split()
+        if parts:
+            firsts.setdefault(parts[0], []).append(c.name)
+    return firsts
+
+
 def _other_csms(words: _Words, text: str, vocab: Vocabulary, first: str) -> list[str]:
     """More CSMs named after the first ("compare Sarah and Kenji", "<@U1> vs <@U2>"): full names, Slack mentions,
     first names that are one CSM's."""
@@ -762,10 +768,7 @@ def _other_csms(words: _Words, text: str, vocab: Vocabulary, first: str) -> list
     for _, found in _claim_phrases(words, {fold(c.name): [c.name] for c in vocab.csms}, 3):
         if found[0] not in names:
             names.append(found[0])
-    firsts: dict[str, list[str]] = {}
-    for c in vocab.csms:
-        if c.name.split():
-            firsts.setdefault(fold(c.name).split()[0], []).append(c.name)
+    firsts = _first_names(vocab)
     for i, word in enumerate(words.words):
         owners = firsts.get(word, [])
         if not words.used[i] and len(owners) == 1 and owners[0] not in names:
@@ -1242,6 +1245,16 @@ def _metric_sort(low: str) -> tuple[str, bool] | None:
     return None
 
 
+def _comparator(said: str | None) -> str:
+    """The operator a comparison's words say ("more than" is >); none said ("5+ tickets") is at least."""
+    return _COMPARATORS[re.sub(r"\s+", " ", said)] if said else ">="
+
+
+def _blanked(low: str, match: re.Match[str]) -> str:
+    """`low` with what `match` read blanked out, so no later reading takes it again."""
+    return low[: match.start()] + " " * (match.end() - match.start()) + low[match.end() :]
+
+
 def _metric_thresholds(low: str) -> tuple[tuple[tuple[str, str, float], ...], str]:
     """Thresholds on metrics, and the text with them blanked out (so "over 1000 logins" is no ARR)."""
     found: list[tuple[str, str, float]] = []
@@ -1250,12 +1263,12 @@ def _metric_thresholds(low: str) -> tuple[tuple[tuple[str, str, float], ...], st
     )
     if promoters:
         found.append(("nps", ">=", 9.0))
-        low = low[: promoters.start()] + " " * (promoters.end() - promoters.start()) + low[promoters.end() :]
+        low = _blanked(low, promoters)
     for nps in re.finditer(rf"\bnps\s+(?:scores?\s+)?(?:of\s+|is\s+)?{_CMP}\s*{_NUM}", low):
-        op = _COMPARATORS[re.sub(r"\s+", " ", nps.group("cmp"))]
+        op = _comparator(nps.group("cmp"))
         if op in (">", ">="):  # an upper bound is `nps_max`, read by `_filters`
             found.append(("nps", op, float(nps.group("num"))))
-            low = low[: nps.start()] + " " * (nps.end() - nps.start()) + low[nps.end() :]
+            low = _blanked(low, nps)
             break
     # "overdue for more than 30 days", "overdue > 30 days", "overdue by 45 days": days overdue, the number after.
     late = re.search(
@@ -1263,15 +1276,14 @@ def _metric_thresholds(low: str) -> tuple[tuple[tuple[str, str, float], ...], st
         low,
     )
     if late:
-        said = late.group("cmp")
-        op = _COMPARATORS[re.sub(r"\s+", " ", said)] if said else ">="
+        op = _comparator(late.group("cmp"))
         found.append(("days_overdue", op, float(late.group("days"))))
-        low = low[: late.start()] + " " * (late.end() - late.start()) + low[late.end() :]
+        low = _blanked(low, late)
     for noun, measure in _METRIC_NOUNS:
         zero = re.search(rf"\b(?:zero|0)\s+(?:{noun})\b", low)
         if zero:
             found.append((measure, "<=", 0.0))
-            low = low[: zero.start()] + " " * (zero.end() - zero.start()) + low[zero.end() :]
+            low = _blanked(low, zero)
             continue
         for pattern in (
             rf"(?<!\w){_CMP}\s*{_NUM}\s+(?:open\s+|active\s+)?(?:{noun})\b",
@@ -1281,13 +1293,12 @@ def _metric_thresholds(low: str) -> tuple[tuple[tuple[str, str, float], ...], st
             match = re.search(pattern, low)
             if match is None:
                 continue
-            said = match.groupdict().get("cmp")
-            op = _COMPARATORS[re.sub(r"\s+", " ", said)] if said else ">="
+            op = _comparator(match.groupdict().get("cmp"))
             value = float(match.group("num"))
             if measure in SHARE_MEASURES and (match.group("pct") or value > 1):
                 value /= 100
             found.append((measure, op, value))
-            low = low[: match.start()] + " " * (match.end() - match.start()) + low[match.end() :]
+            low = _blanked(low, match)
             break
     return tuple(found), low
 

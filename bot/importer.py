@@ -949,6 +949,11 @@ def _upsert(
     # Into an empty SQLite table (a first import) every row is new, each key comes once (see _combine) and the write
     # lock, held since the transaction began, keeps it so: plain inserts, without the conflict check.
     keys = None if before == 0 and connection.dialect.name == "sqlite" else KEYS[kind]
+    # Its secondary indexes are then built once the rows are in, in one sorted pass each, rather than entry by
+    # entry; in the same transaction, so a failed import leaves them as they were.
+    rebuilt = list(table.indexes) if keys is None else []
+    for index in rebuilt:
+        index.drop(connection)
     task = bars.add(f"Writing {kind}", total) if total >= PROGRESS_MIN_ROWS else None
     # SQLite turns a bound NaN into NULL, which spares converting every number to an object.
     nan_is_null = connection.dialect.name == "sqlite"
@@ -963,6 +968,8 @@ def _upsert(
                 changed += partial.execute([rest])
             done += rows
             bars.update(task, done)
+    for index in rebuilt:
+        index.create(connection)
     inserted = connection.execute(count).scalar_one() - before
     return inserted, changed - inserted, total - changed
 

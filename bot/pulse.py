@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-import pandas as pd
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.activity import DAY, alert_on_account, effective_days, record_action
+from bot.activity import alert_on_account, record_action
 from bot.permissions import Person, check_may_act
 from bot.settings import Settings
-from bot.store import Pulse, read_session, write_session
+from bot.store import Pulse, write_session
 from bot.store.tables import as_utc
 from messages.views import PULSE_LEVELS, PulseReading
 
@@ -122,24 +121,3 @@ def _reading(pulse: Pulse) -> PulseReading:
         expires_on=pulse.expires_on,
         note=pulse.note,
     )
-
-
-def with_pulse(engine: Engine, metrics: pd.DataFrame, *, as_of: date | None) -> pd.DataFrame:
-    """The metrics with `csm_pulse` (1–6) added: the newest CSM pulse in force at each snapshot (an account's
-    latest snapshot: at `as_of`, the day being scored). No reading in force is no data, never a middle value."""
-    with read_session(engine) as session:
-        rows = session.exec(
-            select(col(Pulse.account_id), col(Pulse.set_at), col(Pulse.expires_on), col(Pulse.level))
-        ).all()
-    pulses = pd.DataFrame(rows, columns=["account_id", "day", "expires_on", "csm_pulse"])
-    if pulses.empty or metrics.empty:
-        return metrics
-    pulses["day"] = pd.to_datetime(pulses["day"], utc=True).dt.tz_localize(None).dt.normalize().astype(DAY)
-    pulses["expires_on"] = pd.to_datetime(pulses["expires_on"]).astype(DAY)
-    pulses = pulses.sort_values("day", kind="stable")
-    probe = pd.DataFrame({"account_id": metrics["account_id"].astype(str), "day": effective_days(metrics, as_of)})
-    probe = probe.reset_index().sort_values("day")
-    found = pd.merge_asof(probe, pulses, on="day", by="account_id", direction="backward")
-    found = found.set_index("index").sort_index()
-    in_force = found["expires_on"] >= found["day"]
-    return metrics.assign(csm_pulse=found["csm_pulse"].where(in_force).to_numpy(dtype="float64"))

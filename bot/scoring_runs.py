@@ -5,26 +5,27 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.engine import Connection, Engine
 
-from bot.activity import with_logged_touches
-from bot.pulse import with_pulse
+from bot.scoring_inputs import with_logged_touches, with_pulse
 from bot.settings import Settings
 from bot.store import write_session
-from bot.store.db import bulk_insert, page_cache, read_frame
+from bot.store.db import bulk_insert, distinct_values, page_cache, read_frame
 from bot.store.tables import ACCOUNTS, METRICS, SCORES, utcnow
 from scoring import HealthModel, Scored, load_model, score_snapshots
-from scoring.backtest import BacktestResult, PredictionSummary, backtest, prediction_summary
 from scoring.findings import findings_json
 from scoring.measures import SnapshotRows
 from scoring.playbooks import load_playbooks
 from scoring.score import HistoryReach, history_reach
+
+if TYPE_CHECKING:
+    from scoring.backtest import BacktestResult, PredictionSummary
 
 # The tables as SQLAlchemy Core sees them: bulk reads into pandas and bulk writes go through Core.
 
@@ -120,6 +121,8 @@ def backtest_store(
         raise NothingToBacktest(
             "No former customers: give accounts a churned_on date in the accounts file and import it again."
         )
+    from scoring.backtest import backtest  # the backtest's modules are for this command alone
+
     return backtest(accounts, metrics, model, horizon_days=horizon_days, learn=learn, day=day)
 
 
@@ -130,6 +133,8 @@ def churn_prediction_summary(engine: Engine, model: HealthModel, *, horizon_days
     Raises:
         NothingToBacktest: as `backtest_store`.
     """
+    from scoring.backtest import prediction_summary
+
     return prediction_summary(backtest_store(engine, model, horizon_days=horizon_days, learn=True))
 
 
@@ -205,8 +210,7 @@ def score_run(
         ids = read_frame(connection, select(ACCOUNTS.c.account_id).order_by(ACCOUNTS.c.account_id))["account_id"]
         days = {as_of}
         if history:
-            snapshot_days = select(METRICS.c.as_of).where(METRICS.c.as_of <= as_of).distinct()
-            days |= set(read_frame(connection, snapshot_days)["as_of"].dt.date)
+            days |= set(distinct_values(connection, METRICS.c.as_of, below=as_of + timedelta(days=1)))
     ids = ids.to_numpy(dtype=object)
     run = ScoringRun(as_of, 0, len(days), 0, from_stored=not history)
     with write_session(engine) as session:
@@ -319,6 +323,14 @@ def _score_day(
     if len(planned.metrics):
         scored, more = _score_context(engine, accounts, planned, model, reach, as_of=as_of, complete=False)
         done.append((scored, np.flatnonzero(~np.isin(scored.table.code, more))))
+        if 0 < len(more) <= BY_ID_UP_TO:
+            # Mostly accounts whose decline streak runs back past the days read: their earlier stored scores
+            # complete it, with no need to read those snapshots' metrics.
+            with engine.connect() as reading:
+                longer = _with_earlier_scores(reading, model, planned, scored.table.account_ids[more], as_of=as_of)
+            scored, more = _score_context(engine, accounts, longer, model, reach, as_of=as_of, complete=True)
+            done.append((scored, np.flatnonzero(~np.isin(scored.table.code, more))))
+            read += len(longer.metrics)
         rest = pd.concat([rest, pd.Series(scored.table.account_ids[more], dtype=object)], ignore_index=True)
     if len(rest) > BY_ID_UP_TO:
         whole = rest.to_numpy(dtype=object)  # too many to read by ID: their whole history, or the batch's
@@ -394,13 +406,10 @@ def _planned_context(
     day a look-back reads, the columns it reads there. An account without a snapshot on the day a look-back
     reads first, where the look-back has other days to choose from, is `irregular`."""
     in_span = METRICS.c.account_id.between(*span)
-    since = _as_date(latest_day - max(reach.metric_days, reach.score_days))
-    book_days = read_frame(
-        reading,
-        select(METRICS.c.as_of).where(in_span, METRICS.c.as_of >= since, METRICS.c.as_of < as_of).distinct(),
-    )
-    days = np.unique(_day_numbers(book_days["as_of"]))
-    days = days[days < latest_day]
+    since = _as_date(latest_day - max(reach.metric_days, reach.score_days) - 1)
+    # The book's snapshot days, not only the batch's: a batch lacking one of them reads its accounts in full.
+    book_days = distinct_values(reading, METRICS.c.as_of, above=since, below=min(as_of, _as_date(latest_day)))
+    days = np.array([_day_number(d) for d in book_days], dtype="int64")
     # Every earlier day within the score look-backs' reach (their stored scores are checked), then each
     # look-back's first day (or every day an average spans), with the columns read there.
     columns: dict[int, set[str]] = {int(d): set() for d in days[days >= latest_day - reach.score_days]}
@@ -447,6 +456,29 @@ def _every_snapshot(reading: Connection, model: HealthModel, ids: pd.Series, *, 
         ignore_index=True,
     )
     return _Context(frame, frame.groupby("account_id", as_index=False)["as_of"].max())
+
+
+def _with_earlier_scores(
+    reading: Connection, model: HealthModel, planned: _Context, ids: np.ndarray, *, as_of: date
+) -> _Context:
+    """`planned` narrowed to accounts `ids`, with the stored score of each of their earlier snapshots: on a row it
+    holds, and on a row of its own (metrics NaN) for a day it lacks. Enough for score look-backs over their whole
+    history, while look-backs at metrics are unchanged: each reads the day nearest its target, which `planned`
+    holds."""
+    key = ["account_id", "as_of"]
+    metrics = planned.metrics[planned.metrics["account_id"].isin(ids)]
+    # The snapshot days come from the primary key's index alone; only the stored score is read from its row.
+    earlier = _with_stored_scores(model, METRICS.c.account_id, METRICS.c.as_of).where(METRICS.c.as_of < as_of)
+    chunks = np.array_split(ids, max(1, -(-len(ids) // ID_CHUNK)))
+    scores = pd.concat(
+        [read_frame(reading, earlier.where(METRICS.c.account_id.in_(list(chunk)))) for chunk in chunks],
+        ignore_index=True,
+    ).rename(columns={"stored_score": "earlier_score"})
+    merged = metrics.merge(scores, on=key, how="outer", sort=False)
+    held = merged.pop("earlier_score")
+    merged["stored_score"] = merged["stored_score"].fillna(held) if "stored_score" in merged else held
+    latest = planned.latest[planned.latest["account_id"].isin(ids)]
+    return _Context(merged, latest)
 
 
 def _score_context(

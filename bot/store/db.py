@@ -21,6 +21,7 @@ from sqlalchemy import (
     inspect,
     literal,
     literal_column,
+    select,
     text,
 )
 from sqlalchemy.engine import Connection, Engine
@@ -185,6 +186,23 @@ def read_frame(connection: Connection, query: Select[Any]) -> pd.DataFrame:
     finally:
         cursor.close()
     return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+
+
+def distinct_values(connection: Connection, column: Column[Any], *, above: Any = None, below: Any = None) -> list[Any]:
+    """The distinct non-NULL values of an indexed `column` strictly between `above` and `below` (either may be
+    None), ascending, found one index probe each (a loose index scan): a few days among a million rows take
+    milliseconds where `SELECT DISTINCT` reads every row."""
+    values: list[Any] = []
+    while True:
+        query = select(func.min(column)).where(column.is_not(None))
+        if above is not None:
+            query = query.where(column > above)
+        if below is not None:
+            query = query.where(column < below)
+        above = connection.execute(query).scalar()
+        if above is None:
+            return values
+        values.append(above)
 
 
 def _execute(connection: Connection, query: Select[Any]) -> Any:

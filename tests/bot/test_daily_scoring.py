@@ -66,6 +66,8 @@ def test_the_daily_run_scores_the_new_day_alone_and_stores_what_the_whole_histor
     assert not whole.from_stored and whole.days == 14
     pd.testing.assert_frame_equal(results(after, NEXT), results(stored(book), NEXT))
     assert results(after, NEXT)["signals"].str.contains("facts").sum() > run.accounts / 2
+    # Decline streaks running back past the earlier days read are completed from the stored scores alone.
+    assert results(after, NEXT)["signals"].str.contains("Score fell [3-9] periods in a row").any()
 
 
 def test_without_a_stored_past_every_account_is_scored_from_its_whole_history(book: Engine) -> None:

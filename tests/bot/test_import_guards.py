@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
 from bot.importer import MAX_INTEGER, ImportFailed, import_files, import_frames
@@ -179,3 +179,37 @@ def test_a_failure_writing_the_second_table_leaves_the_first_as_it_was(engine: E
     with read_session(engine) as session:
         acme = session.get(Account, "ACCT-4521")
     assert acme is not None and (acme.name, acme.csm_owner, acme.segment) == ("Acme Corp", "Sarah Chen", None)
+
+
+def index_names(engine: Engine, table: str) -> set[str]:
+    return {index["name"] for index in inspect(engine).get_indexes(table)}
+
+
+def test_a_first_import_builds_the_indexes_after_its_rows_and_a_failed_one_keeps_them(
+    engine: Engine, tmp_path: Path
+) -> None:
+    declared = {index.name for index in MetricSnapshot.__table__.indexes} | {  # type: ignore[attr-defined]
+        index.name
+        for index in Account.__table__.indexes  # type: ignore[attr-defined]
+    }
+    before = index_names(engine, "metric_snapshot") | index_names(engine, "account")
+    assert "ix_metric_snapshot_as_of" in before and declared <= before
+    fail_inserts_into_metric_snapshot(engine)
+    files = [write(tmp_path, "accounts.csv", ACCOUNTS), write(tmp_path, "metrics.csv", METRICS)]
+    with pytest.raises(Exception, match="injected failure"):
+        import_files(engine, files, progress=False)  # into empty tables: the bulk-load path
+    assert counts(engine) == (0, 0)
+    assert index_names(engine, "metric_snapshot") | index_names(engine, "account") == before
+
+    with engine.begin() as connection:
+        connection.execute(
+            text("DROP TRIGGER refuse_metrics" + ("" if engine.dialect.name == "sqlite" else " ON metric_snapshot"))
+        )
+    import_files(engine, files, progress=False)
+    assert counts(engine)[0] > 0 and counts(engine)[1] > 0
+    assert index_names(engine, "metric_snapshot") | index_names(engine, "account") == before
+    if engine.dialect.name == "sqlite":  # the snapshot days are found through the day index
+        query = "EXPLAIN QUERY PLAN SELECT min(as_of) FROM metric_snapshot WHERE as_of > '2026-01-01'"
+        with engine.connect() as connection:
+            plan = connection.execute(text(query)).all()
+        assert any("ix_metric_snapshot_as_of" in str(row[-1]) for row in plan)

@@ -181,7 +181,7 @@ def test_a_failure_writing_the_second_table_leaves_the_first_as_it_was(engine: E
     assert acme is not None and (acme.name, acme.csm_owner, acme.segment) == ("Acme Corp", "Sarah Chen", None)
 
 
-def index_names(engine: Engine, table: str) -> set[str]:
+def index_names(engine: Engine, table: str) -> set[str | None]:
     return {index["name"] for index in inspect(engine).get_indexes(table)}
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -418,11 +418,13 @@ def alert_actions(a: views.Alert) -> list[Element]:
     if not a.playbook_run and a.playbook:
         actions.append(execute("Start playbook", Action.ALERT_START_PLAYBOOK, ref))
     actions += [_opens("Log note…", DIALOGS[1], ref), _opens("Set pulse…", DIALOGS[2], ref)]
+    # Teams shows six actions in a row; the seventh goes under the card's "…" menu.
+    actions.append({**_opens("Reassign…" if a.assigned_to else "Assign…", DIALOGS[3], ref), "mode": "secondary"})
     return actions
 
 
 # The alert actions that ask for something first, each in a dialog of its own.
-DIALOGS = (Action.ALERT_SNOOZE, Action.ALERT_LOG_NOTE, Action.ALERT_SET_PULSE)
+DIALOGS = (Action.ALERT_SNOOZE, Action.ALERT_LOG_NOTE, Action.ALERT_SET_PULSE, Action.ALERT_ASSIGN)
 
 
 def _opens(title: str, dialog: Action, ref: Mapping[str, Any]) -> Element:
@@ -431,8 +433,11 @@ def _opens(title: str, dialog: Action, ref: Mapping[str, Any]) -> Element:
     return {"type": "Action.Submit", "title": title, "data": data}
 
 
-def alert_dialog(dialog: str, a: views.Alert, *, rev: str | None = None) -> tuple[str, Card]:
-    """The dialog a button opens on an alert: its title and its form, submitted with the alert's reference."""
+def alert_dialog(
+    dialog: str, a: views.Alert, *, rev: str | None = None, people: Sequence[tuple[str, str]] = ()
+) -> tuple[str, Card]:
+    """The dialog a button opens on an alert: its title and its form, submitted with the alert's reference.
+    `people` (user ID, name) are whom the alert may be assigned to."""
     ref = {"dialog_id": dialog, "alert_id": a.alert_id, "rev": rev or alert_revision(a)}
     intro = text(f"{a.account.name} {a.title} · {STATE_WORDS.get(a.state, a.state)}", weight="Bolder")
     if dialog == Action.ALERT_SNOOZE:
@@ -446,6 +451,10 @@ def alert_dialog(dialog: str, a: views.Alert, *, rev: str | None = None) -> tupl
         levels = [(str(i), f"{i} · {label}") for i, label in enumerate(views.PULSE_LEVELS, start=1)]
         why = {"type": "Input.Text", "id": "pulse_note", "label": "Why (optional)", "maxLength": 500}
         inputs, title, submit = [_choices("pulse", "Your read of the account", levels, None), why], "Set pulse", "Save"
+    elif dialog == Action.ALERT_ASSIGN:
+        current = a.assigned_to if a.assigned_to in {user_id for user_id, _ in people} else None
+        inputs = [_choices("assignee", "Assign to", list(people), current)]
+        title, submit = "Assign the alert", "Assign"
     else:
         raise ValueError(f"no dialog called {dialog!r}")
     form = card([intro, *inputs], fallback=title, actions=[{"type": "Action.Submit", "title": submit, "data": ref}])

@@ -121,6 +121,26 @@ def personal_chats(engine: Engine) -> dict[str, TeamsConversation]:
     return {row.csm_owner: row for row in rows if row.csm_owner}
 
 
+def assignable_people(engine: Engine, *, first: tuple[str, str] | None = None) -> list[tuple[str, str]]:
+    """Whom a Teams user may assign an alert to: everyone with the app in a personal chat (Entra object ID, name;
+    the CSM they are beside their name when it differs), by name, with `first` (the clicker) at the top."""
+    with read_session(engine) as session:
+        rows = session.exec(
+            select(TeamsConversation.aad_object_id, TeamsConversation.user_name, TeamsConversation.csm_owner).where(
+                TeamsConversation.kind == "personal", col(TeamsConversation.aad_object_id).is_not(None)
+            )
+        ).all()
+    people: dict[str, str] = {}
+    for aad, name, csm in rows:
+        shown = name or csm or str(aad)
+        people[str(aad)] = f"{shown} ({csm})" if csm and csm not in shown else shown
+    ordered = sorted(people.items(), key=lambda person: person[1].lower())
+    if first is None:
+        return ordered
+    me = (first[0], f"{first[1]} (me)" if first[1] else "Me")
+    return [me, *(person for person in ordered if person[0] != first[0])]
+
+
 def display_names(engine: Engine, user_ids: Collection[str]) -> dict[str, str]:
     """Names for the user IDs a card shows (who acknowledged, who set the pulse): Entra object IDs of Teams users,
     and Slack IDs of CSMs (a Slack click shows as the CSM's name in Teams when the ID is on their accounts)."""

@@ -1,6 +1,6 @@
 """A click on an alert card: an `adaptiveCard/action` invoke (Action.Execute), or a dialog opened and submitted
-(`task/fetch`, `task/submit`) for snooze, note and pulse. The same state machine, permission check and records as a
-Slack click (bot.activity.act_on_alert); the clicked card is answered with its new rendering and every other Teams
+(`task/fetch`, `task/submit`) for snooze, note, pulse and assign. The same state machine, permission check and records
+as a Slack click (bot.activity.act_on_alert); the clicked card is answered with its new rendering and every other Teams
 copy of the alert is updated too."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from bot.playbook_runs import checklist
 from bot.pulse import PulseError, pulse_level, set_pulse
 from bot.store import HealthAlert
 from bot.teams.app import TeamsDeps
-from bot.teams.conversations import card_for
+from bot.teams.conversations import assignable_people, card_for
 from bot.teams.delivery import update_copies
 from bot.teams.people import TeamsUser
 from handlers.teams.common import conversation_of, now, send_view, sender
@@ -55,9 +55,11 @@ ALERT_CONTROLS: dict[str, str] = {
     Action.ALERT_START_PLAYBOOK: "start_playbook",
     Action.ALERT_LOG_NOTE: "note",
     Action.ALERT_SET_PULSE: "pulse",
+    Action.ALERT_ASSIGN: "assign",
 }
 GONE = "That alert no longer exists (it may have been cleared when the data was re-imported). Nothing was recorded."
 STALE = "That button is from an older version of Healthbot; ask again for a fresh card."
+NOT_ASSIGNABLE = "Pick someone from the list: only people with Healthbot in Teams can be assigned. Nothing recorded."
 APOLOGY = "Sorry — something went wrong on our side. Nothing was recorded; please try again."
 
 
@@ -82,7 +84,7 @@ def register(app: App, deps: TeamsDeps) -> None:
 
     @app.on_dialog_open
     async def alert_dialog_open_callback(ctx: ActivityContext[TaskFetchInvokeActivity]) -> TaskModuleResponse:
-        """Snooze…, Log note… or Set pulse…: the form, in a dialog."""
+        """Snooze…, Log note…, Set pulse… or Assign…: the form, in a dialog."""
         data = dict((ctx.activity.value.data if ctx.activity.value else None) or {})
         dialog, alert_id = str(data.get("dialog_id") or ""), str(data.get("alert_id") or "")
         if dialog not in ALERT_CONTROLS or not alert_id.isdigit():
@@ -93,7 +95,13 @@ def register(app: App, deps: TeamsDeps) -> None:
             )
         except AlertGone:
             return message(GONE)
-        title, form = alert_dialog(dialog, view, rev=str(data.get("rev") or "") or None)
+        people: list[tuple[str, str]] = []
+        if dialog == Action.ALERT_ASSIGN:
+            user, _ = await sender(ctx, deps)
+            people = await asyncio.to_thread(
+                assignable_people, deps.engine, first=(user.recorded_as, user.name or "Me")
+            )
+        title, form = alert_dialog(dialog, view, rev=str(data.get("rev") or "") or None, people=people)
         info = CardTaskModuleTaskInfo(
             title=title, width="medium", card=Attachment(content_type=CONTENT_TYPE, content=form)
         )
@@ -172,6 +180,12 @@ async def record(
         if not note:
             return "Write the note first; nothing was recorded."
         extra["note"] = note[:2000]
+    if kind == "assign":
+        assignee = str(data.get("assignee") or "")
+        known = {person for person, _ in await asyncio.to_thread(assignable_people, deps.engine)}
+        if assignee not in known | {user.recorded_as}:
+            return NOT_ASSIGNABLE
+        extra["assignee"] = assignee
     if kind == "start_playbook":
         extra["playbook"] = await asyncio.to_thread(recommended, deps, alert_id)
         if extra["playbook"] is None:

@@ -30,6 +30,7 @@ from tests.teams.conftest import (
     card_text,
     dialog_invoke,
     installed,
+    personal_message,
 )
 
 
@@ -191,6 +192,46 @@ def test_snooze_note_and_pulse_open_a_dialog_and_are_recorded_once(teams: Runnin
     delivery.loop.close()
 
 
+def test_assign_offers_the_people_with_the_app_and_the_assignee_may_then_act(teams: RunningTeams) -> None:
+    teams.post(installed(teams.api.service_url))
+    teams.post(personal_message("help", teams.api.service_url, user=MARCUS))  # Marcus has the app too
+    alert_id = open_alert(teams)
+    marcus_chat = {"user": MARCUS, "conversation": f"a:1{MARCUS['id']}"}
+    refused = teams.post(
+        card_click("alert_acknowledge", {"alert_id": alert_id, "rev": "a"}, teams.api.service_url, **marcus_chat)
+    )
+    assert "Only Sarah Chen (the account's CSM)" in refused[1]["value"]
+
+    view = alert_view(teams.engine, alert_id, now=datetime.now(UTC), playbooks=teams.bot.deps.playbooks)
+    [assign] = [a for a in render_card(view)["actions"] if a["title"] == "Assign…"]
+    assert assign["mode"] == "secondary"  # the seventh action: under the card's "…" menu
+    status, opened = teams.post(dialog_invoke("task/fetch", assign["data"], teams.api.service_url))
+    form = opened["task"]["value"]["card"]["content"]
+    assert_valid_card(form)
+    [picker] = [e for e in form["body"] if e.get("id") == "assignee"]
+    assert [c["title"] for c in picker["choices"]] == ["Sarah Chen (me)", "Marcus Johnson"]
+    [submit] = form["actions"]
+
+    forged = {**submit["data"], "assignee": "aad-somebody-else"}
+    _, answer = teams.post(dialog_invoke("task/submit", forged, teams.api.service_url))
+    assert "Pick someone from the list" in answer["task"]["value"]
+    assert alert_actions(teams.engine, alert_id) == []
+
+    for _ in range(2):  # submitted twice: recorded once
+        teams.post(
+            dialog_invoke("task/submit", {**submit["data"], "assignee": MARCUS["aadObjectId"]}, teams.api.service_url)
+        )
+    assert [a.kind for a in alert_actions(teams.engine, alert_id)] == ["assign"]
+    reassigned = alert_view(teams.engine, alert_id, now=datetime.now(UTC), playbooks=teams.bot.deps.playbooks)
+    assert reassigned.assigned_to == MARCUS["aadObjectId"]
+    shown = teams.post(
+        card_click("alert_acknowledge", {"alert_id": alert_id, "rev": "b"}, teams.api.service_url, **marcus_chat)
+    )
+    text = card_text(shown[1]["value"])
+    assert "Assigned to Marcus Johnson" in text and "Acknowledged by Marcus Johnson" in text
+    assert [a.kind for a in alert_actions(teams.engine, alert_id)] == ["assign", "acknowledge"]
+
+
 def test_every_button_an_alert_card_shows_is_answered(teams: RunningTeams) -> None:
     """Each control an alert card carries in each state reaches a listener (none is answered "older version")."""
     alert_id = open_alert(teams)
@@ -217,6 +258,7 @@ def test_every_button_an_alert_card_shows_is_answered(teams: RunningTeams) -> No
         "alert_unsnooze",
         "alert_unresolve",
         "alert_start_playbook",
+        "alert_assign",
     }
     assert [a.kind for a in alert_actions(teams.engine, alert_id)] == [
         "acknowledge",

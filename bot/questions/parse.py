@@ -188,7 +188,8 @@ _GRAMMAR = (
     "upcoming soon stake nobody noone anyone open opened ticket tickets seat seats utilisation utilization csat "
     "fewer feature features touches percent support deal scale range percentage proportion share drivers driver "
     "biggest main key promoters promoter zero most fewest least worried worry worrying concerned flags flag moved "
-    "accts acct vertical verticals"
+    "accts acct vertical verticals summarize summarise summarized summarised summarizing summarising attention "
+    "call calls ring phone reach outreach prioritize prioritise product products"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -358,6 +359,9 @@ _WHICH_CSM = re.compile(
 _FOCUS = re.compile(
     r"\bfocus\s+on\b|\bprioriti[sz]e\b|\bwhat\s+should\s+i\s+(?:do|work\s+on|look\s+at)\b"
     r"|\bwho\s+should\s+(?:i|we)\s+(?:call|contact|reach\s+out\s+to|see|visit|look\s+at)\b"
+    # "any accounts I should call today?", "customers we need to reach out to"
+    r"|\b(?:accounts|customers|clients)\s+(?:do\s+)?(?:i|we)\s+(?:should|must|need\s+to|ought\s+to|have\s+to)\s+"
+    r"(?:call|ring|phone|contact|reach\s+out\s+to|check\s+in\s+(?:on|with)|look\s+at|prioriti[sz]e)\b"
     r"|\bwhere\s+should\s+i\s+start\b",
     re.IGNORECASE,
 )
@@ -428,7 +432,8 @@ _QBR = re.compile(r"\bqbrs?\b|\bbusiness\s+reviews?\b", re.IGNORECASE)
 _MISSED_QBR = re.compile(r"\bmissed\s+(?:a\s+|their\s+|the\s+)?qbrs?\b|\bqbr\s+missed\b", re.IGNORECASE)
 _NPS = re.compile(r"\bnps\b", re.IGNORECASE)
 _NPS_BOUND = re.compile(
-    r"\bnps\s*(?:score\s*)?(?:(<=|=<|≤|at\s+or\s+below|of\s+at\s+most|at\s+most)\s*(\d+)|(<|under|below|less\s+than|"
+    r"\bnps\s*(?:scores?\s*)?(?:(?:is|are|was|were)\s+)?(?:(<=|=<|≤|at\s+or\s+below|of\s+at\s+most|at\s+most)\s*(\d+)"
+    r"|(<|under|below|less\s+than|"
     r"lower\s+than)\s*(\d+)|(?:of\s+)?(\d+)\s+or\s+(?:less|lower|below|under))",
     re.IGNORECASE,
 )
@@ -508,7 +513,8 @@ _ONE_SUPERLATIVE = re.compile(
 )
 _WORRIED_ABOUT = re.compile(
     r"\b(?:accounts|customers|clients|who|which)\b.*\bworr(?:y|ied|ying)\b|\bworr(?:y|ied|ying)\s+about\s+"
-    r"(?:which|what|any)\b",
+    r"(?:which|what|any)\b"
+    r"|\bneeds?\s+(?:a\s+call|a\s+check-?in|outreach|help)\b",  # "which customers need a call"
     re.IGNORECASE,
 )
 _HEALTHY_LIST = re.compile(r"\bhealthy\s+(?:accounts|customers)\b|\bthriving\b", re.IGNORECASE)
@@ -1242,6 +1248,14 @@ def _metric_sort(low: str) -> tuple[str, bool] | None:
         )
         if found:
             return measure, found.group(1) in ("most", "highest", "biggest", "largest")
+    # "low adoption accounts", "poor seat utilisation": the lowest first (no threshold was said); "low usage" is
+    # read as seat utilisation, which the answer's "read as" line says.
+    if re.search(r"\b(?:low|poor|weak)\s+(?:product\s+)?usage\b", low):
+        return "seat_utilisation", False
+    for noun, measure in _METRIC_NOUNS:
+        low_figure = re.search(rf"\b(?:low|poor|weak)\s+(?:{noun})\b", low)
+        if low_figure and measure in (*SHARE_MEASURES, "csat", "logins_30d"):
+            return measure, False
     return None
 
 
@@ -1363,7 +1377,8 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
         return replace(q, wanted="list")  # "healthcare accounts", "show me mid market customers": the accounts
     if q.csm or q.scope or q.mine or q.team:
         return replace(q, wanted="portfolio")
-    if re.search(r"\b(?:distribution|breakdown|overview|summary|snapshot|big\s+picture)\b", low) and not q.misses:
+    overview = re.search(r"\b(?:distribution|breakdown|overview|summar(?:y|i[sz]e)|snapshot|big\s+picture)\b", low)
+    if overview and not q.misses:
         return replace(q, wanted="portfolio", team=True)  # "the health score distribution": the whole book
     if any(m.kind in ("csm", "scope") for m in q.misses):
         return replace(q, wanted="list" if q.has_filter else "portfolio")

@@ -206,6 +206,7 @@ def test_assign_offers_the_people_with_the_app_and_the_assignee_may_then_act(tea
     [assign] = [a for a in render_card(view)["actions"] if a["title"] == "Assign…"]
     assert assign["mode"] == "secondary"  # the seventh action: under the card's "…" menu
     status, opened = teams.post(dialog_invoke("task/fetch", assign["data"], teams.api.service_url))
+    assert status == 200 and opened["task"]["type"] == "continue"
     form = opened["task"]["value"]["card"]["content"]
     assert_valid_card(form)
     [picker] = [e for e in form["body"] if e.get("id") == "assignee"]

@@ -466,3 +466,18 @@ CASES += [
     ("accts w/ overdue invoices > 30 days", rows(overdue=True, metric=[("days_overdue", ">", 30)])),
     ("30+ days overdue", rows(overdue=True, metric=[("days_overdue", ">=", 30)])),
 ]
+
+# Written in session 19 from another fresh batch: a threshold after "where … is", summaries, "should I call",
+# "low adoption" without a number.
+CASES += [
+    ("show accounts where nps is below 6", rows(nps_max=5)),
+    ("accounts whose csat is under 3", rows(metric=[("csat", "<", 3)])),
+    ("summarize the portfolio", book(team=True)),
+    ("any accounts I should call today?", book(SARAH, csm="Sarah Chen")),
+    ("which customers need a call", rows(band=AT_RISK)),
+    ("show low adoption accounts", rows(sort_metric=("features_used * 1.0 / nullif(features_total, 0)", False))),
+    (
+        "low usage accounts in EMEA",
+        rows(region="EMEA", sort_metric=("active_users * 1.0 / nullif(seats_purchased, 0)", False)),
+    ),
+]

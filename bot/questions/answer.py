@@ -84,6 +84,18 @@ def answer_question(q: Question, asked: Asked) -> object:
         q = replace(q, csms=(owner, *(c for c in q.csms if c != owner))) if q.csms else replace(q, csm=owner)
     if q.stale_since is not None:
         q = _dated(q, asked.today)
+    if q.wanted == "plan" and not q.accounts and q.limit == 1:
+        # "A recovery plan for our worst account": that account, found as the list would find it.
+        found = matching(
+            asked.engine,
+            asked.model,
+            replace(q, wanted="list"),
+            insights.scored_day(asked.engine, asked.today),
+            csm=q.csm,
+            shown=1,
+        )
+        if len(found.frame):
+            q = replace(q, accounts=(str(found.frame["account_id"].iloc[0]),))
     if q.wanted in ("card", "why", "trend", "plan", "compare") and not q.accounts:
         if q.wanted == "trend":
             return insights.trend_report(asked.engine, asked.model, as_of=asked.today)

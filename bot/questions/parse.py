@@ -1329,8 +1329,9 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
         return replace(q, wanted="list", group_by=None)  # "red accounts for Sarah and Kenji": one list, both books
     if q.group_by and not named:
         return replace(q, wanted="portfolio", team=not (q.csm or q.mine or q.csms))
+    one = q.limit == 1 and bool(_ONE_SUPERLATIVE.search(low))  # "a recovery plan for our worst account"
     for kind, pattern in _PLANS:
-        if pattern.search(low) and (named or q.churned):
+        if pattern.search(low) and (named or q.churned or one):
             return replace(q, wanted="plan", plan=kind)
     if named == 1:
         for kind, pattern in _ACCOUNT_PLANS:

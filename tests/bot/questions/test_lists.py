@@ -67,3 +67,24 @@ def test_the_file_after_a_list_holds_every_row_counted(demo_engine: Engine) -> N
     assert len(rows) == len(expected) > 0
     assert {r["Account ID"] for r in rows} == set(expected)
     assert list(rows[0])[:4] == ["Account ID", "Account Name", "CSM Owner", "Health Score"]
+
+
+@pytest.mark.parametrize(
+    ("question", "filters", "plan_view"),
+    [
+        ("recovery plan for our worst account", {"sort": "score", "limit": 1}, views.RecoveryPlan),
+        ("QBR prep for our largest customer", {"sort": "arr", "limit": 1}, views.QbrPrep),
+        (
+            "success plan for Diego's riskiest account",
+            {"csm": "Diego Ramirez", "sort": "score", "limit": 1},
+            views.SuccessPlan,
+        ),
+    ],
+)
+def test_a_plan_for_the_worst_or_largest_account_is_for_the_one_the_list_puts_first(
+    demo_engine: Engine, question: str, filters: dict[str, object], plan_view: type
+) -> None:
+    [first] = expected_rows(demo_engine, filters)  # from the store's own SQL
+    got = ask(demo_engine, question)
+    assert isinstance(got, plan_view), got
+    assert got.card.account_id == first  # type: ignore[attr-defined]

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from bot import insights
 from bot.questions import plans
 from bot.questions.parse import SHARE_MEASURES, Question
-from bot.questions.rows import band_names, matching, renewal_span
+from bot.questions.rows import band_names, matching, over_a_quarter, renewal_span
 from bot.questions.vocabulary import SCOPE_COLUMNS, SCOPE_LABELS, Vocabulary
 from bot.scoring_runs import ACCOUNTS, SCORES
 from messages import format as fmt
@@ -342,9 +342,9 @@ def _read_as(q: Question, model: HealthModel, day: date) -> list[str]:
         shown_value = f"{threshold:.0%}" if measure in SHARE_MEASURES else f"{threshold:g}"
         read.append(f"{metric_label(measure)} {op.replace('>=', '≥').replace('<=', '≤')} {shown_value}")
     if q.dropped is not None:
-        read.append(f"Down {q.dropped:g}+ points vs last month")
+        read.append(f"Down {q.dropped:g}+ points vs last {'quarter' if over_a_quarter(q) else 'month'}")
     if q.gained is not None:
-        read.append(f"Up {q.gained:g}+ points vs last month")
+        read.append(f"Up {q.gained:g}+ points vs last {'quarter' if over_a_quarter(q) else 'month'}")
     if q.crossed_below is not None:
         read.append(f"Fell below {q.crossed_below:g} since last month")
     if q.declining:
@@ -386,6 +386,7 @@ _SHOWN_COLUMNS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
     "Health Score": lambda f: f["score"].round(0).astype(int),
     "Status": lambda f: f["band"],
     "Trend vs Last Month": lambda f: f["score"].round(0) - pd.to_numeric(f["last_month_score"]).round(0),
+    "Trend vs Last Quarter": lambda f: f["score"].round(0) - pd.to_numeric(f["last_quarter_score"]).round(0),
     "ARR": lambda f: f["arr"],
     "Renewal Date": lambda f: f["renewal_date"],
     "Last Touch": lambda f: f["last_touch"],
@@ -402,7 +403,8 @@ _SHOWN_COLUMNS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
 
 
 def _list_columns(q: Question) -> list[str]:
-    columns = ["Account Name", "CSM Owner", "Health Score", "Status", "Trend vs Last Month", "ARR", "Renewal Date"]
+    trend = "Trend vs Last Quarter" if over_a_quarter(q) else "Trend vs Last Month"
+    columns = ["Account Name", "CSM Owner", "Health Score", "Status", trend, "ARR", "Renewal Date"]
     if q.no_touch_days is not None or not q.has_filter:
         columns.append("Last Touch")
     columns += [label for kind, _ in q.scope if (label := _report_label(kind)) and label not in columns]
@@ -510,10 +512,11 @@ def _noun(q: Question, model: HealthModel) -> str:
         return "renewals"
     if q.expansion:
         return "expansion-ready accounts"
+    since = "last quarter" if over_a_quarter(q) else "last month"
     if q.sort == "gain" or q.gained is not None:
-        return "accounts up since last month"
+        return f"accounts up since {since}"
     if q.sort == "drop" or q.dropped is not None:
-        return "accounts down since last month"
+        return f"accounts down since {since}"
     return "accounts"
 
 

@@ -189,7 +189,8 @@ _GRAMMAR = (
     "fewer feature features touches percent support deal scale range percentage proportion share drivers driver "
     "biggest main key promoters promoter zero most fewest least worried worry worrying concerned flags flag moved "
     "accts acct vertical verticals summarize summarise summarized summarised summarizing summarising attention "
-    "call calls ring phone reach outreach prioritize prioritise product products"
+    "call calls ring phone reach outreach prioritize prioritise product products missed miss fastest quickest "
+    "volume volumes common improving"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -341,7 +342,9 @@ _NEWS = re.compile(
     r"\bwhat\s+happened\s+(?:this|last|since|today|yesterday)\b|\bwhat'?s\s+new\b|\b(?:turned|went|gone|became|"
     r"newly|moved\s+(?:to|into)|slipped\s+(?:to|into)|fell\s+(?:to|into)|dropped\s+(?:to|into))\s+(?:red|yellow|orange|green)\b"
     r"|\bnew\s+(?:red|yellow|orange)\s+accounts\b|\banything\s+new\b|\bchanged\s+(?:band|status|colou?r)s?\b"
-    r"|\bwhat'?s\s+(?:changed|different)\b",
+    r"|\bwhat'?s\s+(?:changed|different)\b"
+    r"|\b(?:went|gone|moved|slipped|dropped|fell|changed|turned)\s+from\s+(?:red|yellow|orange|green)\s+(?:to|into)\b"
+    r"|\b(?:red|yellow|orange|green)\s+(?:to|->|→)\s+(?:red|yellow|orange|green)\b",
     re.IGNORECASE,
 )
 _PLOT = re.compile(r"\b(?:plot|chart|graph|visuali[sz]e)\b", re.IGNORECASE)
@@ -406,7 +409,11 @@ def _days(amount: str, unit: str) -> int:
 
 
 _SPAN = r"(\d+)\s*\+?\s*(days?|d|weeks?|wks?|months?|mos?|quarters?|years?)\b"
-_RENEW = re.compile(r"\brenew\w*|\bup\s+for\s+renewal\b", re.IGNORECASE)
+# "At risk of churning in the next 60 days": customers leave at renewal, so a churn window is a renewal window.
+_RENEW = re.compile(
+    r"\brenew\w*|\bup\s+for\s+renewal\b|\bchurn(?:ing)?\s+(?:in|within)\s+(?:the\s+)?(?:next|coming)\b",
+    re.IGNORECASE,
+)
 _RENEW_SPAN = re.compile(r"(?:in|within|next|coming|upcoming)\s+(?:the\s+)?(?:next\s+)?" + _SPAN, re.IGNORECASE)
 _ANY_SPAN = re.compile(_SPAN, re.IGNORECASE)
 _THIS_QUARTER = re.compile(
@@ -490,7 +497,8 @@ def _money(typed: str) -> float:
 
 
 _GAIN_SORT = re.compile(
-    r"\bimproved\s+the\s+most\b|\bbiggest\s+(?:gains?|gainers|improvements?|risers)\b|\b(?:top|most)\s+"
+    r"\b(?:have|has|that|who|which)\s+(?:\w+\s+)?improved\b|\bimproving\s+(?:accounts|customers)\b"
+    r"|\b(?:accounts|customers)\s+(?:that\s+are\s+|are\s+)?improving\b|\bimproved\s+the\s+most\b|\bbiggest\s+(?:gains?|gainers|improvements?|risers)\b|\b(?:top|most)\s+"
     r"(?:\d+\s+)?(?:gainers|improvers|improved)\b|\bgainers\b|\bmost\s+improved\b",
     re.IGNORECASE,
 )
@@ -580,7 +588,10 @@ _BREAKDOWN = re.compile(
     r"\b(?:by|per|across|each|every|split\s+by|broken\s+down\s+by)\s+(?:the\s+)?(?:(plan\s+tiers?|tiers?)|(segments?)"
     r"|(regions?|geos?|geograph(?:y|ies))|(industr(?:y|ies)|verticals?)|(csms?|owners?|reps?))\b"
     r"|\b(?:(tier)|(segment)|(region)|(industry)|(csm))\s+(?:breakdown|split|comparison|view)\b"
-    r"|\bwhich\s+(?:(plan\s+tier|tier)|(segment)|(region|geo)|(industry|vertical)|(csm|rep|owner))s?\b",
+    r"|\bwhich\s+(?:(plan\s+tier|tier)|(segment)|(region|geo)|(industry|vertical)|(csm|rep|owner))s?\b"
+    # "who's got the most red accounts", "who has the most ARR at risk": a CSM, by their book
+    r"|\b()()()()(who)(?:'s|\s+has|\s+have)\s+(?:got\s+)?the\s+(?:most|fewest|least|biggest|largest)\s+"
+    r"(?:(?:red|yellow|orange|green|at[- ]risk|healthy|declining)\s+)?(?:accounts|customers|clients|arr)\b",
     re.IGNORECASE,
 )
 _BREAKDOWN_KINDS = ("plan_tier", "segment", "region", "industry", "csm")

@@ -128,10 +128,19 @@ def _shown(score: Any) -> Any:
     return rounded - case((and_(exact_half, cast(rounded, Integer) % 2 == 1), 1), else_=0)
 
 
-def _shown_drop() -> Any:
-    """The fall since last month as the answer shows it: the difference of the two scores as shown, so that no
-    account is listed as "down" beside "70 → 70 (0)" and "dropped 10 or more" agrees with its row."""
-    return _shown(SCORES.c.last_month_score) - _shown(SCORES.c.score)
+def _shown_drop(quarter: bool = False) -> Any:
+    """The fall since last month (or quarter) as the answer shows it: the difference of the two scores as shown, so
+    that no account is listed as "down" beside "70 → 70 (0)" and "dropped 10 or more" agrees with its row."""
+    before = SCORES.c.last_quarter_score if quarter else SCORES.c.last_month_score
+    return _shown(before) - _shown(SCORES.c.score)
+
+
+def over_a_quarter(q: Question) -> bool:
+    """Whether the question's moves ("dropped", "improved", "biggest fall") are measured over a quarter ("since
+    last quarter", "this quarter") rather than a month."""
+    return (q.window_days or 0) >= 80 and bool(
+        q.dropped is not None or q.gained is not None or q.sort in ("drop", "gain")
+    )
 
 
 class _InThisOrder(Join):
@@ -160,6 +169,7 @@ def _report_rows(joined: Any, day: date) -> Select[Any]:
             SCORES.c.score,
             SCORES.c.band,
             SCORES.c.last_month_score,
+            SCORES.c.last_quarter_score,
             _shown_drop().label("drop"),
         )
         .select_from(joined)
@@ -171,7 +181,8 @@ _ON_SCORE = SCORES.c.account_id == ACCOUNTS.c.account_id
 
 
 def _query(model: HealthModel, q: Question, day: date, *, csm: str | None) -> tuple[Select[Any], dict[str, Any]]:
-    drop = _shown_drop()
+    drop, quarter = _shown_drop(), over_a_quarter(q)
+    move = _shown_drop(quarter)  # "dropped 10 points this quarter": over the window asked for
     extra: dict[str, Any] = {"last_touch": _most_recent("last_touch", day)}
     span = renewal_span(q, day)
     if csm is not None or q.scope or span is not None:  # a few accounts: each joined to its score
@@ -205,17 +216,17 @@ def _query(model: HealthModel, q: Question, day: date, *, csm: str | None) -> tu
     if span is not None:
         query = query.where(ACCOUNTS.c.renewal_date >= span[0], ACCOUNTS.c.renewal_date <= span[1])
     if q.dropped is not None:
-        query = query.where(drop >= q.dropped)
+        query = query.where(move >= q.dropped)
     if q.gained is not None:
-        query = query.where(drop <= -q.gained)
+        query = query.where(move <= -q.gained)
     if q.crossed_below is not None:
         query = query.where(SCORES.c.score < q.crossed_below, SCORES.c.last_month_score >= q.crossed_below)
     if q.declining:
         query = query.where(drop > model.stable_points)
     if q.sort == "drop":
-        query = query.where(drop > 0)
+        query = query.where(move > 0)
     if q.sort == "gain":
-        query = query.where(drop < 0)
+        query = query.where(move < 0)
     for column, days in (("last_touch", q.no_touch_days), ("last_login", q.no_login_days), ("last_qbr", q.no_qbr_days)):
         if days is None:
             continue
@@ -262,9 +273,9 @@ def _order(q: Question, day: date) -> list[Any]:
     if q.sort == "arr" or (q.expansion and not q.sort):
         return [func.coalesce(ACCOUNTS.c.arr, 0).desc(), name]
     if q.sort == "drop":
-        return [_shown_drop().desc(), name]
+        return [_shown_drop(over_a_quarter(q)).desc(), name]
     if q.sort == "gain":
-        return [_shown_drop().asc(), name]
+        return [_shown_drop(over_a_quarter(q)).asc(), name]
     if q.sort == "score_desc":
         return [SCORES.c.score.desc(), name]
     if q.renew_days is not None or q.renew_window or q.sort == "renewal":

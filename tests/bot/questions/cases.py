@@ -481,3 +481,15 @@ CASES += [
         rows(region="EMEA", sort_metric=("active_users * 1.0 / nullif(seats_purchased, 0)", False)),
     ),
 ]
+
+# Moves over a quarter are measured from the score a quarter ago, and the answer says so (they were read as a month).
+CASES += [
+    ("which accounts dropped the most this quarter", rows(sort="drop", quarter=True)),
+    ("which accounts have improved since last quarter", rows(sort="gain", quarter=True)),
+    ("accounts that dropped 10+ points since last quarter", rows(dropped=10, quarter=True)),
+    ("which accounts improved the most", rows(sort="gain")),
+    ("show me accounts that went from green to yellow", changes(days=7, team=True)),
+    ("who's got the most red accounts", book(team=True, group_by="csm")),
+    ("accounts at risk of churning in the next 60 days", rows(band=AT_RISK, renew_days=60)),
+    ("which accounts missed their QBR", rows(signal=("missed_qbr",))),
+]

@@ -48,7 +48,10 @@ def expected_rows(engine: Engine, f: dict[str, Any]) -> list[str]:
     con = _db(engine)
     day = scored_day(con)
     sql = (
-        "select a.account_id, a.name, h.score, a.arr, a.renewal_date, h.last_month_score from account a "
+        "select a.account_id, a.name, h.score, a.arr, a.renewal_date, "
+        # moves over a quarter ("dropped the most this quarter") are measured from the quarter's score
+        + ("h.last_quarter_score" if f.get("quarter") else "h.last_month_score")
+        + " from account a "
         "join health_score h on h.account_id = a.account_id and h.as_of = ? "
         "where (a.churned_on is null or a.churned_on > ?)"
     )
@@ -138,6 +141,9 @@ def expected_rows(engine: Engine, f: dict[str, Any]) -> list[str]:
     elif f.get("sort") == "drop":
         rows = [r for r in rows if r[5] is not None and drop(r) > 0]
         rows.sort(key=lambda r: (-drop(r), r[1]))
+    elif f.get("sort") == "gain":
+        rows = [r for r in rows if r[5] is not None and drop(r) < 0]
+        rows.sort(key=lambda r: (drop(r), r[1]))
     elif f.get("sort") == "renewal":
         rows.sort(key=lambda r: (r[4] is None, r[4] or "", r[1]))
     elif f.get("sort") == "arr":

@@ -339,6 +339,9 @@ def _read_as(q: Question, model: HealthModel, day: date) -> list[str]:
     if q.overdue:
         read.append("Payment overdue")
     for measure, op, threshold in q.metrics:
+        if measure == "exec_sponsor_engaged":  # a yes/no flag: said in words
+            read.append("No engaged executive sponsor" if op in ("<", "<=") else "Executive sponsor engaged")
+            continue
         shown_value = f"{threshold:.0%}" if measure in SHARE_MEASURES else f"{threshold:g}"
         read.append(f"{metric_label(measure)} {op.replace('>=', '≥').replace('<=', '≤')} {shown_value}")
     if q.dropped is not None:
@@ -434,6 +437,8 @@ def metric_label(measure: str) -> str:
 def _metric_cells(measure: str) -> Callable[[pd.DataFrame], pd.Series]:
     if measure in SHARE_MEASURES:
         return lambda f: pd.to_numeric(f[measure]).map(lambda v: "" if pd.isna(v) else f"{v:.0%}")
+    if measure == "exec_sponsor_engaged":
+        return lambda f: pd.to_numeric(f[measure]).map(lambda v: "" if pd.isna(v) else ("Yes" if v else "No"))
     return lambda f: f[measure]
 
 

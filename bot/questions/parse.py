@@ -190,7 +190,7 @@ _GRAMMAR = (
     "biggest main key promoters promoter zero most fewest least worried worry worrying concerned flags flag moved "
     "accts acct vertical verticals summarize summarise summarized summarised summarizing summarising attention "
     "call calls ring phone reach outreach prioritize prioritise product products missed miss fastest quickest "
-    "volume volumes common improving"
+    "volume volumes common improving engaged signal signals"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -1195,8 +1195,13 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
     if between:
         out["score_min"], out["score_max"] = float(between.group(1)), float(between.group(2))
     out["metrics"], rest = _metric_thresholds(low)
-    if any(measure == "escalations_90d" for measure, _, _ in out["metrics"]):  # the count itself, not the signal
-        out["signals"] = tuple(s for s in out["signals"] if s != "multiple_escalations")
+    # The figure itself, not the signal on it: "3+ escalations", "no exec sponsor".
+    for measure, signal in (
+        ("escalations_90d", "multiple_escalations"),
+        ("exec_sponsor_engaged", "exec_sponsor_change"),
+    ):
+        if any(measure == m for m, _, _ in out["metrics"]):
+            out["signals"] = tuple(s for s in out["signals"] if s != signal)
     for pattern, key in ((_ARR_ABOVE, "arr_min"), (_ARR_BELOW, "arr_max")):
         found = pattern.search(rest)
         if found:
@@ -1259,6 +1264,11 @@ def _metric_sort(low: str) -> tuple[str, bool] | None:
         )
         if found:
             return measure, found.group(1) in ("most", "highest", "biggest", "largest")
+    # "high ticket volume", "lots of escalations": the most first (no threshold was said).
+    for noun, measure in _METRIC_NOUNS:
+        many = re.search(rf"\b(?:high|heavy|lots\s+of|a\s+lot\s+of|many)\s+(?:{noun})(?:\s+(?:volume|counts?))?\b", low)
+        if many and measure in ("tickets_30d", "high_priority_open", "escalations_90d"):
+            return measure, True
     # "low adoption accounts", "poor seat utilisation": the lowest first (no threshold was said); "low usage" is
     # read as seat utilisation, which the answer's "read as" line says.
     if re.search(r"\b(?:low|poor|weak)\s+(?:product\s+)?usage\b", low):
@@ -1295,6 +1305,17 @@ def _metric_thresholds(low: str) -> tuple[tuple[tuple[str, str, float], ...], st
             found.append(("nps", op, float(nps.group("num"))))
             low = _blanked(low, nps)
             break
+    # "no exec sponsor", "exec sponsor not engaged": the latest snapshot's flag, not the signal that it changed.
+    sponsor = r"(?:exec\w*|executive)\s+sponsors?"
+    unengaged = re.search(
+        rf"\b(?:no|without(?:\s+an?)?|lacking(?:\s+an?)?|missing(?:\s+an?)?)\s+(?:engaged\s+)?{sponsor}\b"
+        rf"|\b{sponsor}\s+(?:is\s+|are\s+)?(?:not|isn't|isnt|aren't|arent|never)\s+engaged\b"
+        rf"|\b(?:disengaged|unengaged|absent)\s+{sponsor}\b",
+        low,
+    )
+    if unengaged:
+        found.append(("exec_sponsor_engaged", "<=", 0.0))
+        low = _blanked(low, unengaged)
     # "overdue for more than 30 days", "overdue > 30 days", "overdue by 45 days": days overdue, the number after.
     late = re.search(
         rf"\boverdue\s+(?:(?:payments?|invoices?|bills?)\s+)?(?:by\s+|for\s+)?(?:{_CMP}\s*)?(?P<days>\d+)\s*\+?\s*days?\b",
@@ -1409,7 +1430,8 @@ _NAME_QUESTION = re.compile(
 
 
 _BOOK_SUMMARY = re.compile(
-    r"\brisk\s+drivers?\b|\b(?:biggest|top|main|key)\s+risks\b|\bwhat(?:'s|\s+is)\s+driving\s+(?:the\s+)?risk\b"
+    r"\brisk\s+drivers?\b|\b(?:biggest|top|main|key)\s+risks\b"
+    r"|\b(?:most\s+common|commonest|top|main|biggest)\s+(?:risk\s+)?(?:signals|issues|problems|red\s+flags)\b|\bwhat(?:'s|\s+is)\s+driving\s+(?:the\s+)?risk\b"
     r"|\b(?:percentage|proportion|share)\s+of\b",
     re.IGNORECASE,
 )

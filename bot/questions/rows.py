@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Float, Integer, Select, Text, and_, case, cast, func, or_, select
+from sqlalchemy import Boolean, Float, Integer, Select, Text, and_, case, cast, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -261,6 +261,8 @@ def _metric_value(measure: str, day: date) -> Any:
     if measure in SHARE_MEASURES:
         top, bottom = metric_sources(measure)
         return cast(_latest(top, day), Float) / func.nullif(_latest(bottom, day), 0)
+    if isinstance(METRICS.c[measure].type, Boolean):  # a yes/no flag compared as 0 or 1 (PostgreSQL won't compare)
+        return cast(_latest(measure, day), Integer)
     return _latest(measure, day)
 
 

@@ -493,3 +493,13 @@ CASES += [
     ("accounts at risk of churning in the next 60 days", rows(band=AT_RISK, renew_days=60)),
     ("which accounts missed their QBR", rows(signal=("missed_qbr",))),
 ]
+
+# "No exec sponsor" is the latest snapshot's flag, not the signal that fires when a sponsor was lost this month
+# (which listed 1 account of the 21 without one); "most common signals" is the book's risk drivers.
+CASES += [
+    ("accounts with no exec sponsor", rows(metric=[("exec_sponsor_engaged", "<=", 0)])),
+    ("accounts where exec sponsor isn't engaged", rows(metric=[("exec_sponsor_engaged", "<=", 0)])),
+    ("accounts that lost their exec sponsor", rows(signal=("exec_sponsor_change",))),
+    ("what are the most common risk signals", book(team=True)),
+    ("which accounts have high ticket volume", rows(sort_metric=("tickets_30d", True))),
+]

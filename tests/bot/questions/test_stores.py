@@ -71,6 +71,25 @@ def test_list_filters_agree_with_the_store_on_either_database(engine: Engine) ->
     seats = answer(parse_question("accounts with seat utilisation below 50%"), ctx=ctx)
     assert isinstance(seats, views.AccountTable) and "Seat utilisation" in seats.columns
     assert set(seats.account_ids) == set(under_half.account_id) and seats.total == len(under_half) > 0
+    # A yes/no flag compared on either database (PostgreSQL will not compare a boolean with a number).
+    with engine.connect() as connection:
+        flags = pd.read_sql(
+            text(
+                "select m.account_id, m.exec_sponsor_engaged from metric_snapshot m "
+                "where m.as_of = (select max(n.as_of) from metric_snapshot n "
+                "where n.account_id = m.account_id and n.as_of <= :day)"
+            ),
+            connection,
+            params={"day": DAY},
+        )
+    unengaged = flags[flags.account_id.isin(book.account_id) & (flags.exec_sponsor_engaged == False)]  # noqa: E712
+    sponsor = answer(parse_question("accounts with no exec sponsor"), ctx=ctx)
+    assert isinstance(sponsor, views.AccountTable)
+    assert set(sponsor.account_ids) == set(unengaged.account_id) and sponsor.total == len(unengaged) > 0
+    # A move over a quarter, from the score a quarter ago, on either database.
+    quarter = answer(parse_question("which accounts dropped the most this quarter"), ctx=ctx)
+    assert isinstance(quarter, views.AccountTable) and "Trend vs Last Quarter" in quarter.columns
+    assert "since last quarter" in quarter.headline and quarter.total > 0
 
 
 def test_a_long_list_shows_the_first_page_in_order_and_counts_every_match(engine: Engine) -> None:

@@ -338,6 +338,10 @@ def _read_as(q: Question, model: HealthModel, day: date) -> list[str]:
         read.append(f"NPS ≤ {q.nps_max:g}")
     if q.overdue:
         read.append("Payment overdue")
+    if q.plan_change is not None:
+        read.append(f"Plan change: {q.plan_change}")
+    if q.no_touch_days == 30 and re.search(r"\b(?:stale|neglected|untouched|forgotten|ignored|quiet)\b", q.text, re.I):
+        read.append("“Stale” read as no customer touch in 30 days")
     for measure, op, threshold in q.metrics:
         if measure == "exec_sponsor_engaged":  # a yes/no flag: said in words
             read.append("No engaged executive sponsor" if op in ("<", "<=") else "Executive sponsor engaged")

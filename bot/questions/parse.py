@@ -70,6 +70,7 @@ class Question:
     no_login_days: int | None = None
     no_qbr_days: int | None = None
     nps_max: float | None = None
+    plan_change: str | None = None  # "accounts that upgraded": the latest snapshot's plan change ("upgrade", …)
     overdue: bool = False
     metrics: tuple[tuple[str, str, float], ...] = ()  # (measure, op, value): "more than 5 tickets"
     stale_since: tuple[str, int] | None = None  # ("touch", 10): no touch since the 1st of the last October
@@ -105,6 +106,7 @@ class Question:
             or self.no_login_days is not None
             or self.no_qbr_days is not None
             or self.nps_max is not None
+            or self.plan_change is not None
             or self.overdue
             or self.metrics
             or self.stale_since
@@ -190,7 +192,8 @@ _GRAMMAR = (
     "biggest main key promoters promoter zero most fewest least worried worry worrying concerned flags flag moved "
     "accts acct vertical verticals summarize summarise summarized summarised summarizing summarising attention "
     "call calls ring phone reach outreach prioritize prioritise product products missed miss fastest quickest "
-    "volume volumes common improving engaged signal signals"
+    "volume volumes common improving engaged signal signals stale neglected untouched forgotten ignored quiet "
+    "upgraded upgrade upgrades"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -200,6 +203,11 @@ _UNSUPPORTED_VERBS = re.compile(
     r"remind|notify|ping|text|compose|draft\s+(?:an?\s+)?(?:\w+\s+)?(?:email|e-mail|message|note|letter|reply)|"
     r"import|upload|sync|push|write|post|create\s+(?:an?\s+)?(?:account|user|ticket|task)|add\s+(?!up)|"
     r"close|mark|assign|invite)\b",
+    re.IGNORECASE,
+)
+_RETENTION = re.compile(
+    r"\b(?:nrr|grr|ndr|net\s+(?:revenue\s+|dollar\s+)?retention|gross\s+(?:revenue\s+)?retention|"
+    r"(?:revenue|dollar)\s+retention|ltv|lifetime\s+value|cac|pipeline|forecast|quota)\b",
     re.IGNORECASE,
 )
 _UNSUPPORTED_TOPICS = re.compile(
@@ -474,6 +482,30 @@ _SCORE_BELOW = re.compile(
 _SCORE_ABOVE = re.compile(
     _SCORE_WORD + r"(?:is\s+)?(?:over|above|more\s+than|higher\s+than|greater\s+than|>=?)\s*(\d+)", re.IGNORECASE
 )
+# "Which accounts are below 60", "anything over 80": a number with no unit after it, about accounts, is a score.
+_NO_UNIT = (
+    r"(?!\s*(?:%|percent|days?|weeks?|months?|years?|tickets?|log-?ins?|users?|seats?|escalations?|nps|csat|points?"
+    r"|pts))"
+)
+_BARE_BELOW = re.compile(
+    r"\b(?:accounts|customers|clients|which|who|anyone|anything)\s+(?:are\s+|is\s+|that\s+are\s+|currently\s+|now\s+)*"
+    r"(?:under|below|less\s+than|lower\s+than)\s+(\d{1,3})\b" + _NO_UNIT,
+    re.IGNORECASE,
+)
+_BARE_ABOVE = re.compile(
+    r"\b(?:accounts|customers|clients|which|who|anyone|anything)\s+(?:are\s+|is\s+|that\s+are\s+|currently\s+|now\s+)*"
+    r"(?:over|above|more\s+than|higher\s+than)\s+(\d{1,3})\b" + _NO_UNIT,
+    re.IGNORECASE,
+)
+_SENTIMENT_FALL = re.compile(
+    r"\b(?:declining|falling|dropping|worsening|lower|decreasing)\s+nps\b|\bnps\s+(?:has\s+|is\s+)?(?:declin\w*|drop\w*"
+    r"|fell|fall\w*|down|decreas\w*|worsen\w*)",
+    re.IGNORECASE,
+)
+_STALE = re.compile(
+    r"\b(?:stale|neglected|untouched|forgotten|ignored|quiet)\s+(?:accounts|customers|clients)\b", re.IGNORECASE
+)
+_PLAN_UP = re.compile(r"\bupgraded\b|\b(?:plan|tier)\s+upgrades?\b|\bupgrades\b", re.IGNORECASE)
 _SCORE_BETWEEN = re.compile(_SCORE_WORD + r"between\s+(\d+)\s+and\s+(\d+)", re.IGNORECASE)
 _SCORE_OR_ABOVE = re.compile(r"\bscor\w*\s+(?:of\s+)?(\d+)\s+or\s+(?:above|more|higher|better|over)\b", re.IGNORECASE)
 _SCORE_OR_BELOW = re.compile(r"\bscor\w*\s+(?:of\s+)?(\d+)\s+or\s+(?:below|less|lower|under|worse)\b", re.IGNORECASE)
@@ -588,7 +620,7 @@ _BREAKDOWN = re.compile(
     r"\b(?:by|per|across|each|every|split\s+by|broken\s+down\s+by)\s+(?:the\s+)?(?:(plan\s+tiers?|tiers?)|(segments?)"
     r"|(regions?|geos?|geograph(?:y|ies))|(industr(?:y|ies)|verticals?)|(csms?|owners?|reps?))\b"
     r"|\b(?:(tier)|(segment)|(region)|(industry)|(csm))\s+(?:breakdown|split|comparison|view)\b"
-    r"|\bwhich\s+(?:(plan\s+tier|tier)|(segment)|(region|geo)|(industry|vertical)|(csm|rep|owner))s?\b"
+    r"|\bwhich\s+(?:(plan\s+tier|tier)|(segment)|(region|geo)|(industry|industries|vertical)|(csm|rep|owner))s?\b"
     # "who's got the most red accounts", "who has the most ARR at risk": a CSM, by their book
     r"|\b()()()()(who)(?:'s|\s+has|\s+have)\s+(?:got\s+)?the\s+(?:most|fewest|least|biggest|largest)\s+"
     r"(?:(?:red|yellow|orange|green|at[- ]risk|healthy|declining)\s+)?(?:accounts|customers|clients|arr)\b",
@@ -956,7 +988,7 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
     team = bool(_TEAM.search(low)) and csm is None and not mine
 
     asking = re.match(r"^(?:show|list|which|who|how|what)\b", low)
-    if _UNSUPPORTED_TOPICS.search(said) or (_UNSUPPORTED_VERBS.search(said) and not asking):
+    if _UNSUPPORTED_TOPICS.search(said) or _RETENTION.search(said) or (_UNSUPPORTED_VERBS.search(said) and not asking):
         return Question(
             text=said, wanted="unsupported", accounts=tuple(accounts), unsupported_reason=_unsupported_reason(said)
         )
@@ -980,6 +1012,11 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
     filters = _filters(plain, low)
     notes = [f"I didn't recognise “{run}” and left it out." for run in leftover]
     percent = re.search(r"(\d+)\s*(?:%|percent)", low)
+    if _SENTIMENT_FALL.search(low):
+        notes.append(
+            "I can't list a fall in NPS itself: these are the detractors (NPS 6 or less); each account's card shows "
+            "its NPS then and now."
+        )
     if "usage_drop" in filters["signals"] and percent:
         notes.append(
             f"I can't filter on a usage fall of {percent.group(1)}% exactly: these are the accounts the health model "
@@ -1050,6 +1087,12 @@ def _unknown_slot(leftover: list[str], plain: str, vocab: Vocabulary) -> Miss | 
 def _unsupported_reason(said: str) -> str:
     asked = re.sub(r"^(?:please|pls|can\s+you|could\s+you|would\s+you|will\s+you)\s+", "", said, flags=re.IGNORECASE)
     verb = asked.split()[0].casefold() if asked.split() else ""
+    if _RETENTION.search(said):
+        return (
+            "I don't compute revenue retention, lifetime value or pipeline figures: I read customer health from your "
+            "accounts and metrics. I can show logo churn (“churned accounts this year”) and the ARR at risk "
+            "(“ARR at risk”)."
+        )
     if _UNSUPPORTED_TOPICS.search(said):
         return "That's outside what I know: I read customer health from your accounts and metrics."
     if not verb:
@@ -1160,6 +1203,8 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
         out["sort"] = "drop"
     elif _GAIN_SORT.search(low):
         out["sort"] = "gain"
+    elif _SENTIMENT_FALL.search(low):
+        out["nps_max"] = out.get("nps_max", 6.0)  # said back: a fall in NPS can't be listed, the detractors can
     elif _DECLINING.search(low) and "usage_drop" not in signals:
         out["declining"] = True
     if _EXPANSION_READY.search(low):
@@ -1188,6 +1233,15 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
         found = pattern.search(low)
         if found:
             out[key] = float(found.group(1))
+    if "score_max" not in out and "score_min" not in out:  # "which accounts are below 60": a health score
+        for pattern, key in ((_BARE_BELOW, "score_max"), (_BARE_ABOVE, "score_min")):
+            found = pattern.search(low)
+            if found:
+                out[key] = float(found.group(1))
+    if _STALE.search(low) and out.get("no_touch_days") is None:
+        out["no_touch_days"] = 30  # "stale accounts": no customer touch in a month, which the answer says
+    if _PLAN_UP.search(low):
+        out["plan_change"] = "upgrade"
     crossed = _CROSSED_BELOW.search(low)
     if crossed:
         out["crossed_below"] = float(crossed.group(1))
@@ -1374,6 +1428,8 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
     if q.churned and not named:
         return replace(q, wanted="card")
     if named == 1:
+        if q.months and not re.search(r"\bworr", low):  # "how did Acme's score change over the last 3 months"
+            return replace(q, wanted="trend")
         if _CHANGES.search(low) or _NEWS.search(low):
             return replace(q, wanted="changes", window_days=q.window_days or 7)
         if (_TREND.search(low) and not re.search(r"\bworr", low)) or q.months or _PLOT.search(low):
@@ -1397,7 +1453,7 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
         return replace(q, wanted="export")
     if named == 0 and _WHY.search(low) and leftover and not (q.csm or q.scope or q.mine):
         return replace(q, wanted="why")  # about an account we could not find: said so by the answerer
-    scoped = q.csm or q.scope or q.mine or q.team or "accounts" in low
+    scoped = q.csm or q.scope or q.mine or q.team or re.search(r"\b(?:accounts|customers|clients)\b", low)
     listing = _LIST_WORDS.search(low) and re.search(r"\bhow\s+many\b|\blist\b|\ball\s+of\b", low)
     counting = q.count and re.search(r"\b(?:customers|accounts|clients)\b", low)
     if _BOOK_SUMMARY.search(low) and not q.misses:  # the book's risk drivers, or its bands' shares
@@ -1431,7 +1487,8 @@ _NAME_QUESTION = re.compile(
 
 _BOOK_SUMMARY = re.compile(
     r"\brisk\s+drivers?\b|\b(?:biggest|top|main|key)\s+risks\b"
-    r"|\b(?:most\s+common|commonest|top|main|biggest)\s+(?:risk\s+)?(?:signals|issues|problems|red\s+flags)\b|\bwhat(?:'s|\s+is)\s+driving\s+(?:the\s+)?risk\b"
+    r"|\b(?:most\s+common|commonest|top|main|biggest)\s+(?:risk\s+)?(?:signals|issues|problems|red\s+flags)\b"
+    r"|\bby\s+(?:health\s+)?(?:band|status|colou?r)s?\b|\bwhat(?:'s|\s+is)\s+driving\s+(?:the\s+)?risk\b"
     r"|\b(?:percentage|proportion|share)\s+of\b",
     re.IGNORECASE,
 )

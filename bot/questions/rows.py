@@ -236,6 +236,9 @@ def _query(model: HealthModel, q: Question, day: date, *, csm: str | None) -> tu
     if q.nps_max is not None:
         extra["nps"] = _latest("nps", day)
         query = query.where(extra["nps"] <= q.nps_max)
+    if q.plan_change is not None:
+        extra["plan_change"] = _latest("plan_change", day)
+        query = query.where(extra["plan_change"] == q.plan_change)
     if q.overdue:
         extra["days_overdue"] = _latest("days_overdue", day)
         query = query.where(extra["days_overdue"] > 0)

@@ -503,3 +503,18 @@ CASES += [
     ("what are the most common risk signals", book(team=True)),
     ("which accounts have high ticket volume", rows(sort_metric=("tickets_30d", True))),
 ]
+
+# Another fresh batch: every account, a bare score threshold, retention figures refused by name, "stale", a fall in
+# NPS (the detractors, said so), upgrades, ARR by band, an account's change over months (its trend).
+CASES += [
+    ("list all customers", rows()),
+    ("which accounts are below 60", rows(score_max=60)),
+    ("anything over 80", rows(score_min=80)),
+    ("what's our NRR", refuse()),
+    ("which industries are struggling", book(team=True, group_by="industry")),
+    ("show stale accounts", rows(no_touch_days=30)),
+    ("accounts with declining NPS", rows(nps_max=6)),
+    ("show me accounts that upgraded", rows(plan_change="upgrade")),
+    ("ARR by band", book(team=True)),
+    ("how did acme's score change over the last 3 months", trend("Acme Corp", months=3)),
+]

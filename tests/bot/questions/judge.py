@@ -103,6 +103,9 @@ def expected_rows(engine: Engine, f: dict[str, Any]) -> list[str]:
     if "nps_max" in f:
         sql += f" and {latest.format(col='nps')} <= ?"
         args += [day, f["nps_max"]]
+    if "plan_change" in f:
+        sql += f" and {latest.format(col='plan_change')} = ?"
+        args += [day, f["plan_change"]]
     if f.get("overdue"):
         sql += f" and {latest.format(col='days_overdue')} > 0"
         args.append(day)

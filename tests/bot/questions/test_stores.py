@@ -86,6 +86,20 @@ def test_list_filters_agree_with_the_store_on_either_database(engine: Engine) ->
     sponsor = answer(parse_question("accounts with no exec sponsor"), ctx=ctx)
     assert isinstance(sponsor, views.AccountTable)
     assert set(sponsor.account_ids) == set(unengaged.account_id) and sponsor.total == len(unengaged) > 0
+    # A plan change on the latest snapshot: two accounts upgrade (an import would say so the same way).
+    upgraded = sorted(book.account_id)[:2]
+    with engine.begin() as connection:
+        for account_id in upgraded:
+            connection.execute(
+                text(
+                    "update metric_snapshot set plan_change = 'upgrade' where account_id = :id and as_of = "
+                    "(select max(n.as_of) from metric_snapshot n where n.account_id = :id and n.as_of <= :day)"
+                ),
+                {"id": account_id, "day": DAY},
+            )
+    upgrades = answer(parse_question("which accounts upgraded"), ctx=ctx)
+    assert isinstance(upgrades, views.AccountTable)
+    assert sorted(upgrades.account_ids) == upgraded and upgrades.total == 2
     # A move over a quarter, from the score a quarter ago, on either database.
     quarter = answer(parse_question("which accounts dropped the most this quarter"), ctx=ctx)
     assert isinstance(quarter, views.AccountTable) and "Trend vs Last Quarter" in quarter.columns

@@ -487,16 +487,18 @@ _NO_UNIT = (
     r"(?!\s*(?:%|percent|days?|weeks?|months?|years?|tickets?|log-?ins?|users?|seats?|escalations?|nps|csat|points?"
     r"|pts))"
 )
-_BARE_BELOW = re.compile(
-    r"\b(?:accounts|customers|clients|which|who|anyone|anything)\s+(?:are\s+|is\s+|that\s+are\s+|currently\s+|now\s+)*"
-    r"(?:under|below|less\s+than|lower\s+than)\s+(\d{1,3})\b" + _NO_UNIT,
-    re.IGNORECASE,
-)
-_BARE_ABOVE = re.compile(
-    r"\b(?:accounts|customers|clients|which|who|anyone|anything)\s+(?:are\s+|is\s+|that\s+are\s+|currently\s+|now\s+)*"
-    r"(?:over|above|more\s+than|higher\s+than)\s+(\d{1,3})\b" + _NO_UNIT,
-    re.IGNORECASE,
-)
+
+
+def _bare_score(comparators: str) -> re.Pattern[str]:
+    return re.compile(
+        r"\b(?:accounts|customers|clients|which|who|anyone|anything)\s+"
+        rf"(?:are\s+|is\s+|that\s+are\s+|currently\s+|now\s+)*(?:{comparators})\s+(\d{{1,3}})\b{_NO_UNIT}",
+        re.IGNORECASE,
+    )
+
+
+_BARE_BELOW = _bare_score(r"under|below|less\s+than|lower\s+than")
+_BARE_ABOVE = _bare_score(r"over|above|more\s+than|higher\s+than")
 _SENTIMENT_FALL = re.compile(
     r"\b(?:declining|falling|dropping|worsening|lower|decreasing)\s+nps\b|\bnps\s+(?:has\s+|is\s+)?(?:declin\w*|drop\w*"
     r"|fell|fall\w*|down|decreas\w*|worsen\w*)",

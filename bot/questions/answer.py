@@ -340,6 +340,8 @@ def _read_as(q: Question, model: HealthModel, day: date) -> list[str]:
         read.append("Payment overdue")
     if q.plan_change is not None:
         read.append(f"Plan change: {q.plan_change}")
+    if q.alerts is not None:
+        read.append("An alert nobody has acknowledged" if q.alerts == "unacknowledged" else "An open alert")
     if q.no_touch_days == 30 and re.search(r"\b(?:stale|neglected|untouched|forgotten|ignored|quiet)\b", q.text, re.I):
         read.append("“Stale” read as no customer touch in 30 days")
     for measure, op, threshold in q.metrics:
@@ -485,6 +487,11 @@ def _list(q: Question, asked: Asked) -> object:
         left_out.append(f"Showing the {'lowest-scoring' if q.sort == 'score' else 'top'} {q.limit} of {total}.")
     if listed > len(frame):
         left_out.append(f"The first {len(frame)} are listed here; all {listed} are in the attached file.")
+    if q.alerts is not None and not total:
+        left_out.append(
+            "Alerts are opened by the alert scan (`healthbot alerts`, which the scheduler runs every morning) when an "
+            "account turns Red or a signal falls due; today's digest lists every signal due."
+        )
     title = noun[0].upper() + noun[1:] + (f" · {subject}" if subject else "")
     return views.AccountTable(
         title=title,
@@ -521,6 +528,10 @@ def _noun(q: Question, model: HealthModel) -> str:
         return "renewals"
     if q.expansion:
         return "expansion-ready accounts"
+    if q.alerts is not None:
+        return (
+            "accounts with an unacknowledged alert" if q.alerts == "unacknowledged" else "accounts with an open alert"
+        )
     since = "last quarter" if over_a_quarter(q) else "last month"
     if q.sort == "gain" or q.gained is not None:
         return f"accounts up since {since}"
@@ -552,7 +563,14 @@ def _changes(q: Question, asked: Asked) -> object:
     )
 
 
+def _digest(q: Question, asked: Asked) -> object:
+    """The early-warning digest as it was (or will be) sent: a CSM's ("my digest", "Sarah's digest") or the team's."""
+    day = insights.scored_day(asked.engine, asked.today)
+    return insights.digest(asked.engine, asked.model, day=day, csm=q.csm)
+
+
 _HANDLERS: dict[str, Callable[[Question, Asked], object]] = {
+    "digest": _digest,
     "card": _card,
     "why": _why,
     "plan": _plan,

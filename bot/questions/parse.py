@@ -30,6 +30,7 @@ Wanted = Literal[
     "help",
     "unsupported",
     "export",
+    "digest",
 ]
 PlanKind = Literal["success", "qbr", "renewal", "recovery", "expansion"]
 _ACCOUNT_FOUND = 86  # a rapidfuzz ratio this high on the squashed name is the account meant
@@ -71,6 +72,7 @@ class Question:
     no_qbr_days: int | None = None
     nps_max: float | None = None
     plan_change: str | None = None  # "accounts that upgraded": the latest snapshot's plan change ("upgrade", …)
+    alerts: str | None = None  # "open alerts": accounts with an unresolved alert; "unacknowledged": nobody acked it
     overdue: bool = False
     metrics: tuple[tuple[str, str, float], ...] = ()  # (measure, op, value): "more than 5 tickets"
     stale_since: tuple[str, int] | None = None  # ("touch", 10): no touch since the 1st of the last October
@@ -107,6 +109,7 @@ class Question:
             or self.no_qbr_days is not None
             or self.nps_max is not None
             or self.plan_change is not None
+            or self.alerts is not None
             or self.overdue
             or self.metrics
             or self.stale_since
@@ -193,7 +196,9 @@ _GRAMMAR = (
     "accts acct vertical verticals summarize summarise summarized summarised summarizing summarising attention "
     "call calls ring phone reach outreach prioritize prioritise product products missed miss fastest quickest "
     "volume volumes common improving engaged signal signals stale neglected untouched forgotten ignored quiet "
-    "upgraded upgrade upgrades"
+    "upgraded upgrade upgrades alert alerts alerted unacknowledged acknowledged unacked unresolved outstanding "
+    "pending digest digests briefing brief early warning warnings quarterly report reports review better worse "
+    "gross getting"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -253,7 +258,7 @@ _CHANGES = re.compile(
     re.IGNORECASE,
 )
 _TREND = re.compile(
-    r"\btrend\w*\b|\bhistory\b|\bover\s+(?:the\s+)?(?:last|past)\s+\d*\s*(?:months?|year|quarters?)\b"
+    r"\btrend\w*\b|\bquarterly\s+(?:health\s+)?(?:report|review|summary|update)\b|\bhistory\b|\bover\s+(?:the\s+)?(?:last|past)\s+\d*\s*(?:months?|year|quarters?)\b"
     r"|\bover\s+time\b|\bworr(?:y|ied|ying)\b|\bpatterns?\b",
     re.IGNORECASE,
 )
@@ -357,7 +362,7 @@ _NEWS = re.compile(
 )
 _PLOT = re.compile(r"\b(?:plot|chart|graph|visuali[sz]e)\b", re.IGNORECASE)
 _CHURNED_LIST = re.compile(
-    r"\bchurn\s+rate\b|\blogo\s+churn\b|\bchurned\b|\bformer\s+customers\b|\blost\s+customers\b|\bwho\s+(?:left|churned)\b"
+    r"\bchurn\s+rate\b|\b(?:logo|gross|customer)\s+churn\b|\bchurned\b|\bformer\s+customers\b|\blost\s+customers\b|\bwho\s+(?:left|churned)\b"
     r"|\bcustomers\s+(?:we\s+)?lost\b|\bchurn\s+list\b",
     re.IGNORECASE,
 )
@@ -444,7 +449,11 @@ _TOUCH = re.compile(
 )
 _LOGIN = re.compile(r"\blog\s*-?\s*(?:ged\s+)?in\w*|\blogins?\b|\bsigned\s+in\b", re.IGNORECASE)
 _QBR = re.compile(r"\bqbrs?\b|\bbusiness\s+reviews?\b", re.IGNORECASE)
-_MISSED_QBR = re.compile(r"\bmissed\s+(?:a\s+|their\s+|the\s+)?qbrs?\b|\bqbr\s+missed\b", re.IGNORECASE)
+_MISSED_QBR = re.compile(
+    r"\bmissed\s+(?:a\s+|their\s+|the\s+)?qbrs?\b|\bqbr\s+missed\b"
+    r"|\b(?:needs?|due\s+for|overdue\s+for)\s+(?:a\s+|an\s+|their\s+)?qbrs?\b|\bqbrs?\s+(?:is\s+|are\s+)?(?:over)?due\b",
+    re.IGNORECASE,
+)
 _NPS = re.compile(r"\bnps\b", re.IGNORECASE)
 _NPS_BOUND = re.compile(
     r"\bnps\s*(?:scores?\s*)?(?:(?:is|are|was|were)\s+)?(?:(<=|=<|≤|at\s+or\s+below|of\s+at\s+most|at\s+most)\s*(\d+)"
@@ -507,6 +516,17 @@ _SENTIMENT_FALL = re.compile(
 _STALE = re.compile(
     r"\b(?:stale|neglected|untouched|forgotten|ignored|quiet)\s+(?:accounts|customers|clients)\b", re.IGNORECASE
 )
+_ALERTS = re.compile(r"\balerts?\b|\balerted\b", re.IGNORECASE)
+_UNACKNOWLEDGED = re.compile(
+    r"\b(?:unacknowledged|un-acknowledged|unacked|not\s+(?:yet\s+)?acknowledged|nobody\s+(?:has\s+)?acknowledged"
+    r"|no\s+one\s+(?:has\s+)?acknowledged|without\s+an?\s+(?:ack|acknowledgement))\b",
+    re.IGNORECASE,
+)
+# "Show me the digest", "today's digest for Sarah", "morning briefing": the early-warning digest, as sent.
+_DIGEST = re.compile(
+    r"\bdigests?\b|\b(?:morning|daily)\s+(?:briefing|brief|summary|report|update|email)\b|\bearly[- ]warnings?\b",
+    re.IGNORECASE,
+)
 _PLAN_UP = re.compile(r"\bupgraded\b|\b(?:plan|tier)\s+upgrades?\b|\bupgrades\b", re.IGNORECASE)
 _SCORE_BETWEEN = re.compile(_SCORE_WORD + r"between\s+(\d+)\s+and\s+(\d+)", re.IGNORECASE)
 _SCORE_OR_ABOVE = re.compile(r"\bscor\w*\s+(?:of\s+)?(\d+)\s+or\s+(?:above|more|higher|better|over)\b", re.IGNORECASE)
@@ -522,6 +542,7 @@ _BY_RENEWAL = re.compile(
 _AMOUNT = r"(\$\s*\d+(?:\.\d+)?\s*[km]?|\d+(?:\.\d+)?\s*[km]\b|\d{4,})"
 _ARR_ABOVE = re.compile(r"(?:over|above|more\s+than|at\s+least|bigger\s+than|>=?)\s*" + _AMOUNT, re.IGNORECASE)
 _ARR_BELOW = re.compile(r"(?:under|below|less\s+than|smaller\s+than|<=?)\s*" + _AMOUNT, re.IGNORECASE)
+_ARR_BETWEEN = re.compile(r"\bbetween\s+" + _AMOUNT + r"\s+(?:and|to|-)\s+" + _AMOUNT, re.IGNORECASE)
 
 
 def _money(typed: str) -> float:
@@ -1244,6 +1265,8 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
         out["no_touch_days"] = 30  # "stale accounts": no customer touch in a month, which the answer says
     if _PLAN_UP.search(low):
         out["plan_change"] = "upgrade"
+    if _ALERTS.search(low) and not _DIGEST.search(low):
+        out["alerts"] = "unacknowledged" if _UNACKNOWLEDGED.search(low) else "open"
     crossed = _CROSSED_BELOW.search(low)
     if crossed:
         out["crossed_below"] = float(crossed.group(1))
@@ -1262,6 +1285,9 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
         found = pattern.search(rest)
         if found:
             out[key] = _money(found.group(1))
+    between = _ARR_BETWEEN.search(rest)  # "ARR between 50k and 100k", both ends counted
+    if between:
+        out["arr_min"], out["arr_max"] = sorted((_money(between.group(1)), _money(between.group(2))))
     out["count"] = bool(re.search(r"\bhow\s+many\b|\bcount\s+of\b|\bnumber\s+of\b", low))
     return out
 
@@ -1425,6 +1451,8 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
         for kind, pattern in _ACCOUNT_PLANS:
             if pattern.search(low):
                 return replace(q, wanted="plan", plan=kind)
+    if _DIGEST.search(low) and not named:
+        return replace(q, wanted="digest")
     if _MODEL_LOOSE.search(low) and not named:
         return replace(q, wanted="model")
     if q.churned and not named:
@@ -1490,7 +1518,8 @@ _NAME_QUESTION = re.compile(
 _BOOK_SUMMARY = re.compile(
     r"\brisk\s+drivers?\b|\b(?:biggest|top|main|key)\s+risks\b"
     r"|\b(?:most\s+common|commonest|top|main|biggest)\s+(?:risk\s+)?(?:signals|issues|problems|red\s+flags)\b"
-    r"|\bby\s+(?:health\s+)?(?:band|status|colou?r)s?\b|\bwhat(?:'s|\s+is)\s+driving\s+(?:the\s+)?risk\b"
+    r"|\b(?:by|per|in\s+each|each)\s+(?:health\s+)?(?:band|status|colou?r)s?\b"
+    r"|\b(?:getting|got)\s+better\s+or\s+worse\b|\bimproving\s+or\s+(?:declining|getting\s+worse)\b|\bwhat(?:'s|\s+is)\s+driving\s+(?:the\s+)?risk\b"
     r"|\b(?:percentage|proportion|share)\s+of\b",
     re.IGNORECASE,
 )

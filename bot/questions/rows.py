@@ -37,6 +37,7 @@ from bot import insights
 from bot.questions.parse import SHARE_MEASURES, Question
 from bot.questions.vocabulary import SCOPE_COLUMNS
 from bot.scoring_runs import ACCOUNTS, METRICS, SCORES
+from bot.store.tables import ALERTS
 from scoring import HealthModel
 from scoring import portfolio as book_math
 from scoring.measures import metric_sources
@@ -236,6 +237,11 @@ def _query(model: HealthModel, q: Question, day: date, *, csm: str | None) -> tu
     if q.nps_max is not None:
         extra["nps"] = _latest("nps", day)
         query = query.where(extra["nps"] <= q.nps_max)
+    if q.alerts is not None:  # an alert still open on the account (not resolved); or one nobody acknowledged
+        alert = select(ALERTS.c.id).where(ALERTS.c.account_id == ACCOUNTS.c.account_id, ALERTS.c.resolved_at.is_(None))
+        if q.alerts == "unacknowledged":
+            alert = alert.where(ALERTS.c.acknowledged_at.is_(None))
+        query = query.where(alert.exists())
     if q.plan_change is not None:
         extra["plan_change"] = _latest("plan_change", day)
         query = query.where(extra["plan_change"] == q.plan_change)

@@ -321,6 +321,7 @@ class AnswerFeedback(SQLModel, table=True):
 ACCOUNTS: Table = Account.__table__  # type: ignore[attr-defined]
 METRICS: Table = MetricSnapshot.__table__  # type: ignore[attr-defined]
 SCORES: Table = HealthScore.__table__  # type: ignore[attr-defined]
+ALERTS: Table = HealthAlert.__table__  # type: ignore[attr-defined]
 ACTIONS: Table = AlertAction.__table__  # type: ignore[attr-defined]
 TOUCHES: Table = Touchpoint.__table__  # type: ignore[attr-defined]
 FEEDBACK: Table = AnswerFeedback.__table__  # type: ignore[attr-defined]

@@ -518,3 +518,17 @@ CASES += [
     ("ARR by band", book(team=True)),
     ("how did acme's score change over the last 3 months", trend("Acme Corp", months=3)),
 ]
+
+# Alerts, digests and reports as CS leaders ask for them; an ARR range; QBRs due.
+CASES += [
+    ("show me the digest", Expect("digest")),
+    ("Kenji's morning briefing", Expect("digest", filters={"csm": "Kenji Watanabe"})),
+    ("which accounts need a qbr", rows(signal=("missed_qbr",))),
+    ("show me accounts with arr between 50k and 100k", rows(arr_min=50_000, arr_max=100_000)),
+    ("red accounts between $20k and $50k", rows(band="Red", arr_min=20_000, arr_max=50_000)),
+    ("quarterly health report", trend()),
+    ("what's our gross churn", Expect("former")),
+    ("what's our churn rate", Expect("former")),
+    ("how many accounts are in each band", book(team=True)),
+    ("are things getting better or worse", book(team=True)),
+]

@@ -103,6 +103,12 @@ def expected_rows(engine: Engine, f: dict[str, Any]) -> list[str]:
     if "nps_max" in f:
         sql += f" and {latest.format(col='nps')} <= ?"
         args += [day, f["nps_max"]]
+    if "arr_min" in f:
+        sql += " and a.arr >= ?"
+        args.append(f["arr_min"])
+    if "arr_max" in f:
+        sql += " and a.arr <= ?"
+        args.append(f["arr_max"])
     if "plan_change" in f:
         sql += f" and {latest.format(col='plan_change')} = ?"
         args += [day, f["plan_change"]]
@@ -283,4 +289,14 @@ def judge(engine: Engine, text: str, want: Expect) -> tuple[bool, str]:
             isinstance(got, views.Notice) and "churned" in said and date.fromisoformat(on).strftime("%-d %b %Y") in said
         )
         return ok, f"got {kind} {getattr(got, 'title', '')}"
+    if want.kind == "former":  # logo churn over the whole book: X of the Y accounts on record, every one named
+        con = _db(engine)
+        lost, on_record = con.execute("select count(churned_on), count(*) from account").fetchone()
+        con.close()
+        said = " ".join([getattr(got, "title", ""), *getattr(got, "lines", [])])
+        ok = isinstance(got, views.Notice) and f"{lost} of the {on_record} accounts on record" in said
+        return ok, f"got {kind} {said[:200]}"
+    if want.kind == "digest":  # the digest as sent: the team's, or the named CSM's
+        recipient = want.filters.get("csm", "Team")
+        return isinstance(got, views.Digest) and got.recipient == recipient, f"got {kind}"
     return False, f"unknown expectation {want.kind}"

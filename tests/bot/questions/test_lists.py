@@ -88,3 +88,27 @@ def test_a_plan_for_the_worst_or_largest_account_is_for_the_one_the_list_puts_fi
     got = ask(demo_engine, question)
     assert isinstance(got, plan_view), got
     assert got.card.account_id == first  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("question", "asker", "recipient"),
+    [
+        ("show me the digest", None, "Team"),
+        ("what's in today's morning briefing", None, "Team"),
+        ("Sarah's digest", None, "Sarah Chen"),
+        ("my digest", "U0SARAH001", "Sarah Chen"),
+    ],
+)
+def test_the_digest_asked_for_is_the_one_sent(
+    demo_engine: Engine, question: str, asker: str | None, recipient: str
+) -> None:
+    from bot.insights import digest, scored_day
+
+    got = ask(demo_engine, question, asker)
+    assert isinstance(got, views.Digest), got
+    assert got.recipient == recipient
+    model = load_health_model(load_settings())
+    sent = digest(
+        demo_engine, model, day=scored_day(demo_engine, TODAY), csm=None if recipient == "Team" else recipient
+    )
+    assert got == sent

@@ -3,7 +3,7 @@ correlated look-ups, signals matched in the stored JSON)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pandas as pd
 from sqlalchemy import text
@@ -14,6 +14,7 @@ from bot.intents import parse_question
 from bot.sample import load_sample
 from bot.scoring_runs import score_and_store
 from bot.settings import load_settings
+from bot.store import HealthAlert, write_session
 from messages import format as fmt
 from messages import views
 from scoring import load_model
@@ -100,6 +101,28 @@ def test_list_filters_agree_with_the_store_on_either_database(engine: Engine) ->
     upgrades = answer(parse_question("which accounts upgraded"), ctx=ctx)
     assert isinstance(upgrades, views.AccountTable)
     assert sorted(upgrades.account_ids) == upgraded and upgrades.total == 2
+    # Accounts with an alert still open, and with one nobody has acknowledged.
+    first, second, third = sorted(book.account_id)[2:5]
+    now = datetime.now(UTC)
+    with write_session(engine) as session:
+        for account_id, acked, resolved in ((first, False, False), (second, True, False), (third, True, True)):
+            session.add(
+                HealthAlert(
+                    account_id=account_id,
+                    condition="turned_red",
+                    severity="High",
+                    opened_on=DAY,
+                    acknowledged_by="U0SARAH001" if acked else None,
+                    acknowledged_at=now if acked else None,
+                    resolved_by="U0SARAH001" if resolved else None,
+                    resolved_at=now if resolved else None,
+                    status="resolved" if resolved else ("acknowledged" if acked else "open"),
+                )
+            )
+    open_alerts = answer(parse_question("which accounts have open alerts"), ctx=ctx)
+    assert isinstance(open_alerts, views.AccountTable) and sorted(open_alerts.account_ids) == sorted([first, second])
+    unacked = answer(parse_question("any unacknowledged alerts?"), ctx=ctx)
+    assert isinstance(unacked, views.AccountTable) and unacked.account_ids == [first]
     # A move over a quarter, from the score a quarter ago, on either database.
     quarter = answer(parse_question("which accounts dropped the most this quarter"), ctx=ctx)
     assert isinstance(quarter, views.AccountTable) and "Trend vs Last Quarter" in quarter.columns

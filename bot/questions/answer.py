@@ -320,7 +320,11 @@ def _read_as(q: Question, model: HealthModel, day: date) -> list[str]:
     if q.signals:
         read.append("Signal: " + " or ".join(s.replace("_", " ") for s in q.signals))
     span = renewal_span(q, day)
-    if span:
+    if q.renew_window == "passed":
+        read.append(f"Renewal date before {fmt.day(day)}")
+    elif q.renew_window == "none":
+        read.append("No renewal date on file")
+    elif span:
         read.append(f"Renewal: {fmt.day(span[0])} – {fmt.day(span[1])}")
     for label, days in (("touch", q.no_touch_days), ("login", q.no_login_days), ("QBR", q.no_qbr_days)):
         if days is not None:

@@ -198,7 +198,7 @@ _GRAMMAR = (
     "volume volumes common improving engaged signal signals stale neglected untouched forgotten ignored quiet "
     "upgraded upgrade upgrades alert alerts alerted unacknowledged acknowledged unacked unresolved outstanding "
     "pending digest digests briefing brief early warning warnings quarterly report reports review better worse "
-    "gross getting"
+    "gross getting movers mover swings passed lapsed trending rise"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -254,6 +254,7 @@ _COMPARE = re.compile(
 _CHANGES = re.compile(
     r"\bhow\s+(?:has|have|did)\s+(?:[\w']+\s+){0,4}changed?\b|\bwhat(?:'s|\s+has|\s+have)?\s+changed\b|\bchanges?\s+(?:since|this|in|for)\b|\bwhat'?s\s+new\s+since\b"
     r"|\bany\s+changes\b|\bwhat\s+changed\b|\bwhat\s+moved\b|\bnew\s+signals?\b"
+    r"|\b(?:biggest|top|largest)\s+(?:movers|swings|changes)\b|\bmovers\b|\b(?:who|which\s+\w+)\s+moved\s+the\s+most\b"
     r"|\bsignals?\s+(?:fired|triggered|raised|appeared)\b",
     re.IGNORECASE,
 )
@@ -429,6 +430,17 @@ _RENEW = re.compile(
 )
 _RENEW_SPAN = re.compile(r"(?:in|within|next|coming|upcoming)\s+(?:the\s+)?(?:next\s+)?" + _SPAN, re.IGNORECASE)
 _ANY_SPAN = re.compile(_SPAN, re.IGNORECASE)
+# "Accounts past their renewal date", "lapsed renewals": the date is behind us; "without a renewal date": none on file.
+_RENEWAL_PASSED = re.compile(
+    r"\b(?:past|passed|missed|behind|overdue\s+for)\s+(?:their\s+|the\s+|its\s+)?renewal(?:\s+dates?)?\b"
+    r"|\brenewal\s+(?:dates?\s+)?(?:has\s+|have\s+)?(?:passed|lapsed|gone\s+by)\b|\b(?:lapsed|overdue)\s+renewals?\b",
+    re.IGNORECASE,
+)
+_NO_RENEWAL_DATE = re.compile(
+    r"\b(?:without|no|missing|lacking)\s+(?:a\s+|any\s+)?renewal\s+dates?\b"
+    r"|\brenewal\s+dates?\s+(?:is\s+|are\s+)?(?:missing|blank|empty|unknown|not\s+set)\b",
+    re.IGNORECASE,
+)
 _THIS_QUARTER = re.compile(
     r"\bthis\s+(?:quarter|q)\b|\bthis\s+qtr\b|\bby\s+(?:the\s+)?end\s+of\s+(?:the\s+)?quarter", re.IGNORECASE
 )
@@ -470,12 +482,12 @@ _OVERDUE = re.compile(
 )
 _DROPPED_BY = re.compile(
     r"\b(?:dropped|drop|down|fell|fallen|declined|lost|slipped|decreased)\s+(?:by\s+)?(?:more\s+than\s+|over\s+|"
-    r"at\s+least\s+)?(\d+)\s*\+?\s*(?:or\s+more\s+)?(?:points?|pts?|\+)?",
+    r"at\s+least\s+|>=?\s*)?(\d+)\s*\+?\s*(?:or\s+more\s+)?(?:points?|pts?|\+)?",
     re.IGNORECASE,
 )
 _GAINED_BY = re.compile(
     r"\b(?:improved|improving|up|gained|rose|risen|climbed|increased|jumped)\s+(?:by\s+)?(?:more\s+than\s+|over\s+|"
-    r"at\s+least\s+)?(\d+)\s*\+?\s*(?:or\s+more\s+)?(?:points?|pts?|\+)?",
+    r"at\s+least\s+|>=?\s*)?(\d+)\s*\+?\s*(?:or\s+more\s+)?(?:points?|pts?|\+)?",
     re.IGNORECASE,
 )
 _DROP_POINTS = re.compile(r"(\d+)\s*\+\s*(?:points?|pts?)|(\d+)\s+or\s+more\s+points", re.IGNORECASE)
@@ -553,7 +565,7 @@ def _money(typed: str) -> float:
 
 _GAIN_SORT = re.compile(
     r"\b(?:have|has|that|who|which)\s+(?:\w+\s+)?improved\b|\bimproving\s+(?:accounts|customers)\b"
-    r"|\b(?:accounts|customers)\s+(?:that\s+are\s+|are\s+)?improving\b|\bimproved\s+the\s+most\b|\bbiggest\s+(?:gains?|gainers|improvements?|risers)\b|\b(?:top|most)\s+"
+    r"|\b(?:accounts|customers)\s+(?:that\s+are\s+|are\s+)?improving\b|\btrending\s+up\b|\bon\s+the\s+(?:rise|up)\b|\bimproved\s+the\s+most\b|\bbiggest\s+(?:gains?|gainers|improvements?|risers)\b|\b(?:top|most)\s+"
     r"(?:\d+\s+)?(?:gainers|improvers|improved)\b|\bgainers\b|\bmost\s+improved\b",
     re.IGNORECASE,
 )
@@ -565,7 +577,7 @@ _EXPANSION_READY = re.compile(
 )
 _AT_RISK = re.compile(
     r"\blow[- ]health\b|\bunhealthy\b|\bat[- ]?risk\b|\brisky\b|\bin\s+trouble\b|\bcritical\b|\bon\s+fire\b"
-    r"|\bchurn\s+risk\b"
+    r"|\bchurn\s+risks?\b"
     r"|\blikely\s+to\s+churn\b|\bneeds?\s+attention\b",
     re.IGNORECASE,
 )
@@ -592,7 +604,11 @@ _BY_ARR = re.compile(
     r"|\btop\s+\d*\s*accounts\b",
     re.IGNORECASE,
 )
-_LOWEST = re.compile(r"\blowest\b|\bworst\b|\bweakest\b|\bunhealthiest\b|\briskiest\b|\bbottom\b", re.IGNORECASE)
+_LOWEST = re.compile(
+    r"\blowest\b|\bworst\b|\bweakest\b|\bunhealthiest\b|\briskiest\b|\bbottom\b"
+    r"|\b(?:sort(?:ed)?|order(?:ed)?|rank(?:ed)?)\s+by\s+(?:health\s+)?score\b",  # lowest first, as lists are
+    re.IGNORECASE,
+)
 _HIGHEST_SCORE = re.compile(
     r"\bhighest\s+(?:health\s+)?scor\w*|\bhealthiest\b|\bbest\s+(?:scor\w*|accounts)\b", re.IGNORECASE
 )
@@ -1171,7 +1187,11 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
         renew_span = _RENEW_SPAN.search(low) or span
         month = _MONTH_NAME.search(low)
         quarter = _QUARTER_NAME.search(low)
-        if _THIS_QUARTER.search(low):
+        if _NO_RENEWAL_DATE.search(low):
+            out["renew_window"] = "none"
+        elif _RENEWAL_PASSED.search(low):
+            out["renew_window"] = "passed"
+        elif _THIS_QUARTER.search(low):
             out["renew_window"] = "this_quarter"
         elif _NEXT_QUARTER.search(low):
             out["renew_window"] = "next_quarter"
@@ -1416,7 +1436,7 @@ def _metric_thresholds(low: str) -> tuple[tuple[tuple[str, str, float], ...], st
         for pattern in (
             rf"(?<!\w){_CMP}\s*{_NUM}\s+(?:open\s+|active\s+)?(?:{noun})\b",
             rf"\b(?P<num>\d+)\s*\+\s*(?P<pct>)(?:{noun})\b",
-            rf"\b(?:{noun})\s+(?:is\s+|are\s+|of\s+|count\s+)?{_CMP}\s*{_NUM}",
+            rf"\b(?:{noun})\s*(?:is\s+|are\s+|of\s+|count\s+)?{_CMP}\s*{_NUM}",
         ):
             match = re.search(pattern, low)
             if match is None:

@@ -72,6 +72,8 @@ def renewal_span(q: Question, day: date) -> tuple[date, date] | None:
     """The renewal dates a question asks about, both ends included."""
     if q.renew_days is not None:
         return day, day + timedelta(days=q.renew_days)
+    if q.renew_window == "passed":  # the renewal date is behind us (and the account still a customer)
+        return date.min, day - timedelta(days=1)
     if q.renew_window == "this_quarter":
         last_month = (day.month - 1) // 3 * 3 + 3
         return day, date(day.year, last_month, calendar.monthrange(day.year, last_month)[1])
@@ -193,6 +195,8 @@ def _query(model: HealthModel, q: Question, day: date, *, csm: str | None) -> tu
     query = _report_rows(joined, day).where(or_(ACCOUNTS.c.churned_on.is_(None), ACCOUNTS.c.churned_on > day))
     if csm is not None:
         query = query.where(ACCOUNTS.c.csm_owner == csm)
+    if q.renew_window == "none":
+        query = query.where(ACCOUNTS.c.renewal_date.is_(None))
     if q.csms:
         query = query.where(ACCOUNTS.c.csm_owner.in_(q.csms))
     for kind, value in q.scope:

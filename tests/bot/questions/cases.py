@@ -532,3 +532,15 @@ CASES += [
     ("how many accounts are in each band", book(team=True)),
     ("are things getting better or worse", book(team=True)),
 ]
+
+# Short and symbol-heavy phrasings; renewal dates passed or missing; movers; "sorted by score".
+CASES += [
+    ("churn risks", rows(band=AT_RISK)),
+    ("csat<3 accounts", rows(metric=[("csat", "<", 3)])),
+    ("which accts dropped >10 pts", rows(dropped=10)),
+    ("biggest movers", changes(days=7, team=True)),
+    ("accounts trending up", rows(sort="gain")),
+    ("show me everything in healthcare sorted by score", rows(industry="Healthcare")),
+    ("accounts past their renewal date", rows(renew="passed")),
+    ("accounts without a renewal date", rows(renew="none")),
+]

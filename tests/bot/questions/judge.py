@@ -82,6 +82,11 @@ def expected_rows(engine: Engine, f: dict[str, Any]) -> list[str]:
         end_month = (d.month - 1) // 3 * 3 + 3
         sql += " and a.renewal_date between ? and ?"
         args += [day, date(d.year, end_month, calendar.monthrange(d.year, end_month)[1]).isoformat()]
+    if f.get("renew") == "passed":  # renewal date behind us
+        sql += " and a.renewal_date < ?"
+        args.append(day)
+    if f.get("renew") == "none":
+        sql += " and a.renewal_date is null"
     if "renew_until" in f:  # "before the end of January": from today on
         sql += " and a.renewal_date between ? and ?"
         args += [day, f["renew_until"]]

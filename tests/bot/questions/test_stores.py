@@ -123,6 +123,20 @@ def test_list_filters_agree_with_the_store_on_either_database(engine: Engine) ->
     assert isinstance(open_alerts, views.AccountTable) and sorted(open_alerts.account_ids) == sorted([first, second])
     unacked = answer(parse_question("any unacknowledged alerts?"), ctx=ctx)
     assert isinstance(unacked, views.AccountTable) and unacked.account_ids == [first]
+    # Renewal dates behind us, and none on file.
+    lapsed, undated = sorted(book.account_id)[5:7], sorted(book.account_id)[7]
+    with engine.begin() as connection:
+        connection.execute(
+            text("update account set renewal_date = :day where account_id in (:a, :b)"),
+            {"day": date(2026, 11, 1), "a": lapsed[0], "b": lapsed[1]},
+        )
+        connection.execute(text("update account set renewal_date = null where account_id = :a"), {"a": undated})
+    already = {a for a, r in zip(book.account_id, book.renewal_date, strict=True) if pd.notna(r) and r < DAY}
+    passed = answer(parse_question("accounts past their renewal date"), ctx=ctx)
+    assert isinstance(passed, views.AccountTable) and set(passed.account_ids) == already | set(lapsed)
+    missing = {a for a, r in zip(book.account_id, book.renewal_date, strict=True) if pd.isna(r)}
+    none = answer(parse_question("accounts without a renewal date"), ctx=ctx)
+    assert isinstance(none, views.AccountTable) and set(none.account_ids) == missing | {undated}
     # A move over a quarter, from the score a quarter ago, on either database.
     quarter = answer(parse_question("which accounts dropped the most this quarter"), ctx=ctx)
     assert isinstance(quarter, views.AccountTable) and "Trend vs Last Quarter" in quarter.columns

@@ -1210,9 +1210,11 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
     stale = span_days
     since = re.search(r"\bsince\s+(?:early\s+|the\s+(?:start|beginning)\s+of\s+)?" + _MONTH_NAME.pattern, low)
     if stale is not None or since:
+        # "QBR overdue for 90 days" is a span without a QBR; "missed a QBR" (no span of its own) the model's signal.
+        qbr_due = re.search(r"\bqbrs?\s+(?:is\s+|are\s+)?(?:over)?due\s+(?:for|by)\s+(?:more\s+than\s+)?\d", low)
         kind = (
             "qbr"
-            if _QBR.search(low) and not _MISSED_QBR.search(low)
+            if _QBR.search(low) and (qbr_due or not _MISSED_QBR.search(low))
             else "login"
             if _LOGIN.search(low)
             else "touch"
@@ -1221,6 +1223,8 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
         )
         if kind and stale is not None and not out.get("renew_days"):
             out[f"no_{kind}_days"] = stale
+            if qbr_due:
+                out["signals"] = tuple(s for s in out["signals"] if s != "missed_qbr")
         elif kind and since:  # "not touched since October": dated by the answerer, from the 1st of that month
             out["stale_since"] = (kind, _MONTHS_OF_YEAR.index(since.group(1)[:3]) + 1)
     bound = _NPS_BOUND.search(low)
@@ -1423,7 +1427,7 @@ def _metric_thresholds(low: str) -> tuple[tuple[tuple[str, str, float], ...], st
         rf"\boverdue\s+(?:(?:payments?|invoices?|bills?)\s+)?(?:by\s+|for\s+)?(?:{_CMP}\s*)?(?P<days>\d+)\s*\+?\s*days?\b",
         low,
     )
-    if late:
+    if late and not _QBR.search(low):  # "QBR overdue for 90 days" is about the QBR, not a payment
         op = _comparator(late.group("cmp"))
         found.append(("days_overdue", op, float(late.group("days"))))
         low = _blanked(low, late)

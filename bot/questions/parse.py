@@ -198,7 +198,8 @@ _GRAMMAR = (
     "volume volumes common improving engaged signal signals stale neglected untouched forgotten ignored quiet "
     "upgraded upgrade upgrades alert alerts alerted unacknowledged acknowledged unacked unresolved outstanding "
     "pending digest digests briefing brief early warning warnings quarterly report reports review better worse "
-    "gross getting movers mover swings passed lapsed trending rise"
+    "gross getting movers mover swings passed lapsed trending rise leadership board management meeting reasons "
+    "engagement involvement likely"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -259,7 +260,9 @@ _CHANGES = re.compile(
     re.IGNORECASE,
 )
 _TREND = re.compile(
-    r"\btrend\w*\b|\bquarterly\s+(?:health\s+)?(?:report|review|summary|update)\b|\bhistory\b|\bover\s+(?:the\s+)?(?:last|past)\s+\d*\s*(?:months?|year|quarters?)\b"
+    r"\btrend\w*\b|\bq[1-4]\s+(?:vs\.?|versus|and|to)\s+q[1-4]\b|\bquarter[- ]over[- ]quarter\b|\bqoq\b"
+    r"|\bquarterly\s+(?:health\s+)?(?:report|review|summary|update)\b|\bhistory\b"
+    r"|\bover\s+(?:the\s+)?(?:last|past)\s+\d*\s*(?:months?|year|quarters?)\b"
     r"|\bover\s+time\b|\bworr(?:y|ied|ying)\b|\bpatterns?\b",
     re.IGNORECASE,
 )
@@ -481,7 +484,7 @@ _OVERDUE = re.compile(
     re.IGNORECASE,
 )
 _DROPPED_BY = re.compile(
-    r"\b(?:dropped|drop|down|fell|fallen|declined|lost|slipped|decreased)\s+(?:by\s+)?(?:more\s+than\s+|over\s+|"
+    r"\b(?:dropped|drop|down|fell|fallen|declined|lost|slipped|decreased)\s+(?:by\s+|of\s+)?(?:more\s+than\s+|over\s+|"
     r"at\s+least\s+|>=?\s*)?(\d+)\s*\+?\s*(?:or\s+more\s+)?(?:points?|pts?|\+)?",
     re.IGNORECASE,
 )
@@ -577,8 +580,12 @@ _EXPANSION_READY = re.compile(
 )
 _AT_RISK = re.compile(
     r"\blow[- ]health\b|\bunhealthy\b|\bat[- ]?risk\b|\brisky\b|\bin\s+trouble\b|\bcritical\b|\bon\s+fire\b"
-    r"|\bchurn\s+risks?\b"
+    r"|\bchurn\s+risks?\b|\brenewal\s+risks?\b|\brisky\s+renewals?\b"
     r"|\blikely\s+to\s+churn\b|\bneeds?\s+attention\b",
+    re.IGNORECASE,
+)
+_MOST_AT_RISK = re.compile(
+    r"\bmost\s+(?:likely\s+to\s+(?:churn|leave)|at[- ]risk|risky|in\s+danger)\b|\bhighest\s+(?:churn\s+)?risk\b",
     re.IGNORECASE,
 )
 _ONE_SUPERLATIVE = re.compile(
@@ -1267,6 +1274,8 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
     if "sort" not in out and out["sort_by"] is None:
         if _HIGHEST_SCORE.search(low):
             out["sort"] = "score_desc"
+        elif _MOST_AT_RISK.search(low):  # "the top 5 most likely to churn": the lowest scores, not the biggest
+            out["sort"] = "score"
         elif _BY_ARR.search(low):
             out["sort"] = "arr"
         elif _LOWEST.search(low):
@@ -1415,6 +1424,7 @@ def _metric_thresholds(low: str) -> tuple[tuple[tuple[str, str, float], ...], st
     sponsor = r"(?:exec\w*|executive)\s+sponsors?"
     unengaged = re.search(
         rf"\b(?:no|without(?:\s+an?)?|lacking(?:\s+an?)?|missing(?:\s+an?)?)\s+(?:engaged\s+)?{sponsor}\b"
+        r"|\b(?:no|without|lacking|missing)\s+(?:exec\w*|executive)\s+(?:engagement|involvement|contact|buy-?in)\b"
         rf"|\b{sponsor}\s+(?:is\s+|are\s+)?(?:not|isn't|isnt|aren't|arent|never)\s+engaged\b"
         rf"|\b(?:disengaged|unengaged|absent)\s+{sponsor}\b",
         low,
@@ -1543,6 +1553,8 @@ _BOOK_SUMMARY = re.compile(
     r"\brisk\s+drivers?\b|\b(?:biggest|top|main|key)\s+risks\b"
     r"|\b(?:most\s+common|commonest|top|main|biggest)\s+(?:risk\s+)?(?:signals|issues|problems|red\s+flags)\b"
     r"|\b(?:by|per|in\s+each|each)\s+(?:health\s+)?(?:band|status|colou?r)s?\b"
+    r"|\brisk\s+(?:summary|report|overview|review|picture)\b|\b(?:top|main|biggest|common|key)\s+reasons\b"
+    r"|\bwhy\s+(?:are\s+)?(?:so\s+many\s+)?(?:accounts|customers)\s+(?:are\s+)?at[- ]risk\b"
     r"|\b(?:getting|got)\s+better\s+or\s+worse\b|\bimproving\s+or\s+(?:declining|getting\s+worse)\b|\bwhat(?:'s|\s+is)\s+driving\s+(?:the\s+)?risk\b"
     r"|\b(?:percentage|proportion|share)\s+of\b",
     re.IGNORECASE,

@@ -544,3 +544,15 @@ CASES += [
     ("accounts past their renewal date", rows(renew="passed")),
     ("accounts without a renewal date", rows(renew="none")),
 ]
+
+# A last fresh batch, as a CS leader would type them before a meeting.
+CASES += [
+    ("Show me the top 5 accounts most likely to churn", rows(band=AT_RISK, sort="score", limit=5)),
+    ("Compare Q3 and Q4 health", trend()),
+    ("Which accounts had a score drop of more than 10 points last month?", rows(dropped=10)),
+    ("Give me a risk summary for the leadership meeting", book(team=True)),
+    ("Which accounts have had no executive engagement?", rows(metric=[("exec_sponsor_engaged", "<=", 0)])),
+    ("What are the top reasons accounts are at risk?", book(team=True)),
+    ("Show renewal risk for next quarter", rows(band=AT_RISK, renew="next_quarter")),
+    ("QBR overdue for 90 days", rows(no_qbr_days=90)),
+]

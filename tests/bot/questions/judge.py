@@ -82,6 +82,14 @@ def expected_rows(engine: Engine, f: dict[str, Any]) -> list[str]:
         end_month = (d.month - 1) // 3 * 3 + 3
         sql += " and a.renewal_date between ? and ?"
         args += [day, date(d.year, end_month, calendar.monthrange(d.year, end_month)[1]).isoformat()]
+    if f.get("renew") == "next_quarter":  # the calendar quarter after this one
+        first = (d.month - 1) // 3 * 3 + 4
+        year, first = d.year + (first > 12), (first - 1) % 12 + 1
+        sql += " and a.renewal_date between ? and ?"
+        args += [
+            date(year, first, 1).isoformat(),
+            date(year, first + 2, calendar.monthrange(year, first + 2)[1]).isoformat(),
+        ]
     if f.get("renew") == "passed":  # renewal date behind us
         sql += " and a.renewal_date < ?"
         args.append(day)

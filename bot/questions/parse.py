@@ -702,6 +702,11 @@ class _Words:
         for i in range(start, end):
             self.used[i] = True
 
+    def unclaimed(self) -> str:
+        """The words no name claimed, as typed: what a topic the bot refuses ("NRR", "pipeline") is looked for in,
+        so that an account called "Pipeline Partners" is still an account."""
+        return " ".join(word for word, used in zip(self.raw, self.used, strict=True) if not used)
+
     def free_runs(self) -> list[tuple[int, int]]:
         """Stretches of unclaimed words that are not question grammar: where an unknown name may be."""
         runs, start = [], None
@@ -1034,9 +1039,14 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
     team = bool(_TEAM.search(low)) and csm is None and not mine
 
     asking = re.match(r"^(?:show|list|which|who|how|what)\b", low)
-    if _UNSUPPORTED_TOPICS.search(said) or _RETENTION.search(said) or (_UNSUPPORTED_VERBS.search(said) and not asking):
+    unclaimed = words.unclaimed() if accounts else said
+    if (
+        _UNSUPPORTED_TOPICS.search(unclaimed)
+        or _RETENTION.search(unclaimed)
+        or (_UNSUPPORTED_VERBS.search(said) and not asking)
+    ):
         return Question(
-            text=said, wanted="unsupported", accounts=tuple(accounts), unsupported_reason=_unsupported_reason(said)
+            text=said, wanted="unsupported", accounts=tuple(accounts), unsupported_reason=_unsupported_reason(unclaimed)
         )
     if _MODEL.search(low):
         return Question(text=said, wanted="model")

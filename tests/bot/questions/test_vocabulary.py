@@ -33,3 +33,28 @@ def test_an_account_imported_while_running_is_known_after_the_re_read(engine: En
     assert fold("Zephyr Quarry Works") not in vocabulary(engine).account_names  # the answer in hand, no wait
     _reread(engine)
     assert vocabulary(engine).account_names[fold("Zephyr Quarry Works")] == ("ACCT-NEW-1",)
+
+
+def test_an_account_whose_name_holds_a_refused_word_is_still_an_account(engine: Engine) -> None:
+    """ "Pipeline", "forecast" or "news" in a question are refused as outside what the bot reads, but not when they
+    are part of an account's name."""
+    from bot.questions.parse import parse
+
+    load_sample(engine, date(2026, 11, 24))
+    named = pd.DataFrame(
+        [
+            {"account_id": "ACCT-PIPE-1", "name": "Pipeline Partners", "csm_owner": "Sarah Chen"},
+            {"account_id": "ACCT-NEWS-1", "name": "Daily News Group", "csm_owner": "Kenji Watanabe"},
+        ]
+    )
+    import_frames(engine, accounts=named)
+    words = vocabulary(engine, fresh=True)
+    for question, account_id in (
+        ("how is Pipeline Partners doing?", "ACCT-PIPE-1"),
+        ("Daily News Group health", "ACCT-NEWS-1"),
+    ):
+        q = parse(question, words)
+        assert q.wanted == "card" and q.accounts == (account_id,), q
+    assert parse("what's our forecast for Q1", words).wanted == "unsupported"
+    refused = parse("what's the NRR of Pipeline Partners", words)
+    assert refused.wanted == "unsupported" and "revenue retention" in (refused.unsupported_reason or "")

@@ -98,9 +98,7 @@ def register(app: App, deps: TeamsDeps) -> None:
         people: list[tuple[str, str]] = []
         if dialog == Action.ALERT_ASSIGN:
             user, _ = await sender(ctx, deps)
-            people = await asyncio.to_thread(
-                assignable_people, deps.engine, first=(user.recorded_as, user.name or "")
-            )
+            people = await asyncio.to_thread(assignable_people, deps.engine, first=(user.recorded_as, user.name or ""))
         title, form = alert_dialog(dialog, view, rev=str(data.get("rev") or "") or None, people=people)
         info = CardTaskModuleTaskInfo(
             title=title, width="medium", card=Attachment(content_type=CONTENT_TYPE, content=form)

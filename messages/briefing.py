@@ -209,6 +209,7 @@ def briefing(view: object) -> Briefing:
                     [next((b.meaning for b in view.bands if b.name == view.lowest_band), "")],
                 ),
                 ("When scores change", [view.recomputed]),
+                *([("When an alert opens", [view.alerts])] if view.alerts else []),
                 ("How well it predicts churn", view.backtest),
             ],
         )

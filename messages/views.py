@@ -643,6 +643,7 @@ class ModelExplainer:
     lowest_band: str
     recomputed: str
     backtest: list[str]  # how well the score has predicted churn, when former customers are on file
+    alerts: str = ""  # when an alert opens, and what happens to it
 
 
 @dataclass(frozen=True)

@@ -352,7 +352,9 @@ _ACCOUNT_PLANS: tuple[tuple[PlanKind, re.Pattern[str]], ...] = (
 _MODEL_LOOSE = re.compile(
     r"\bdifference\s+between\s+(?:red|yellow|green|orange)\b|\bweights?\b|\bwhat\s+data\b.*\bscore"
     r"|\b(?:fresh|up\s+to\s+date|stale|last\s+updated|current)\b.*\bscores?\b|\bplaybooks?\b"
-    r"|\bwhat\s+(?:goes|feeds)\s+into\b",
+    r"|\bwhat\s+(?:goes|feeds)\s+into\b"
+    r"|\bwhat\s+(?:triggers|causes|opens|raises)\s+(?:an?\s+)?alerts?\b|\bhow\s+do\s+alerts\s+work\b"
+    r"|\bwhen\s+(?:do|does|is)\s+(?:an?\s+)?alerts?\b",
     re.IGNORECASE,
 )
 _NEWS = re.compile(
@@ -531,7 +533,14 @@ _SENTIMENT_FALL = re.compile(
 _STALE = re.compile(
     r"\b(?:stale|neglected|untouched|forgotten|ignored|quiet)\s+(?:accounts|customers|clients)\b", re.IGNORECASE
 )
-_ALERTS = re.compile(r"\balerts?\b|\balerted\b", re.IGNORECASE)
+# "What alerts are open", "accounts with an alert", but not "what triggers an alert" or "how do alerts work".
+_ALERTS = re.compile(
+    r"\balerts\b|\balerted\b|\b(?:with|has|have|had|got)\s+(?:an?\s+)?(?:open\s+|active\s+|unacknowledged\s+)?alert\b",
+    re.IGNORECASE,
+)
+_ABOUT_ALERTS = re.compile(
+    r"\bhow\s+(?:do|does|are)\b|\bwhat\s+(?:triggers|causes|opens|raises|sends)\b", re.IGNORECASE
+)
 _UNACKNOWLEDGED = re.compile(
     r"\b(?:unacknowledged|un-acknowledged|unacked|not\s+(?:yet\s+)?acknowledged|nobody\s+(?:has\s+)?acknowledged"
     r"|no\s+one\s+(?:has\s+)?acknowledged|without\s+an?\s+(?:ack|acknowledgement))\b",
@@ -1308,7 +1317,7 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
         out["no_touch_days"] = 30  # "stale accounts": no customer touch in a month, which the answer says
     if _PLAN_UP.search(low):
         out["plan_change"] = "upgrade"
-    if _ALERTS.search(low) and not _DIGEST.search(low):
+    if _ALERTS.search(low) and not _DIGEST.search(low) and not _ABOUT_ALERTS.search(low):
         out["alerts"] = "unacknowledged" if _UNACKNOWLEDGED.search(low) else "open"
     crossed = _CROSSED_BELOW.search(low)
     if crossed:

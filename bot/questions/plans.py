@@ -17,7 +17,7 @@ from bot.scoring_runs import ACCOUNTS, METRICS, SCORES, NothingToBacktest, backt
 from bot.store.tables import TOUCHES
 from messages import format as fmt
 from messages import views
-from scoring import Finding, HealthModel
+from scoring import Finding, HealthModel, alert_rules
 from scoring.backtest import model_insights
 
 _SEAT_HEADROOM = 0.85  # seat utilisation at which more seats are worth a conversation
@@ -432,4 +432,18 @@ def model_explainer(engine: Engine, model: HealthModel) -> views.ModelExplainer:
             "isn't scored yet), and whenever someone runs `healthbot score`; each day's score is kept as history."
         ),
         backtest=backtest,
+        alerts=_when_alerts_open(model),
+    )
+
+
+def _when_alerts_open(model: HealthModel) -> str:
+    response = alert_rules.CONDITION_RESPONSE
+    severe = " or ".join(alert_rules.ALERTING_SEVERITIES)
+    return (
+        f"An alert opens when an account turns {model.lowest_band.name} (respond within {response['turned_red']}), "
+        f"drops more than {alert_rules.DROP_POINTS:g} points in {alert_rules.DROP_DAYS} days "
+        f"({response['score_drop']}), falls a band ({response['band_drop']}), or raises a new {severe} signal (its "
+        "own response time). It is posted to the account's CSM and the alert channel, with buttons to acknowledge, "
+        f"snooze, assign or start a playbook; a {' or '.join(alert_rules.ESCALATING_SEVERITIES)} one that nobody "
+        "acknowledges within its response time is escalated."
     )

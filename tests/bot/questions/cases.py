@@ -556,3 +556,9 @@ CASES += [
     ("Show renewal risk for next quarter", rows(band=AT_RISK, renew="next_quarter")),
     ("QBR overdue for 90 days", rows(no_qbr_days=90)),
 ]
+
+# Questions about alerts themselves: the model explained, with when an alert opens.
+CASES += [
+    ("what triggers an alert", model()),
+    ("how do alerts work", model()),
+]

@@ -112,3 +112,14 @@ def test_the_digest_asked_for_is_the_one_sent(
         demo_engine, model, day=scored_day(demo_engine, TODAY), csm=None if recipient == "Team" else recipient
     )
     assert got == sent
+
+
+def test_what_triggers_an_alert_is_answered_with_the_alert_rules_in_force(demo_engine: Engine) -> None:
+    from scoring import alert_rules
+
+    got = ask(demo_engine, "what triggers an alert")
+    assert isinstance(got, views.ModelExplainer)
+    assert f"drops more than {alert_rules.DROP_POINTS:g} points in {alert_rules.DROP_DAYS} days" in got.alerts
+    assert "turns Red" in got.alerts
+    shown = render_message(got)
+    assert "When an alert opens" in str(shown)

@@ -199,7 +199,7 @@ _GRAMMAR = (
     "upgraded upgrade upgrades alert alerts alerted unacknowledged acknowledged unacked unresolved outstanding "
     "pending digest digests briefing brief early warning warnings quarterly report reports review better worse "
     "gross getting movers mover swings passed lapsed trending rise leadership board management meeting reasons "
-    "engagement involvement likely"
+    "engagement involvement likely lately recently"
 )
 GRAMMAR_WORDS = frozenset(_GRAMMAR.split())
 
@@ -1234,6 +1234,9 @@ def _filters(plain: str, low: str) -> dict[str, Any]:
         else:
             out["renew_days"] = _days(renew_span.group(1), renew_span.group(2)) if renew_span else 90
     stale = span_days
+    # "Haven't been touched in a while", "no login lately": a month (a quarter for a QBR), said back as such.
+    if stale is None and re.search(r"\b(?:in|for)\s+a\s+(?:while|bit)\b|\blately\b|\brecently\b", low):
+        stale = 90 if _QBR.search(low) else 30
     since = re.search(r"\bsince\s+(?:early\s+|the\s+(?:start|beginning)\s+of\s+)?" + _MONTH_NAME.pattern, low)
     if stale is not None or since:
         # "QBR overdue for 90 days" is a span without a QBR; "missed a QBR" (no span of its own) the model's signal.
@@ -1543,6 +1546,8 @@ def _wanted(q: Question, low: str, leftover: list[str]) -> Question:
         return replace(q, wanted="portfolio", team=not (q.csm or q.scope or q.mine), bands=(), sort=None, limit=None)
     if q.has_filter or (listing and scoped) or counting:
         return replace(q, wanted="list")
+    if re.search(r"\btotal\s+arr\b|\bhow\s+much\s+arr\b", low) and not (q.csm or q.scope or q.mine):
+        return replace(q, wanted="portfolio", team=True)  # "what's the total ARR": the book's headline carries it
     if _TREND.search(low) and not (q.csm or q.scope or q.mine):
         return replace(q, wanted="trend")
     if q.scope and not (q.csm or q.mine) and _BARE_ACCOUNTS.search(low) and not _HOW_ARE.search(low):
@@ -1569,7 +1574,7 @@ _NAME_QUESTION = re.compile(
 
 
 _BOOK_SUMMARY = re.compile(
-    r"\brisk\s+drivers?\b|\b(?:biggest|top|main|key)\s+risks\b"
+    r"\brisk\s+drivers?\b|\b(?:biggest|top|main|key)\s+risks?\b"
     r"|\b(?:most\s+common|commonest|top|main|biggest)\s+(?:risk\s+)?(?:signals|issues|problems|red\s+flags)\b"
     r"|\b(?:by|per|in\s+each|each)\s+(?:health\s+)?(?:band|status|colou?r)s?\b"
     r"|\brisk\s+(?:summary|report|overview|review|picture)\b|\b(?:top|main|biggest|common|key)\s+reasons\b"

@@ -562,3 +562,11 @@ CASES += [
     ("what triggers an alert", model()),
     ("how do alerts work", model()),
 ]
+
+# "In a while" and "lately" as a window; the book's total ARR and its biggest risk.
+CASES += [
+    ("which accounts haven't been touched in a while", rows(no_touch_days=30)),
+    ("accounts without a QBR lately", rows(no_qbr_days=90)),
+    ("what's the total arr", book(team=True)),
+    ("what is our biggest risk right now", book(team=True)),
+]

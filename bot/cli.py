@@ -330,7 +330,8 @@ def score(
 
     for warning in unknown_override_names(engine, model):
         err_console.print(f"Warning: {warning}", markup=False, highlight=False, soft_wrap=True)
-    run = score_run(engine, model, as_of=day, history=history)
+    # A day's run has half its accounts scored on the second core, when there is one (see score_run).
+    run = score_run(engine, model, as_of=day, history=history, workers=min(2, os.cpu_count() or 1))
     scored = run.accounts
     if scored == 0:
         err_console.print(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import logging
+import traceback
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,7 +27,12 @@ from scoring.playbooks import load_playbooks
 from scoring.score import HistoryReach, history_reach
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection as MPConnection
+    from multiprocessing.process import BaseProcess
+
     from scoring.backtest import BacktestResult, PredictionSummary
+
+logger = logging.getLogger(__name__)
 
 # The tables as SQLAlchemy Core sees them: bulk reads into pandas and bulk writes go through Core.
 
@@ -197,6 +204,8 @@ def score_run(
     history: bool = False,
     batch_accounts: int = 25_000,
     day_batch_accounts: int = 100_000,
+    workers: int = 1,
+    parallel_from: int | None = None,
 ) -> ScoringRun:
     """`score_and_store`, saying what it did. Accounts are scored `batch_accounts` at a time (by ID), in one
     transaction, so a run's memory does not grow with the book; scoring `as_of` alone reads a few snapshots an
@@ -205,6 +214,11 @@ def score_run(
     Without `history` only `as_of` is scored: each account's latest snapshot in full, earlier snapshots only in
     the columns the model's look-backs read, and the stored scores of the earlier days for the trend. An account
     whose recent past is not stored (or whose decline streak runs back beyond it) is scored from its whole history.
+
+    With `workers` 2 (only from a process without threads of its own, such as the command line: the helper is a
+    fork), a day's run over `parallel_from` (`PARALLEL_FROM`) accounts or more has half of them read and scored by a
+    helper process, on the other core, while this one does the other half; this process writes every row, in its
+    one transaction. Should the helper fail, its accounts are scored here: the rows stored are the same either way.
     """
     with engine.connect() as connection:
         ids = read_frame(connection, select(ACCOUNTS.c.account_id).order_by(ACCOUNTS.c.account_id))["account_id"]
@@ -213,18 +227,105 @@ def score_run(
             days |= set(distinct_values(connection, METRICS.c.as_of, below=as_of + timedelta(days=1)))
     ids = ids.to_numpy(dtype=object)
     run = ScoringRun(as_of, 0, len(days), 0, from_stored=not history)
+    size = batch_accounts if history else day_batch_accounts
+    helped = not history and workers > 1 and len(ids) >= (PARALLEL_FROM if parallel_from is None else parallel_from)
+    if helped:
+        size = min(size, -(-len(ids) // workers))
+    batches = _batches(ids, size)
+    theirs = batches[1::workers] if helped else []
+    helper = _Helper.start(engine, model, as_of=as_of, spans=[_span(b) for b in theirs]) if helped else None
     with write_session(engine) as session:
         session.execute(delete(SCORES).where(SCORES.c.as_of.in_(sorted(days))))
         with page_cache(session.connection()) as connection:
-            for batch in _batches(ids, batch_accounts if history else day_batch_accounts):
-                day_run = None if history else _score_day(engine, connection, model, as_of=as_of, span=_span(batch))
-                if day_run is not None:
-                    run = run.plus(day_run)
-                    continue
-                for part in _batches(batch, batch_accounts):
-                    whole = _score_batch(engine, connection, model, as_of=as_of, history=history, span=_span(part))
-                    run = run.plus(whole)
+
+            def store(batch: np.ndarray, done: _DayRows | None) -> ScoringRun:
+                return _store(
+                    engine, connection, model, done, batch, as_of, history=history, batch_accounts=batch_accounts
+                )
+
+            for batch in batches[::workers] if helped else batches:
+                run = run.plus(
+                    store(batch, None if history else _day_rows(engine, model, as_of=as_of, span=_span(batch)))
+                )
+            for batch, handed in zip(theirs, helper.results() if helper else [], strict=True):
+                if isinstance(handed, str):
+                    logger.warning(
+                        "Scoring accounts %s to %s here, the helper having failed: %s", *_span(batch), handed
+                    )
+                    handed = _day_rows(engine, model, as_of=as_of, span=_span(batch))
+                run = run.plus(store(batch, handed))
     return run
+
+
+# Below this many accounts a day's run is quick enough alone (a helper costs about a tenth of a second to start).
+PARALLEL_FROM = 10_000
+
+
+def _store(
+    engine: Engine,
+    connection: Connection,
+    model: HealthModel,
+    done: _DayRows | None,
+    batch: np.ndarray,
+    as_of: date,
+    *,
+    history: bool,
+    batch_accounts: int,
+) -> ScoringRun:
+    """Write the rows of a batch scored for the day alone (`done`); without them, score the batch's whole history,
+    `batch_accounts` at a time, and write that."""
+    if done is not None:
+        for rows in done.rows:
+            bulk_insert(connection, SCORES, rows)
+        return done.run
+    run = ScoringRun(as_of, 0, 0, 0, from_stored=not history)
+    for part in _batches(batch, batch_accounts):
+        run = run.plus(_score_batch(engine, connection, model, as_of=as_of, history=history, span=_span(part)))
+    return run
+
+
+class _Helper:
+    """A forked process scoring some batches of a day's run, handing their rows back to be written here."""
+
+    def __init__(self, process: BaseProcess, receiving: MPConnection, count: int) -> None:
+        self._process, self._receiving, self._count = process, receiving, count
+
+    @classmethod
+    def start(cls, engine: Engine, model: HealthModel, *, as_of: date, spans: list[tuple[str, str]]) -> _Helper:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        receiving, sending = context.Pipe(duplex=False)
+        engine.dispose()  # no open connection crosses the fork: each process opens its own
+        process = context.Process(target=_help, args=(engine, model, as_of, spans, sending), daemon=True)
+        process.start()
+        sending.close()
+        return cls(process, receiving, len(spans))
+
+    def results(self) -> Iterator[_DayRows | str | None]:
+        """Each batch's rows, in order; None for a batch to score from its whole history (as a run without a
+        helper does); the text of what went wrong where the helper failed or died (the batch is then scored here)."""
+        try:
+            for _ in range(self._count):
+                try:
+                    yield self._receiving.recv()
+                except (EOFError, OSError):
+                    yield f"the helper process ended (exit code {self._process.exitcode}) before handing them over"
+        finally:
+            self._receiving.close()
+            self._process.join(timeout=5)
+            if self._process.is_alive():
+                self._process.kill()
+
+
+def _help(engine: Engine, model: HealthModel, as_of: date, spans: list[tuple[str, str]], sending: MPConnection) -> None:
+    """In the helper: score each span for the day alone and hand the rows over (a failure hands over its text)."""
+    for span in spans:
+        try:
+            sending.send(_day_rows(engine, model, as_of=as_of, span=span))
+        except Exception:  # reported to the parent, which scores the span itself
+            sending.send(traceback.format_exc())
+    sending.close()
 
 
 def _batches(ids: np.ndarray, size: int) -> list[np.ndarray]:
@@ -287,9 +388,15 @@ SCORING_ACCOUNT_COLUMNS = (
 )
 
 
-def _score_day(
-    engine: Engine, connection: Connection, model: HealthModel, *, as_of: date, span: tuple[str, str]
-) -> ScoringRun | None:
+@dataclass(frozen=True)
+class _DayRows:
+    """The rows a batch of accounts scored for a day alone stores (HealthScore columns, a chunk a frame)."""
+
+    rows: list[pd.DataFrame]
+    run: ScoringRun
+
+
+def _day_rows(engine: Engine, model: HealthModel, *, as_of: date, span: tuple[str, str]) -> _DayRows | None:
     """Score `as_of` alone, from each account's latest snapshot, the few earlier snapshots its look-backs read and
     the stored scores of earlier days; None when the batch is better scored from its whole history.
 
@@ -345,8 +452,9 @@ def _score_day(
     if len(whole):
         again = score_history(engine, model, as_of=as_of, account_ids=list(whole))
         done.append((again, again.latest_rows(as_of)))
-    count = sum(_write_today(connection, scored, positions, as_of) for scored, positions in done)
-    return ScoringRun(as_of, count, 0, read, from_stored=True, whole_history_accounts=len(whole))
+    rows = [chunk for scored, positions in done for chunk in _today_rows(scored, positions, as_of)]
+    count = sum(len(chunk) for chunk in rows)
+    return _DayRows(rows, ScoringRun(as_of, count, 0, read, from_stored=True, whole_history_accounts=len(whole)))
 
 
 @dataclass(frozen=True)
@@ -503,10 +611,13 @@ def _score_context(
     return scored, _without_stored_past(scored, known, reach.score_days, complete=complete)
 
 
-def _write_today(connection: Connection, scored: Scored, positions: np.ndarray, as_of: date) -> int:
-    """Store the storable ones of `positions` as today's scores, with their facts; returns how many."""
+def _today_rows(scored: Scored, positions: np.ndarray, as_of: date) -> list[pd.DataFrame]:
+    """The storable ones of `positions` as today's rows, with their facts, a chunk a frame."""
     positions = positions[_storable(scored, positions, np.full(len(positions), _day_number(as_of)))]
-    return _write(connection, scored, positions, as_of, with_facts=True)
+    return [
+        _score_rows(scored, positions[start : start + STORE_CHUNK_ROWS], as_of, with_facts=True)
+        for start in range(0, len(positions), STORE_CHUNK_ROWS)
+    ]
 
 
 def _without_stored_past(scored: Scored, known: pd.Series, score_days: int, *, complete: bool) -> np.ndarray:

@@ -108,6 +108,12 @@ def _add_new_columns_and_indexes(engine: Engine) -> None:
         for table in SQLModel.metadata.sorted_tables:
             for index in table.indexes:
                 index.create(conn, checkfirst=True)
+        for name in SUPERSEDED_INDEXES:
+            conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+
+
+# Indexes an earlier version made that a wider one now does the work of (each costs every write its upkeep).
+SUPERSEDED_INDEXES = ("ix_health_score_as_of",)
 
 
 def _add_column_sql(table: Table, column: Column[Any], engine: Engine) -> str:

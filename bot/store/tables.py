@@ -84,8 +84,10 @@ class HealthScore(SQLModel, table=True):
 
     __tablename__ = "health_score"
     # "Which day was scored last" and "every score of that day" are asked per digest and per alert scan; without
-    # this index each is a full scan of the history (a second per question at 100,000 accounts).
-    __table_args__ = (Index("ix_health_score_as_of", "as_of"),)
+    # this index each is a full scan of the history (a second per question at 100,000 accounts). It holds each
+    # row's score and model too, so that a daily run reads the earlier days' scores from the index alone: the
+    # rows, with their JSON, are twenty times as wide (joined row by row, 2.5 s at 100,000 accounts, 1.4 s so).
+    __table_args__ = (Index("ix_health_score_day_scores", "as_of", "account_id", "model_hash", "score"),)
 
     account_id: str = Field(primary_key=True, foreign_key="account.account_id", max_length=64)
     as_of: date = Field(primary_key=True)

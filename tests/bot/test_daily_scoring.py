@@ -157,3 +157,39 @@ def test_the_daily_run_stores_what_score_history_stores_with_pulses_touches_and_
     assert signals.str.contains("score_slide").sum() > 5
     assert signals.str.contains("gradual_decline").sum() > 0
     assert from_the_stored_past["last_quarter_score"].notna().sum() > ACCOUNTS / 2
+
+
+def test_a_helper_process_scores_half_the_book_and_the_rows_are_the_same(book: Engine) -> None:
+    score_run(book, MODEL, as_of=TODAY, history=True)
+    alone = score_run(book, MODEL, as_of=NEXT)
+    by_one = results(stored(book), NEXT)
+
+    helped = score_run(book, MODEL, as_of=NEXT, workers=2, parallel_from=2)
+    assert helped == alone  # the same accounts, snapshots read and accounts scored from their whole history
+    pd.testing.assert_frame_equal(by_one, results(stored(book), NEXT))
+
+
+def test_when_the_helper_dies_its_accounts_are_scored_here_and_nothing_is_lost(
+    book: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import os
+
+    import bot.scoring_runs as runs
+
+    score_run(book, MODEL, as_of=TODAY, history=True)
+    alone = score_run(book, MODEL, as_of=NEXT)
+    by_one = results(stored(book), NEXT)
+    parent = os.getpid()
+    day_rows = runs._day_rows
+
+    def killed_in_the_helper(*args: object, **kwargs: object) -> object:
+        if os.getpid() != parent:
+            os._exit(9)  # as if the kernel had killed it for memory
+        return day_rows(*args, **kwargs)
+
+    # Not a stand-in for our code: the helper is made to die the way a process dies, mid-run.
+    monkeypatch.setattr(runs, "_day_rows", killed_in_the_helper)
+    helped = score_run(book, MODEL, as_of=NEXT, workers=2, parallel_from=2)
+    assert helped == alone
+    pd.testing.assert_frame_equal(by_one, results(stored(book), NEXT))
+    assert "the helper process ended (exit code 9)" in caplog.text

@@ -109,7 +109,8 @@ def test_a_store_from_an_earlier_version_gains_new_columns_and_keeps_its_data(db
         session.add(SentMessage(dedupe_key="digest:2026-11-23:U1", kind="digest", channel="U1"))
     # An earlier version's store: without columns and an index added since.
     with engine.begin() as conn:
-        conn.execute(text("DROP INDEX ix_health_score_as_of"))
+        conn.execute(text("DROP INDEX ix_health_score_day_scores"))
+        conn.execute(text("CREATE INDEX ix_health_score_as_of ON health_score (as_of)"))  # since widened
         conn.execute(text("DROP INDEX ix_account_region"))
         conn.execute(text("DROP INDEX ix_account_renewal_date"))
         conn.execute(text("ALTER TABLE sent_message DROP COLUMN attempts"))
@@ -117,7 +118,8 @@ def test_a_store_from_an_earlier_version_gains_new_columns_and_keeps_its_data(db
     init_db(engine)
     inspector = inspect(engine)
     assert "churned_on" in {c["name"] for c in inspector.get_columns("account")}
-    assert "ix_health_score_as_of" in {i["name"] for i in inspector.get_indexes("health_score")}
+    score_indexes = {i["name"] for i in inspector.get_indexes("health_score")}
+    assert "ix_health_score_day_scores" in score_indexes and "ix_health_score_as_of" not in score_indexes
     # The account columns a question narrows a list by ("in EMEA", "renewing in the next 30 days").
     assert {"ix_account_region", "ix_account_renewal_date"} <= {i["name"] for i in inspector.get_indexes("account")}
     with read_session(engine) as session:

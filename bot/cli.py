@@ -282,7 +282,7 @@ def score(
     from sqlalchemy import func
     from sqlmodel import select
 
-    from bot.scoring_runs import METRICS, SCORES, score_run
+    from bot.scoring_runs import METRICS, SCORES, score_run, unknown_override_names
     from bot.store import HealthScore, read_session
     from messages import format as fmt
 
@@ -326,8 +326,6 @@ def score(
             highlight=False,
         )
         history = True
-    from bot.insights.lookup import unknown_override_names
-
     for warning in unknown_override_names(engine, model):
         err_console.print(f"Warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     # A day's run has half its accounts scored on the second core, when there is one (see score_run).

@@ -22,7 +22,7 @@ from bot.store.db import bulk_insert, distinct_values, page_cache, read_frame
 from bot.store.tables import ACCOUNTS, METRICS, SCORES, utcnow
 from scoring import HealthModel, Scored, load_model, score_snapshots
 from scoring.findings import findings_json
-from scoring.measures import SnapshotRows
+from scoring.measures import SnapshotRows, as_text
 from scoring.playbooks import load_playbooks
 from scoring.score import HistoryReach, history_reach
 
@@ -143,6 +143,29 @@ def churn_prediction_summary(engine: Engine, model: HealthModel, *, horizon_days
     from scoring.backtest import prediction_summary
 
     return prediction_summary(backtest_store(engine, model, horizon_days=horizon_days, learn=True))
+
+
+def unknown_override_names(engine: Engine, model: HealthModel) -> list[str]:
+    """Warnings for the model's [segments.X] and [lifecycle.X] that no account has: a typo ("Enterprize") would
+    otherwise silently weigh nobody. Each names the values the store holds."""
+    warnings = []
+    with engine.connect() as connection:
+        for column, table, overrides in (
+            (ACCOUNTS.c.segment, "segments", model.segments),
+            (ACCOUNTS.c.lifecycle_stage, "lifecycle", model.lifecycle),
+        ):
+            if not overrides:
+                continue
+            present = sorted(
+                {v for v in as_text(pd.Series([r[0] for r in connection.execute(select(column).distinct())])) if v}
+            )
+            for name in sorted(set(overrides) - set(present)):
+                held = ", ".join(present) or "none"
+                warnings.append(
+                    f"The model's [{table}.{name}] matches no account; {table} in your data: {held}. "
+                    "Check the spelling in the model file."
+                )
+    return warnings
 
 
 def score_and_store(engine: Engine, model: HealthModel, *, as_of: date, history: bool = False) -> int:

@@ -197,6 +197,14 @@ def as_text(values: pd.Series) -> np.ndarray:
     return np.concatenate([cleaned, np.array([None], dtype=object)])[codes]
 
 
+@dataclass(frozen=True)
+class _Tags:
+    """The accounts' tags: each account's code into `distinct`, the distinct tag lists written ";a;b;"."""
+
+    codes: np.ndarray
+    distinct: np.ndarray
+
+
 class SnapshotTable:
     """One row per account per metrics snapshot, sorted by account then date, with every measure on demand.
 
@@ -257,22 +265,24 @@ class SnapshotTable:
         return self.per_account(column, kind)[self.code]
 
     @staticmethod
-    def _normalised_tags(accounts: pd.DataFrame) -> pd.Series:
+    def _normalised_tags(accounts: pd.DataFrame) -> _Tags:
         if "tags" not in accounts.columns:
-            return pd.Series([""] * len(accounts), dtype="string")
+            return _Tags(np.zeros(len(accounts), dtype="int64"), np.array([";"], dtype=object))
         codes, uniques = pd.factorize(accounts["tags"].astype("string").fillna("").str.lower())
         # ";a;b;" so that a tag is found with a plain substring search, never as part of a longer tag.
         cleaned = ";" + pd.Series(uniques, dtype="string").str.replace(r"\s*[;,]\s*", ";", regex=True).str.strip() + ";"
-        return pd.Series(cleaned.to_numpy()[codes], dtype="string")
+        return _Tags(codes, cleaned.to_numpy(dtype=object))
 
     def has_tag(self, tag: str) -> np.ndarray:
         """Whether each row's account carries `tag` (case-insensitive)."""
-        per_account = self._tags.str.contains(f";{tag.strip().lower()};", regex=False).to_numpy(dtype=bool)
-        return per_account[self.code]
+        wanted = f";{tag.strip().lower()};"
+        # Few distinct tag lists among many accounts: each is searched once.
+        found = np.array([wanted in text for text in self._tags.distinct], dtype=bool)
+        return found[self._tags.codes][self.code]
 
     def account_tags(self, code: int) -> list[str]:
         """The tags of one account, as written (lower-cased)."""
-        return [t for t in str(self._tags.iloc[code]).split(";") if t]
+        return [t for t in str(self._tags.distinct[self._tags.codes[code]]).split(";") if t]
 
     # --- look-backs -------------------------------------------------------------------------------------
     def nearest_before(self, days: int, rows: np.ndarray | None = None) -> np.ndarray:

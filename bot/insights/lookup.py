@@ -6,14 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
 from rapidfuzz import fuzz, process, utils
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from bot.insights.errors import UnknownAccountError, UnknownCsmError, UnknownSegmentError
 from bot.scoring_runs import ACCOUNTS
-from scoring import HealthModel
 
 _FUZZY_FOUND = 88  # a rapidfuzz WRatio this high, clearly ahead of the next name, is the account meant
 _FUZZY_SUGGEST = 50
@@ -131,28 +129,3 @@ def segment_name(engine: Engine, segment: str) -> str:
         if name.casefold() == segment.strip().casefold():
             return name
     raise UnknownSegmentError(f"No segment called “{segment.strip()}”", ["Segments in your data:"], known)
-
-
-def unknown_override_names(engine: Engine, model: HealthModel) -> list[str]:
-    """Warnings for the model's [segments.X] and [lifecycle.X] that no account has: a typo ("Enterprize") would
-    otherwise silently weigh nobody. Each names the values the store holds."""
-    from scoring.measures import as_text
-
-    warnings = []
-    with engine.connect() as connection:
-        for column, table, overrides in (
-            (ACCOUNTS.c.segment, "segments", model.segments),
-            (ACCOUNTS.c.lifecycle_stage, "lifecycle", model.lifecycle),
-        ):
-            if not overrides:
-                continue
-            present = sorted(
-                {v for v in as_text(pd.Series([r[0] for r in connection.execute(select(column).distinct())])) if v}
-            )
-            for name in sorted(set(overrides) - set(present)):
-                held = ", ".join(present) or "none"
-                warnings.append(
-                    f"The model's [{table}.{name}] matches no account; {table} in your data: {held}. "
-                    "Check the spelling in the model file."
-                )
-    return warnings

@@ -279,6 +279,9 @@ def score(
     A day after the latest metrics is refused unless --future is given: it would become every view's "latest"
     day. After a change of model, every stored day is rescored, so no view mixes two models' scores.
     """
+    # Before numpy loads: scoring multiplies no matrices worth OpenBLAS's thread pool, and a day's run forks a helper
+    # process (see score_run), best done from a process without threads. A value set by the user wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from sqlalchemy import func
     from sqlmodel import select
 

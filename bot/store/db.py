@@ -113,7 +113,7 @@ def _add_new_columns_and_indexes(engine: Engine) -> None:
 
 
 # Indexes an earlier version made that a wider one now does the work of (each costs every write its upkeep).
-SUPERSEDED_INDEXES = ("ix_health_score_as_of",)
+SUPERSEDED_INDEXES = ("ix_health_score_as_of", "ix_metric_snapshot_as_of")
 
 
 def _add_column_sql(table: Table, column: Column[Any], engine: Engine) -> str:

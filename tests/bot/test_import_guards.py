@@ -193,7 +193,7 @@ def test_a_first_import_builds_the_indexes_after_its_rows_and_a_failed_one_keeps
         for index in Account.__table__.indexes  # type: ignore[attr-defined]
     }
     before = index_names(engine, "metric_snapshot") | index_names(engine, "account")
-    assert "ix_metric_snapshot_as_of" in before and declared <= before
+    assert "ix_metric_snapshot_day_account" in before and declared <= before
     fail_inserts_into_metric_snapshot(engine)
     files = [write(tmp_path, "accounts.csv", ACCOUNTS), write(tmp_path, "metrics.csv", METRICS)]
     with pytest.raises(Exception, match="injected failure"):
@@ -212,4 +212,4 @@ def test_a_first_import_builds_the_indexes_after_its_rows_and_a_failed_one_keeps
         query = "EXPLAIN QUERY PLAN SELECT min(as_of) FROM metric_snapshot WHERE as_of > '2026-01-01'"
         with engine.connect() as connection:
             plan = connection.execute(text(query)).all()
-        assert any("ix_metric_snapshot_as_of" in str(row[-1]) for row in plan)
+        assert any("ix_metric_snapshot_day_account" in str(row[-1]) for row in plan)

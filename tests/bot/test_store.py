@@ -111,6 +111,8 @@ def test_a_store_from_an_earlier_version_gains_new_columns_and_keeps_its_data(db
     with engine.begin() as conn:
         conn.execute(text("DROP INDEX ix_health_score_day_scores"))
         conn.execute(text("CREATE INDEX ix_health_score_as_of ON health_score (as_of)"))  # since widened
+        conn.execute(text("DROP INDEX ix_metric_snapshot_day_account"))
+        conn.execute(text("CREATE INDEX ix_metric_snapshot_as_of ON metric_snapshot (as_of)"))  # since widened
         conn.execute(text("DROP INDEX ix_account_region"))
         conn.execute(text("DROP INDEX ix_account_renewal_date"))
         conn.execute(text("ALTER TABLE sent_message DROP COLUMN attempts"))
@@ -120,6 +122,8 @@ def test_a_store_from_an_earlier_version_gains_new_columns_and_keeps_its_data(db
     assert "churned_on" in {c["name"] for c in inspector.get_columns("account")}
     score_indexes = {i["name"] for i in inspector.get_indexes("health_score")}
     assert "ix_health_score_day_scores" in score_indexes and "ix_health_score_as_of" not in score_indexes
+    metric_indexes = {i["name"] for i in inspector.get_indexes("metric_snapshot")}
+    assert "ix_metric_snapshot_day_account" in metric_indexes and "ix_metric_snapshot_as_of" not in metric_indexes
     # The account columns a question narrows a list by ("in EMEA", "renewing in the next 30 days").
     assert {"ix_account_region", "ix_account_renewal_date"} <= {i["name"] for i in inspector.get_indexes("account")}
     with read_session(engine) as session:

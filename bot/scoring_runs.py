@@ -625,10 +625,14 @@ def _score_context(
     """`context`'s latest snapshots scored, and the codes of the accounts among them whose stored past does not
     give their trend and decline streak (see `_without_stored_past`)."""
     metrics = context.metrics.reset_index(drop=True)
-    latest_day = metrics["account_id"].map(context.latest.set_index("account_id")["as_of"])
+    # One pass over the rows' account IDs; after it, each account's latest day and its position among the accounts
+    # are looked up once per account (at 100,000 accounts every pass over the ~600,000 rows' text counts).
+    codes, ids = pd.factorize(metrics["account_id"])
+    latest_day = pd.Series(context.latest.set_index("account_id")["as_of"].reindex(ids).to_numpy()[codes])
     known = metrics.pop("stored_score") if "stored_score" in metrics else pd.Series(np.nan, index=metrics.index)
     known = known.where(metrics["as_of"] < latest_day)  # today's score is worked out, never taken as stored
     metrics = with_pulse(engine, with_logged_touches(engine, metrics, as_of=as_of), as_of=as_of)
+    metrics["account_id"] = pd.Categorical.from_codes(codes, categories=ids)
     today = np.flatnonzero((metrics["as_of"] == latest_day).to_numpy())
     scored = score_snapshots(accounts, metrics, model, stored_scores=known, rows=today)
     return scored, _without_stored_past(scored, known, reach.score_days, complete=complete)

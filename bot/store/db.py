@@ -99,17 +99,19 @@ def _add_new_columns_and_indexes(engine: Engine) -> None:
     # are added here, so upgrading never means losing the history a team has built up.
     inspector = inspect(engine)
     missing: list[tuple[Table, Column[Any]]] = []
+    superseded: list[str] = []
     for table in SQLModel.metadata.sorted_tables:
         present = {column["name"] for column in inspector.get_columns(table.name)}
         missing += [(table, column) for column in table.columns if column.name not in present]
+        superseded += [i["name"] for i in inspector.get_indexes(table.name) if i["name"] in SUPERSEDED_INDEXES]
     with engine.begin() as conn:
         for table, column in missing:
             conn.execute(text(_add_column_sql(table, column, engine)))
         for table in SQLModel.metadata.sorted_tables:
             for index in table.indexes:
                 index.create(conn, checkfirst=True)
-        for name in SUPERSEDED_INDEXES:
-            conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+        for name in superseded:
+            conn.execute(text(f"DROP INDEX {engine.dialect.identifier_preparer.quote(name)}"))
 
 
 # Indexes an earlier version made that a wider one now does the work of (each costs every write its upkeep).

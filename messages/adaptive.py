@@ -191,6 +191,7 @@ def portfolio(p: views.Portfolio, names: Names) -> Card:
     body: list[Element | None] = [
         heading(f"{p.title}: portfolio health"),
         subtle(f"As of {fmt.day(p.as_of)}"),
+        text(p.lead, weight="Bolder") if p.lead else None,
         facts(
             [
                 ("Accounts", p.total_accounts),
@@ -211,6 +212,7 @@ def portfolio(p: views.Portfolio, names: Names) -> Card:
         body.append(
             bullets(
                 f"{g.group}: {g.accounts} accounts · {fmt.money(g.arr)} · avg {fmt.score(g.average_score)} · "
+                + (f"{fmt.money(g.arr_at_risk)} at risk · " if p.lead else "")
                 + ", ".join(f"{n} {band}" for band, n in g.band_counts.items())
                 for g in p.groups
             )
@@ -226,7 +228,8 @@ def portfolio(p: views.Portfolio, names: Names) -> Card:
         body.append(subheading("Recommendations"))
         body.append(bullets(p.recommendations))
     bands = ", ".join(f"{b.count} {b.band}" for b in p.bands)
-    return card(body, fallback=f"{p.title}: {p.total_accounts} accounts, {fmt.money(p.total_arr)} ARR ({bands}).")
+    summary = f"{p.title}: {p.total_accounts} accounts, {fmt.money(p.total_arr)} ARR ({bands})."
+    return card(body, fallback=f"{p.lead} {summary}" if p.lead else summary)
 
 
 def trend_report(r: views.TrendReport, names: Names, *, chart_url: str | None = None) -> Card:

@@ -189,7 +189,8 @@ def portfolio(p: views.Portfolio) -> RenderableType:
             f"[{_band(b.band)}]{bar}[/]",
             escape(", ".join(a.name for a in b.top[:3])),
         )
-    parts: list[RenderableType] = [*_model_note(p.model_note), bands]
+    lead = [Text(p.lead, style="bold")] if p.lead else []
+    parts: list[RenderableType] = [*_model_note(p.model_note), *lead, bands]
     if p.total_accounts == 0:
         parts = [Text("No scored accounts yet. Import data (healthbot import), then run healthbot score.")]
     line = lambda a: _account_line(a, window=p.window)  # noqa: E731
@@ -220,12 +221,14 @@ def portfolio(p: views.Portfolio) -> RenderableType:
             _bullets(f"Expansion-ready ({p.expansion_total})", [f"📈 {line(a)}" for a in p.expansion_ready], limit=5)
         )
     if p.groups:
-        groups = Table("Group", "Accounts", "ARR", "Avg", "Bands", box=box.SIMPLE_HEAD, show_edge=False)
+        at_risk = ("At risk",) if p.lead else ()  # a ranked breakdown shows each group's ARR at risk too
+        groups = Table("Group", "Accounts", "ARR", *at_risk, "Avg", "Bands", box=box.SIMPLE_HEAD, show_edge=False)
         for g in p.groups[:20]:
             groups.add_row(
                 escape(g.group),
                 str(g.accounts),
                 fmt.money(g.arr),
+                *((fmt.money(g.arr_at_risk),) if p.lead else ()),
                 fmt.score(g.average_score),
                 " ".join(f"{fmt.band_emoji(k)}{v}" for k, v in g.band_counts.items()),
             )

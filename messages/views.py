@@ -192,6 +192,8 @@ class Portfolio:
     renewal_count: int | None = None
     expansion_count: int | None = None
     model_note: str | None = None  # some scores were made with another model than the one in force
+    # The answer to "which CSM has the most red accounts" (the groups then ranked by it), said first.
+    lead: str | None = None
 
     @property
     def improving_total(self) -> int:
@@ -219,6 +221,7 @@ class GroupRow:
     arr: float
     average_score: float | None
     band_counts: dict[str, int]
+    arr_at_risk: float = 0.0  # ARR of the group's accounts not in the top band
 
 
 @dataclass(frozen=True)

@@ -76,11 +76,18 @@ def band_summary(book: pd.DataFrame, model: HealthModel) -> pd.DataFrame:
 
 
 def group_summary(book: pd.DataFrame, model: HealthModel, by: str) -> pd.DataFrame:
-    """One row per CSM, segment, region, industry or plan tier: accounts, ARR, average score, count per band."""
+    """One row per CSM, segment, region, industry or plan tier: accounts, ARR, average score, ARR at risk (of the
+    accounts not in the top band), count per band."""
     column = GROUPINGS.get(by, by)
-    keyed = book.assign(group=book[column].fillna("(none)").astype(str))
+    keyed = book.assign(
+        group=book[column].fillna("(none)").astype(str),
+        arr_at_risk=book["arr"].fillna(0).where(book["band"] != model.top_band.name, 0.0),
+    )
     summary = keyed.groupby("group").agg(
-        accounts=("account_id", "size"), arr=("arr", "sum"), average_score=("score", "mean")
+        accounts=("account_id", "size"),
+        arr=("arr", "sum"),
+        average_score=("score", "mean"),
+        arr_at_risk=("arr_at_risk", "sum"),
     )
     bands = pd.crosstab(keyed["group"], keyed["band"]).reindex(columns=[b.name for b in model.bands], fill_value=0)
     return summary.join(bands).fillna(0).sort_values(["accounts", "arr"], ascending=False).reset_index()

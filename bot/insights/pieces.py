@@ -130,6 +130,7 @@ def group_rows(book: pd.DataFrame, model: HealthModel, by: str) -> list[views.Gr
             arr=float(g["arr"]),
             average_score=number(g["average_score"]),
             band_counts={b.name: int(g[b.name]) for b in model.bands},
+            arr_at_risk=float(g["arr_at_risk"]),
         )
         for g in summary.to_dict("records")
     ]

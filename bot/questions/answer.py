@@ -299,7 +299,7 @@ def _portfolio(q: Question, asked: Asked) -> object:
     where = {SCOPE_COLUMNS[kind]: value for kind, value in q.scope if kind != "segment"}
     segment = next((value for kind, value in q.scope if kind == "segment"), None)
     group_by = q.group_by or (None if q.csm else ("csm" if not q.scope else None))
-    return insights.portfolio(
+    view = insights.portfolio(
         asked.engine,
         asked.model,
         csm=q.csm,
@@ -309,6 +309,67 @@ def _portfolio(q: Question, asked: Asked) -> object:
         group_by=group_by,
         csms=q.csms,
     )
+    if q.rank is None or not isinstance(view, views.Portfolio) or not view.groups:
+        return view
+    return _ranked(view, *q.rank, top_band=asked.model.top_band.name, kind=group_by or "csm")
+
+
+def _ranked(p: views.Portfolio, what: str, most: bool, *, top_band: str, kind: str) -> views.Portfolio:
+    """The book with its groups ranked by `what` and the answer to "which … has the most …" as its first line."""
+    noun, value, total, shown = _rank_measure(p, what, top_band)
+    # A group without a value (no scored account) comes last, whichever way the ranking runs.
+    groups = sorted(p.groups, key=lambda g: (pd.isna(value(g)), -value(g) if most else value(g), g.group))
+    best = value(groups[0])
+    leaders = [g.group for g in groups if value(g) == best]
+    superlative = {"average": "highest" if most else "lowest"}.get(what, "most" if most else "fewest")
+    if what in ("arr", "arr_at_risk"):
+        superlative = "most" if most else "least"
+    if (most and best == 0) or pd.isna(best):
+        lead = f"No {GROUP_NOUNS.get(kind, kind)} has any {noun}."
+    else:
+        who = " and ".join([", ".join(leaders[:-1]), leaders[-1]] if len(leaders) > 1 else leaders)
+        each = " each" if len(leaders) > 1 else ""
+        of = f" (the whole book: {shown(total)})" if what == "average" else f" of {shown(total)}"
+        lead = f"{who} {'have' if len(leaders) > 1 else 'has'} the {superlative} {noun}: {shown(best)}{each}{of}."
+    return replace(p, groups=groups, lead=lead)
+
+
+GROUP_NOUNS = {"csm": "CSM", "plan_tier": "plan tier"}
+
+
+def _rank_measure(
+    p: views.Portfolio, what: str, top_band: str
+) -> tuple[str, Callable[[views.GroupRow], float], float, Callable[[float], str]]:
+    """What a ranking is worded as, each group's value, the whole book's, and how a value is shown."""
+
+    def counted(n: float) -> str:
+        return f"{n:,.0f}"
+
+    if what.startswith("band:"):
+        band = what.removeprefix("band:")
+        in_band = sum(b.count for b in p.bands if b.band == band)
+        return f"{band.lower()} accounts", lambda g: g.band_counts.get(band, 0), in_band, counted
+    if what == "at_risk":
+        at_risk = sum(b.count for b in p.bands if b.band != top_band)
+        return (
+            f"at-risk accounts (not {top_band})",
+            lambda g: sum(n for band, n in g.band_counts.items() if band != top_band),
+            at_risk,
+            counted,
+        )
+    if what == "arr_at_risk":
+        at_risk_arr = sum(g.arr_at_risk for g in p.groups)
+        return f"ARR at risk (accounts not {top_band})", lambda g: g.arr_at_risk, at_risk_arr, fmt.money
+    if what == "arr":
+        return "ARR", lambda g: g.arr, p.total_arr, fmt.money
+    if what == "average":
+        return (
+            "average score",
+            lambda g: float("nan") if g.average_score is None else round(g.average_score, 1),
+            p.average_score or 0.0,
+            lambda v: f"{fmt.score(v)}/100",
+        )
+    return "accounts", lambda g: g.accounts, p.total_accounts, counted
 
 
 def _read_as(q: Question, model: HealthModel, day: date) -> list[str]:

@@ -88,6 +88,7 @@ class Question:
     limit: int | None = None
     count: bool = False  # "how many": the count leads the answer
     group_by: str | None = None  # "compare SMB and Enterprise": the team's book, one row a segment
+    rank: tuple[str, bool] | None = None  # (what, most first): "which CSM has the most red accounts" ranks the groups
     exclude: tuple[tuple[str, str], ...] = ()  # "not in SMB", "except Sarah's": (kind or "csm", value) left out
     score_min: float | None = None
     score_max: float | None = None
@@ -682,6 +683,34 @@ _BREAKDOWN = re.compile(
     re.IGNORECASE,
 )
 _BREAKDOWN_KINDS = ("plan_tier", "segment", "region", "industry", "csm")
+# "which CSM has the most red accounts", "who's got the most ARR at risk", "which segment has the lowest average
+# score": what the groups are ranked by, after the superlative.
+_RANK = re.compile(
+    r"\b(?:which|what|who)\b.*?\b(most|highest|biggest|largest|greatest|fewest|least|lowest|smallest|worst|best)\b"
+    r"(.*)",
+    re.IGNORECASE,
+)
+_FEWEST = ("fewest", "least", "lowest", "smallest", "worst")
+
+
+def _rank(low: str, bands: tuple[str, ...]) -> tuple[str, bool] | None:
+    """What a breakdown is ranked by ("red" for a band's count, "arr_at_risk", "arr", "at_risk", "accounts",
+    "average"), and whether the most comes first; None when the question ranks nothing."""
+    match = _RANK.search(low)
+    if match is None:
+        return None
+    most, rest = match.group(1).lower() not in _FEWEST, match.group(2)
+    if re.search(r"\b(?:arr|revenue|dollars|money)\b", rest):
+        return ("arr_at_risk" if re.search(r"\brisk", rest) else "arr", most)
+    if re.search(r"\b(?:average|avg|score|scores|health)\b", rest) and not re.search(r"\baccounts?\b", rest):
+        return ("average", match.group(1).lower() not in _FEWEST and match.group(1).lower() != "worst")
+    if bands and bands[0] != "@risk" and re.search(r"\b(?:accounts?|customers?|clients?|logos?)\b", rest):
+        return (f"band:{bands[0]}", most)
+    if "@risk" in bands or re.search(r"\bat[- ]?risk\b|\brisky\b", rest):
+        return ("at_risk", most)
+    if re.search(r"\b(?:accounts?|customers?|clients?|logos?)\b", rest):
+        return ("accounts", most)
+    return None
 
 
 def _breakdown(low: str) -> str | None:
@@ -1101,6 +1130,7 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
         scope=tuple(scope),
         misses=tuple(misses),
         group_by=group_by,
+        rank=_rank(low, filters["bands"]) if group_by else None,
         exclude=tuple(exclude),
         notes=tuple(notes),
         months=months,

@@ -343,6 +343,10 @@ class _Helper:
 
 def _help(engine: Engine, model: HealthModel, as_of: date, spans: list[tuple[str, str]], sending: MPConnection) -> None:
     """In the helper: score each span for the day alone and hand the rows over (a failure hands over its text)."""
+    import signal
+
+    # Ctrl-C is for the command: it stops, rolls back and ends its daemon helper, which says nothing of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for span in spans:
         try:
             sending.send(_day_rows(engine, model, as_of=as_of, span=span))

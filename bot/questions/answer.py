@@ -311,12 +311,12 @@ def _portfolio(q: Question, asked: Asked) -> object:
     )
     if q.rank is None or not isinstance(view, views.Portfolio) or not view.groups:
         return view
-    return _ranked(view, *q.rank, top_band=asked.model.top_band.name, kind=group_by or "csm")
+    return _ranked(view, *q.rank, model=asked.model, kind=group_by or "csm")
 
 
-def _ranked(p: views.Portfolio, what: str, most: bool, *, top_band: str, kind: str) -> views.Portfolio:
+def _ranked(p: views.Portfolio, what: str, most: bool, *, model: HealthModel, kind: str) -> views.Portfolio:
     """The book with its groups ranked by `what` and the answer to "which … has the most …" as its first line."""
-    noun, value, total, shown = _rank_measure(p, what, top_band)
+    noun, value, total, shown = _rank_measure(p, what, model)
     # A group without a value (no scored account) comes last, whichever way the ranking runs.
     groups = sorted(p.groups, key=lambda g: (pd.isna(value(g)), -value(g) if most else value(g), g.group))
     best = value(groups[0])
@@ -338,23 +338,31 @@ GROUP_NOUNS = {"csm": "CSM", "plan_tier": "plan tier"}
 
 
 def _rank_measure(
-    p: views.Portfolio, what: str, top_band: str
+    p: views.Portfolio, what: str, model: HealthModel
 ) -> tuple[str, Callable[[views.GroupRow], float], float, Callable[[float], str]]:
-    """What a ranking is worded as, each group's value, the whole book's, and how a value is shown."""
+    """What a ranking is worded as, each group's value, the whole book's, and how a value is shown. At-risk accounts
+    are those of the model's at-risk bands, as in an at-risk list; ARR at risk is that of every account not in the
+    top band, as the portfolio's figures count it."""
 
     def counted(n: float) -> str:
         return f"{n:,.0f}"
 
+    top_band = model.top_band.name
     if what.startswith("band:"):
-        band = what.removeprefix("band:")
+        asked = what.removeprefix("band:")
+        band = (
+            top_band
+            if asked == "@top"
+            else next((b.name for b in model.bands if b.name.casefold() == asked.casefold()), asked)
+        )
         in_band = sum(b.count for b in p.bands if b.band == band)
-        return f"{band.lower()} accounts", lambda g: g.band_counts.get(band, 0), in_band, counted
+        return f"{band} accounts", lambda g: g.band_counts.get(band, 0), in_band, counted
     if what == "at_risk":
-        at_risk = sum(b.count for b in p.bands if b.band != top_band)
+        risky = model.at_risk_bands
         return (
-            f"at-risk accounts (not {top_band})",
-            lambda g: sum(n for band, n in g.band_counts.items() if band != top_band),
-            at_risk,
+            f"at-risk accounts ({' or '.join(reversed(risky))})",
+            lambda g: sum(g.band_counts.get(band, 0) for band in risky),
+            sum(b.count for b in p.bands if b.band in risky),
             counted,
         )
     if what == "arr_at_risk":

@@ -694,8 +694,8 @@ _FEWEST = ("fewest", "least", "lowest", "smallest", "worst")
 
 
 def _rank(low: str, bands: tuple[str, ...]) -> tuple[str, bool] | None:
-    """What a breakdown is ranked by ("red" for a band's count, "arr_at_risk", "arr", "at_risk", "accounts",
-    "average"), and whether the most comes first; None when the question ranks nothing."""
+    """What a breakdown is ranked by ("band:Red" for a band's count, "arr_at_risk", "arr", "at_risk", "accounts",
+    "average"), and whether the most (the highest, the best) comes first; None when the question ranks nothing."""
     match = _RANK.search(low)
     if match is None:
         return None
@@ -703,7 +703,7 @@ def _rank(low: str, bands: tuple[str, ...]) -> tuple[str, bool] | None:
     if re.search(r"\b(?:arr|revenue|dollars|money)\b", rest):
         return ("arr_at_risk" if re.search(r"\brisk", rest) else "arr", most)
     if re.search(r"\b(?:average|avg|score|scores|health)\b", rest) and not re.search(r"\baccounts?\b", rest):
-        return ("average", match.group(1).lower() not in _FEWEST and match.group(1).lower() != "worst")
+        return ("average", most)
     if bands and bands[0] != "@risk" and re.search(r"\b(?:accounts?|customers?|clients?|logos?)\b", rest):
         return (f"band:{bands[0]}", most)
     if "@risk" in bands or re.search(r"\bat[- ]?risk\b|\brisky\b", rest):

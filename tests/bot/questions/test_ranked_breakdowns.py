@@ -35,10 +35,14 @@ def per_group(engine: Engine, column: str, value_sql: str) -> dict[str, float]:
 
 
 CASES = [
-    ("which CSM has the most red accounts", "csm_owner", "sum(h.band = 'Red')", True, "the most red accounts"),
+    ("which CSM has the most red accounts", "csm_owner", "sum(h.band = 'Red')", True, "the most Red accounts"),
     ("who's got the most ARR at risk", "csm_owner", "sum(case when h.band != 'Green' then a.arr end)", True,
      "the most ARR at risk"),
     ("which CSM has the fewest accounts", "csm_owner", "count(*)", False, "the fewest accounts"),
+    ("who has the most at-risk accounts", "csm_owner", "sum(h.band in ('Yellow', 'Red'))", True,
+     "the most at-risk accounts (Yellow or Red)"),
+    ("which CSM has the most healthy accounts", "csm_owner", "sum(h.band = 'Green')", True,
+     "the most Green accounts"),
     ("which segment has the lowest average score", "segment", "round(avg(h.score), 1)", False,
      "the lowest average score"),
 ]  # fmt: skip

@@ -678,19 +678,31 @@ _BREAKDOWN = re.compile(
     r"|\b(?:(tier)|(segment)|(region)|(industry)|(csm))\s+(?:breakdown|split|comparison|view)\b"
     r"|\bwhich\s+(?:(plan\s+tier|tier)|(segment)|(region|geo)|(industry|industries|vertical)|(csm|rep|owner))s?\b"
     # "who's got the most red accounts", "who has the most ARR at risk": a CSM, by their book
-    r"|\b()()()()(who)(?:'s|\s+has|\s+have)\s+(?:got\s+)?the\s+(?:most|fewest|least|biggest|largest)\s+"
-    r"(?:(?:red|yellow|orange|green|at[- ]risk|healthy|declining)\s+)?(?:accounts|customers|clients|arr)\b",
+    r"|\b()()()()(who)(?:'s|\s+has|\s+have|\s+is)\s+(?:got\s+|carrying\s+|holding\s+|managing\s+)?the\s+"
+    r"(?:most|fewest|least|biggest|largest)\s+(?:(?:red|yellow|orange|green|at[- ]risk|healthy|declining)\s+)?"
+    r"(?:accounts|customers|clients|arr|revenue|risk|book|portfolio)\b"
+    # "CSM with the most red accounts", "top CSMs by ARR at risk": one row a CSM, ranked
+    r"|\b(?:top|bottom)\s+(?:(plan\s+tier|tier)|(segment)|(region|geo)|(industry|vertical)|(csm|rep|owner))s?\s+"
+    r"(?:by|for|on)\b"
+    r"|\b(?:(plan\s+tier|tier)|(segment)|(region|geo)|(industry|vertical)|(csm|rep|owner))s?\s+with\s+the\s+"
+    r"(?:most|fewest|least|highest|lowest|biggest|largest)\b",
     re.IGNORECASE,
 )
 _BREAKDOWN_KINDS = ("plan_tier", "segment", "region", "industry", "csm")
 # "which CSM has the most red accounts", "who's got the most ARR at risk", "which segment has the lowest average
 # score": what the groups are ranked by, after the superlative.
 _RANK = re.compile(
-    r"\b(?:which|what|who)\b.*?\b(most|highest|biggest|largest|greatest|fewest|least|lowest|smallest|worst|best)\b"
-    r"(.*)",
-    re.IGNORECASE,
+    r"\b(most|highest|biggest|largest|greatest|top|fewest|least|lowest|smallest|worst|bottom|best)\b(.*)", re.IGNORECASE
 )
-_FEWEST = ("fewest", "least", "lowest", "smallest", "worst")
+_FEWEST = ("fewest", "least", "lowest", "smallest", "worst", "bottom")
+
+
+def _only_counted(filters: dict[str, Any]) -> bool:
+    """Whether a breakdown's figures answer the question: "who has the most accounts renewing this quarter" or
+    "…the most declining accounts" asks about what its rows do not count, so it is not ranked. (A band is counted;
+    an order by ARR or score, which "the most ARR" or "the lowest score" also sets, is what the ranking does.)"""
+    narrowed = any(value for key, value in filters.items() if key not in ("bands", "sort"))
+    return not narrowed and filters.get("sort") != "drop"
 
 
 def _rank(low: str, bands: tuple[str, ...]) -> tuple[str, bool] | None:
@@ -700,16 +712,18 @@ def _rank(low: str, bands: tuple[str, ...]) -> tuple[str, bool] | None:
     if match is None:
         return None
     most, rest = match.group(1).lower() not in _FEWEST, match.group(2)
-    if re.search(r"\b(?:arr|revenue|dollars|money)\b", rest):
+    if re.search(r"\b(?:arr|revenue|dollars|money|book|portfolio)\b", rest):
         return ("arr_at_risk" if re.search(r"\brisk", rest) else "arr", most)
     if re.search(r"\b(?:average|avg|score|scores|health)\b", rest) and not re.search(r"\baccounts?\b", rest):
         return ("average", most)
     if bands and bands[0] != "@risk" and re.search(r"\b(?:accounts?|customers?|clients?|logos?)\b", rest):
         return (f"band:{bands[0]}", most)
-    if "@risk" in bands or re.search(r"\bat[- ]?risk\b|\brisky\b", rest):
+    if "@risk" in bands or re.search(r"\brisk\b|\brisky\b", rest):
         return ("at_risk", most)
     if re.search(r"\b(?:accounts?|customers?|clients?|logos?)\b", rest):
         return ("accounts", most)
+    if re.search(r"\b(?:doing|shape|performing)\b", low):  # "which segment is doing worst"
+        return ("average", most)
     return None
 
 
@@ -1130,7 +1144,7 @@ def parse(text: str, vocab: Vocabulary, *, today: date | None = None) -> Questio
         scope=tuple(scope),
         misses=tuple(misses),
         group_by=group_by,
-        rank=_rank(low, filters["bands"]) if group_by else None,
+        rank=_rank(low, filters["bands"]) if group_by and _only_counted(filters) else None,
         exclude=tuple(exclude),
         notes=tuple(notes),
         months=months,

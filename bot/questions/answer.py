@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
 
 from bot import insights
+from bot.insights.portfolio import GROUP_LABELS
 from bot.questions import plans
 from bot.questions.parse import SHARE_MEASURES, Question
 from bot.questions.rows import band_names, matching, over_a_quarter, renewal_span
@@ -325,16 +326,13 @@ def _ranked(p: views.Portfolio, what: str, most: bool, *, model: HealthModel, ki
     if what in ("arr", "arr_at_risk"):
         superlative = "most" if most else "least"
     if (most and best == 0) or pd.isna(best):
-        lead = f"No {GROUP_NOUNS.get(kind, kind)} has any {noun}."
+        lead = f"No {'CSM' if kind == 'csm' else GROUP_LABELS.get(kind, kind)} has any {noun}."
     else:
         who = " and ".join([", ".join(leaders[:-1]), leaders[-1]] if len(leaders) > 1 else leaders)
         each = " each" if len(leaders) > 1 else ""
         of = f" (the whole book: {shown(total)})" if what == "average" else f" of {shown(total)}"
         lead = f"{who} {'have' if len(leaders) > 1 else 'has'} the {superlative} {noun}: {shown(best)}{each}{of}."
     return replace(p, groups=groups, lead=lead)
-
-
-GROUP_NOUNS = {"csm": "CSM", "plan_tier": "plan tier"}
 
 
 def _rank_measure(

@@ -385,10 +385,17 @@ def _write(
 ) -> int:
     """Store `positions` of `scored` on `as_of` (None: on each snapshot's own day), a chunk of rows at a time (a
     million rows of JSON at once would take gigabytes); returns how many."""
-    for start in range(0, len(positions), STORE_CHUNK_ROWS):
-        rows = _score_rows(scored, positions[start : start + STORE_CHUNK_ROWS], as_of, with_facts=with_facts)
+    for rows in _row_chunks(scored, positions, as_of, with_facts=with_facts):
         bulk_insert(connection, SCORES, rows)
     return len(positions)
+
+
+def _row_chunks(
+    scored: Scored, positions: np.ndarray, as_of: date | None, *, with_facts: bool
+) -> Iterator[pd.DataFrame]:
+    """The HealthScore rows of `positions`, `STORE_CHUNK_ROWS` a frame."""
+    for start in range(0, len(positions), STORE_CHUNK_ROWS):
+        yield _score_rows(scored, positions[start : start + STORE_CHUNK_ROWS], as_of, with_facts=with_facts)
 
 
 STORE_CHUNK_ROWS = 100_000
@@ -645,10 +652,7 @@ def _score_context(
 def _today_rows(scored: Scored, positions: np.ndarray, as_of: date) -> list[pd.DataFrame]:
     """The storable ones of `positions` as today's rows, with their facts, a chunk a frame."""
     positions = positions[_storable(scored, positions, np.full(len(positions), _day_number(as_of)))]
-    return [
-        _score_rows(scored, positions[start : start + STORE_CHUNK_ROWS], as_of, with_facts=True)
-        for start in range(0, len(positions), STORE_CHUNK_ROWS)
-    ]
+    return list(_row_chunks(scored, positions, as_of, with_facts=True))
 
 
 def _without_stored_past(scored: Scored, known: pd.Series, score_days: int, *, complete: bool) -> np.ndarray:

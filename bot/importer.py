@@ -27,8 +27,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from bot.store import columns as schema
-from bot.store import init_db, read_session, write_session
-from bot.store.db import page_cache
+from bot.store import day_copies, init_db, read_session, write_session
+from bot.store.db import distinct_values, page_cache
 from bot.store.tables import ACCOUNTS, METRICS
 
 TableKind = Literal["accounts", "metrics"]
@@ -887,8 +887,35 @@ def _check_and_write(
     with write_session(engine) as session, page_cache(session.connection()) as connection:
         warnings.extend(_clear_stale_contacts(connection, accounts))
         account_counts = _upsert(connection, "accounts", accounts, bars)
+        copied = bool(metrics) and day_copies.enabled(connection)
+        stored_days = set(distinct_values(connection, METRICS.c.as_of)) if copied else set()
         metric_counts = _upsert(connection, "metrics", metrics, bars)
+        if copied:
+            _copy_days(connection, metrics, stored_days)
     return ImportReport(*account_counts, *metric_counts, warnings=tuple(warnings))
+
+
+def _copy_days(connection: Connection, groups: list[tuple[list[str], pd.DataFrame]], stored_days: set[date]) -> None:
+    """Keep the columnar copy of each day imported (`bot.store.day_copies`): a day new to the store is copied
+    from its rows as written here, a day that held rows already is read back (its rows may be old and new)."""
+    pieces: dict[str, list[tuple[list[str], pd.DataFrame, np.ndarray]]] = {}  # each day's rows in each group
+    for columns, frame in groups:
+        codes, days = pd.factorize(frame["as_of"].to_numpy(dtype=object))
+        for code, day in enumerate(days):
+            pieces.setdefault(day, []).append((columns, frame, np.flatnonzero(codes == code)))
+    changed = [date.fromisoformat(day) for day in pieces if date.fromisoformat(day) in stored_days]
+
+    def new_days() -> Iterator[tuple[date, pd.DataFrame]]:
+        for day, parts in pieces.items():  # a day at a time: the import's rows are not held twice
+            if date.fromisoformat(day) in stored_days:
+                continue
+            frames = [
+                day_copies.read_form({c: _python_values(frame[c].iloc[rows], True) for c in columns}, len(rows))
+                for columns, frame, rows in parts
+            ]
+            yield date.fromisoformat(day), frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+    day_copies.refresh(connection, new_days(), changed)
 
 
 _CONTACTS = ("csm_slack_id", "csm_email")

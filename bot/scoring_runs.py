@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bot.scoring_inputs import with_logged_touches, with_pulse
 from bot.settings import Settings
-from bot.store import write_session
+from bot.store import day_copies, write_session
 from bot.store.db import bulk_insert, distinct_values, page_cache, read_frame
 from bot.store.tables import ACCOUNTS, METRICS, SCORES, utcnow
 from scoring import HealthModel, Scored, load_model, score_snapshots
@@ -83,10 +83,31 @@ def scoring_frames(
         metrics_query = metrics_query.where(METRICS.c.account_id.in_(list(account_ids)))
     with engine.connect() as connection:
         accounts = read_frame(connection, accounts_query)
-        metrics = read_frame(connection, metrics_query.order_by(METRICS.c.account_id, METRICS.c.as_of))
+        if account_ids is None and day_copies.enabled(connection):
+            metrics = _every_day(connection, metrics_query, as_of=as_of, span=span)
+        else:
+            metrics = read_frame(connection, metrics_query.order_by(METRICS.c.account_id, METRICS.c.as_of))
     # What CSMs recorded in Slack counts too: touches they logged, and their own read of the account.
     metrics = with_logged_touches(engine, metrics, as_of=as_of)
     return accounts, with_pulse(engine, metrics, as_of=as_of)
+
+
+def _every_day(
+    connection: Connection, query: Select[Any], *, as_of: date | None, span: tuple[str, str] | None
+) -> pd.DataFrame:
+    """The metric rows of `query` (every day up to `as_of`, the accounts of `span`) by account and day: each day
+    from its columnar copy where that is current, the other days' rows from the store."""
+    below = None if as_of is None else as_of + timedelta(days=1)
+    frames, rest = day_copies.read(connection, distinct_values(connection, METRICS.c.as_of, below=below), span=span)
+    ordered = query.order_by(METRICS.c.account_id, METRICS.c.as_of)
+    if not frames:
+        return read_frame(connection, ordered)
+    if rest:
+        frames.append(read_frame(connection, ordered.where(METRICS.c.as_of.in_(rest))))
+    metrics = pd.concat(frames, ignore_index=True)
+    # Python orders text by code point, as SQLite orders UTF-8 bytes: the same order as the query's.
+    accounts, _ = pd.factorize(metrics["account_id"], sort=True)
+    return metrics.take(np.lexsort((metrics["as_of"].to_numpy(), accounts))).reset_index(drop=True)
 
 
 def score_history(
@@ -547,7 +568,6 @@ def _planned_context(
     """The context of accounts whose latest snapshot is on `latest_day`: that day in full, and on each earlier
     day a look-back reads, the columns it reads there. An account without a snapshot on the day a look-back
     reads first, where the look-back has other days to choose from, is `irregular`."""
-    in_span = METRICS.c.account_id.between(*span)
     since = _as_date(latest_day - max(reach.metric_days, reach.score_days) - 1)
     # The book's snapshot days, not only the batch's: a batch lacking one of them reads its accounts in full.
     book_days = distinct_values(reading, METRICS.c.as_of, above=since, below=min(as_of, _as_date(latest_day)))
@@ -564,17 +584,15 @@ def _planned_context(
         if lookback.kind == "then" and len(ordered) > 1:
             first_days.append(int(ordered[0]))
     ids = latest["account_id"]
-    frames = [read_frame(reading, select(METRICS).where(in_span, METRICS.c.as_of == _as_date(latest_day)))]
-    # One query for the days whose stored scores count, one for the others: a pass over the index each.
+    frames = [_on_days(reading, [_as_date(latest_day)], None, span=span)]
+    # The days whose stored scores count, then the others, each in the columns read there.
     for with_scores in (True, False):
-        chosen = [d for d in sorted(columns) if (d >= latest_day - reach.score_days) == with_scores]
+        chosen = [_as_date(d) for d in sorted(columns) if (d >= latest_day - reach.score_days) == with_scores]
         if not chosen:
             continue
-        names = sorted(set().union(*(columns[d] for d in chosen)))
-        read = [METRICS.c.account_id, METRICS.c.as_of, *(METRICS.c[n] for n in names)]
-        query = _with_stored_scores(model, *read) if with_scores else select(*read)
-        on_days = METRICS.c.as_of.in_([_as_date(d) for d in chosen])
-        frames.append(read_frame(reading, query.where(in_span, on_days)))
+        names = sorted(set().union(*(columns[_day_number(d)] for d in chosen)))
+        frame = _on_days(reading, chosen, names, span=span)
+        frames.append(_stored_scores(reading, model, frame, chosen, span=span) if with_scores else frame)
     metrics = pd.concat(frames, ignore_index=True)
     day = _day_numbers(metrics["as_of"])
     irregular = np.zeros(len(ids), dtype=bool)
@@ -582,6 +600,33 @@ def _planned_context(
         irregular |= ~ids.isin(metrics["account_id"][day == d]).to_numpy()
     # Rows of accounts not scored here stay: earlier snapshots of no account scored, read by nothing.
     return _Context(metrics, latest[~irregular], irregular=ids[irregular])
+
+
+def _on_days(reading: Connection, days: list[date], names: list[str] | None, *, span: tuple[str, str]) -> pd.DataFrame:
+    """The metric rows of the accounts of `span` on `days`: account_id, as_of and `names` (None: every column);
+    from the days' columnar copies where current, else from the rows."""
+    frames, rest = day_copies.read(reading, days, columns=names, span=span)
+    if rest:
+        read = [METRICS] if names is None else [METRICS.c.account_id, METRICS.c.as_of, *(METRICS.c[n] for n in names)]
+        on_days = METRICS.c.account_id.between(*span), METRICS.c.as_of.in_(rest)
+        frames.append(read_frame(reading, select(*read).where(*on_days)))
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def _stored_scores(
+    reading: Connection, model: HealthModel, metrics: pd.DataFrame, days: list[date], *, span: tuple[str, str]
+) -> pd.DataFrame:
+    """`metrics` with the score `model` stored for each row's account and day (`stored_score`, NaN without): read
+    from the day index of the scores alone."""
+    scores = read_frame(
+        reading,
+        select(SCORES.c.account_id, SCORES.c.as_of, SCORES.c.score.label("stored_score")).where(
+            SCORES.c.as_of.in_(days),
+            SCORES.c.account_id.between(*span),
+            SCORES.c.model_hash == model.fingerprint,
+        ),
+    )
+    return metrics.merge(scores, on=["account_id", "as_of"], how="left", sort=False)
 
 
 def _as_date(day: int) -> date:

@@ -92,6 +92,12 @@ def init_db(engine: Engine) -> None:
 
     SQLModel.metadata.create_all(engine)
     _add_new_columns_and_indexes(engine)
+    if engine.dialect.name == "sqlite":
+        from bot.store.day_copies import TRIGGERS
+
+        with engine.begin() as conn:
+            for trigger in TRIGGERS:
+                conn.exec_driver_sql(trigger)
 
 
 def _add_new_columns_and_indexes(engine: Engine) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Table, UniqueConstraint, text
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, Table, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -79,6 +79,20 @@ class MetricSnapshot(SQLModel, table=True):
     exec_sponsor_engaged: bool | None = None
     last_qbr: date | None = None
     training_completion: float | None = None
+
+
+class MetricDayCopy(SQLModel, table=True):
+    """One snapshot day's metric rows again, column by column in one blob (`bot.store.day_copies`): SQLite reads
+    a day of 100,000 rows a value at a time, a second's work that a daily run and `score --history` would otherwise
+    pay on every start. The importer keeps it; a copy is read only while its day holds as many rows as it does, and
+    a trigger drops it when any of its day's rows is changed or deleted. SQLite only."""
+
+    __tablename__ = "metric_day_copy"
+
+    as_of: date = Field(primary_key=True)
+    rows: int  # the day's metric rows when the copy was made
+    layout: str  # JSON: each column's name, kind, dtype and place in `data`
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class HealthScore(SQLModel, table=True):
@@ -325,6 +339,7 @@ class AnswerFeedback(SQLModel, table=True):
 ACCOUNTS: Table = Account.__table__  # type: ignore[attr-defined]
 METRICS: Table = MetricSnapshot.__table__  # type: ignore[attr-defined]
 SCORES: Table = HealthScore.__table__  # type: ignore[attr-defined]
+DAY_COPIES: Table = MetricDayCopy.__table__  # type: ignore[attr-defined]
 ALERTS: Table = HealthAlert.__table__  # type: ignore[attr-defined]
 ACTIONS: Table = AlertAction.__table__  # type: ignore[attr-defined]
 TOUCHES: Table = Touchpoint.__table__  # type: ignore[attr-defined]

@@ -896,26 +896,15 @@ def _check_and_write(
 
 
 def _copy_days(connection: Connection, groups: list[tuple[list[str], pd.DataFrame]], stored_days: set[date]) -> None:
-    """Keep the columnar copy of each day imported (`bot.store.day_copies`): a day new to the store is copied
-    from its rows as written here, a day that held rows already is read back (its rows may be old and new)."""
-    pieces: dict[str, list[tuple[list[str], pd.DataFrame, np.ndarray]]] = {}  # each day's rows in each group
-    for columns, frame in groups:
-        codes, days = pd.factorize(frame["as_of"].to_numpy(dtype=object))
-        for code, day in enumerate(days):
-            pieces.setdefault(day, []).append((columns, frame, np.flatnonzero(codes == code)))
-    changed = [date.fromisoformat(day) for day in pieces if date.fromisoformat(day) in stored_days]
-
-    def new_days() -> Iterator[tuple[date, pd.DataFrame]]:
-        for day, parts in pieces.items():  # a day at a time: the import's rows are not held twice
-            if date.fromisoformat(day) in stored_days:
-                continue
-            frames = [
-                day_copies.read_form({c: _python_values(frame[c].iloc[rows], True) for c in columns}, len(rows))
-                for columns, frame, rows in parts
-            ]
-            yield date.fromisoformat(day), frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-
-    day_copies.refresh(connection, new_days(), changed)
+    """Keep the columnar copy of each day imported (`bot.store.day_copies`): a day new to the store is copied from
+    its rows as written here; a day that held rows already, or whose rows came in files of different columns, is
+    read back (its rows may be old and new, or partial)."""
+    days = [{date.fromisoformat(day) for day in pd.unique(frame["as_of"])} for _, frame in groups]
+    once = {day for day in set().union(*days) if sum(day in group for group in days) == 1}
+    for (columns, frame), group in zip(groups, days, strict=True):
+        if new := sorted(group & once - stored_days):
+            day_copies.copy_imported(connection, frame, columns, new)
+    day_copies.copy_stored(connection, sorted(set().union(*days) - (once - stored_days)))
 
 
 _CONTACTS = ("csm_slack_id", "csm_email")

@@ -98,13 +98,16 @@ def _every_day(
     """The metric rows of `query` (every day up to `as_of`, the accounts of `span`) by account and day: each day
     from its columnar copy where that is current, the other days' rows from the store."""
     below = None if as_of is None else as_of + timedelta(days=1)
-    frames, rest = day_copies.read(connection, distinct_values(connection, METRICS.c.as_of, below=below), span=span)
+    days = distinct_values(connection, METRICS.c.as_of, below=below)
+    frames, rest = day_copies.read(connection, days, span=span, by_account=True)
     ordered = query.order_by(METRICS.c.account_id, METRICS.c.as_of)
     if not frames:
         return read_frame(connection, ordered)
-    if rest:
-        frames.append(read_frame(connection, ordered.where(METRICS.c.as_of.in_(rest))))
-    metrics = pd.concat(frames, ignore_index=True)
+    if not rest:
+        return frames[0]
+    metrics = pd.concat(
+        [frames[0], read_frame(connection, ordered.where(METRICS.c.as_of.in_(rest)))], ignore_index=True
+    )
     # Python orders text by code point, as SQLite orders UTF-8 bytes: the same order as the query's.
     accounts, _ = pd.factorize(metrics["account_id"], sort=True)
     return metrics.take(np.lexsort((metrics["as_of"].to_numpy(), accounts))).reset_index(drop=True)

@@ -1,4 +1,4 @@
-"""Columnar copies of snapshot days, on SQLite: each day's metric rows again, column by column in one blob.
+"""Columnar copies of snapshot days, on SQLite: each day's metric rows again, one blob per column.
 
 SQLite hands rows over a value at a time, so reading a day of 100,000 snapshots costs about half a second however
 few columns are asked for; a daily run reads four days at every start and `score --history` every day. A copy is
@@ -6,18 +6,17 @@ the same day as `read_frame(select(METRICS)…)` gives it, kept as arrays: readi
 
 The importer writes the copy of each day it imports, in its own transaction (`refresh`). A copy is read only while
 its day holds as many rows as it does (counted through the day index, for the accounts read), and the triggers
-`init_sqlite` creates drop it when any of its day's rows is changed or deleted, so rows written past the importer
-are never hidden behind an old copy: their day is then read row by row, as before copies existed.
+`init_db` creates drop it when any of its day's rows is changed or deleted, so rows written past the importer are
+never hidden behind an old copy: their day is then read row by row, as before copies existed.
 
-Layout of a copy: `data` holds each column's values one after the other, `layout` (JSON) names each column with
-its kind ("text", "number", "day"), numpy dtype, offset and length. Account IDs come first, sorted as SQLite sorts
-them (by their UTF-8 bytes), so the accounts of a span are a slice. Numbers are float32 where that loses nothing
-(counts, day numbers), float64 otherwise; text is UTF-8, one fixed width per column.
+Each column of a day is a row of `metric_day_copy`: its values as one numpy array (`dtype`), the accounts in the
+order SQLite sorts their IDs (by UTF-8 bytes), so the accounts of a span are a slice. Numbers are float32 where that
+loses nothing (counts, day numbers), float64 otherwise; dates are day numbers; text is UTF-8 of one fixed width,
+with a `<column>:missing` row marking the empty cells where there are any.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -46,45 +45,46 @@ TRIGGERS = (
     "CREATE TRIGGER IF NOT EXISTS metric_day_copy_on_delete AFTER DELETE ON metric_snapshot BEGIN "
     "DELETE FROM metric_day_copy WHERE as_of = OLD.as_of; END",
 )
+_VALUES = [c.name for c in METRICS.columns if c.name not in ("account_id", "as_of")]
 
 
-def refresh(
-    connection: Connection, new_days: Iterable[tuple[date, pd.DataFrame]], changed_days: Iterable[date]
-) -> None:
-    """Store the copies of days an import wrote: `new_days`, which held no rows before it, from their rows as
-    imported (in `read_form`, a day at a time); `changed_days` (days that held rows already) read back from the
-    store."""
-    for day, frame in new_days:
-        _store(connection, day, frame)
-    for day in changed_days:
-        _store(connection, day, read_frame(connection, select(METRICS).where(METRICS.c.as_of == day)))
-
-
-def read_form(columns: dict[str, Any], rows: int) -> pd.DataFrame:
-    """Metric rows as bound for the store (numbers as floats with NaN, dates as ISO text, yes/no as bools, text
-    as str, None for no data; a column not given is no data) in the form `read_frame` reads them back: numbers
-    and yes/no as float64, dates as datetime64[s], text as str. Columns in the table's order."""
+def copy_imported(connection: Connection, imported: pd.DataFrame, columns: list[str], days: Iterable[date]) -> None:
+    """Store the copies of `days`, days new to the store, from the rows an import wrote for them: `imported`, in
+    `columns` (as bound for the store: numbers as floats with NaN, dates as ISO text, yes/no as bools, text as str,
+    None for no data; a column not among them is no data). Built a column at a time over every day at once."""
     import numpy as np
     import pandas as pd
 
-    frame: dict[str, Any] = {}
-    for column in METRICS.columns:
-        values = columns.get(column.name)
-        kind = column.type._type_affinity
-        if kind is Date:
-            given = pd.Series(values if values is not None else [None] * rows, dtype=object)
-            frame[column.name] = pd.to_datetime(given, format="%Y-%m-%d").to_numpy().astype("datetime64[s]")
-        elif kind is Boolean:
-            given = pd.Series(values if values is not None else [None] * rows, dtype=object)
-            frame[column.name] = given.map({True: 1.0, False: 0.0}).to_numpy(dtype="float64", na_value=np.nan)
-        elif column.name == "account_id" or kind not in _NUMBERS:
-            given = pd.Series(values if values is not None else [None] * rows, dtype=object)
-            frame[column.name] = given.astype("str")
-        else:
-            frame[column.name] = (
-                np.full(rows, np.nan) if values is None else np.asarray(values, dtype="float64").reshape(rows)
-            )
-    return pd.DataFrame(frame)
+    codes, distinct = pd.factorize(imported["as_of"].to_numpy(dtype=object))
+    wanted = {day.isoformat() for day in days}
+    ids = _utf8(imported["account_id"].to_numpy(dtype=object))
+    rows: dict[date, np.ndarray] = {}  # each day's rows, in the order of their accounts' IDs
+    for code, day in enumerate(distinct):
+        if day in wanted:
+            at = np.flatnonzero(codes == code)
+            rows[date.fromisoformat(day)] = at[np.argsort(ids[at], kind="stable")]
+    for day in rows:
+        _replace(connection, day)
+    _write(connection, "account_id", {day: ids[at] for day, at in rows.items()})
+    for name in _VALUES:
+        given = imported[name] if name in columns else pd.Series([None] * len(imported), dtype=object)
+        for suffix, values in _encoded(given, name).items():
+            _write(connection, name + suffix, {day: values[at] for day, at in rows.items()})
+
+
+def copy_stored(connection: Connection, days: Iterable[date]) -> None:
+    """Store the copies of `days` as the store holds them (read back)."""
+    import numpy as np
+
+    for day in days:
+        frame = read_frame(connection, select(METRICS).where(METRICS.c.as_of == day))
+        ids = _utf8(frame["account_id"].to_numpy(dtype=object))
+        order = np.argsort(ids, kind="stable")
+        _replace(connection, day)
+        _write(connection, "account_id", {day: ids[order]})
+        for name in _VALUES:
+            for suffix, values in _encoded(frame[name], name).items():
+                _write(connection, name + suffix, {day: values[order]})
 
 
 def read(
@@ -93,64 +93,119 @@ def read(
     *,
     columns: list[str] | None = None,
     span: tuple[str, str] | None = None,
+    by_account: bool = False,
 ) -> tuple[list[pd.DataFrame], list[date]]:
-    """The rows of each of `days` (of accounts with IDs in `span`, if given) in `read_frame`'s form, from the
-    copies still current: account_id, as_of and `columns` (default every column, in the table's order), rows by
-    account. Returns those frames, and the days without a current copy (to be read from the rows)."""
-    frames: list[pd.DataFrame] = []
+    """The rows of `days` (of accounts with IDs in `span`, if given) in `read_frame`'s form, from the copies still
+    current: account_id, as_of and `columns` (default every column, in the table's order). Returns one frame a day,
+    its rows by account, or with `by_account` one frame of every day, its rows by account and then day (`days`
+    ascending); and the days without a current copy, to be read from the rows."""
+    names = _VALUES if columns is None else columns
+    found: list[tuple[date, dict[str, np.ndarray]]] = []
     missing: list[date] = []
     for day in days:
-        frame = _read_day(connection, day, columns, span) if enabled(connection) else None
-        if frame is None:
+        stored = _stored_day(connection, day, names, span) if enabled(connection) else None
+        if stored is None:
             missing.append(day)
         else:
-            frames.append(frame)
-    return frames, missing
+            found.append((day, stored))
+    if not found:
+        return [], missing
+    if by_account:
+        return [_frame(names, found, by_account=True)], missing
+    return [_frame(names, [one], by_account=False) for one in found], missing
 
 
-def _read_day(
-    connection: Connection, day: date, columns: list[str] | None, span: tuple[str, str] | None
-) -> pd.DataFrame | None:
+def _stored_day(
+    connection: Connection, day: date, names: list[str], span: tuple[str, str] | None
+) -> dict[str, np.ndarray] | None:
+    """`names` (and account_id, and where text cells are missing) of `day`'s copy, for the accounts of `span`;
+    None unless the copy holds each and the day still has as many rows for those accounts."""
     import numpy as np
-    import pandas as pd
 
-    found = connection.execute(select(DAY_COPIES.c.layout, DAY_COPIES.c.data).where(DAY_COPIES.c.as_of == day)).first()
-    if found is None:
+    wanted = ["account_id", *names, *(f"{name}:missing" for name in names)]
+    stored = {
+        found.column: np.frombuffer(found.data, dtype=np.dtype(found.dtype), count=found.rows)
+        for found in connection.execute(
+            select(DAY_COPIES.c.column, DAY_COPIES.c.dtype, DAY_COPIES.c.rows, DAY_COPIES.c.data).where(
+                DAY_COPIES.c.as_of == day, DAY_COPIES.c.column.in_(wanted)
+            )
+        )
+    }
+    if "account_id" not in stored or any(name not in stored for name in names):
         return None
-    layout = {entry["name"]: entry for entry in json.loads(found.layout)}
-    data = found.data
-    ids = _array(data, layout["account_id"])
-    lo, hi = (0, len(ids)) if span is None else _slice(ids, span)
+    lo, hi = (0, len(stored["account_id"])) if span is None else _slice(stored["account_id"], span)
     counted = select(func.count()).select_from(METRICS).where(METRICS.c.as_of == day)
     if span is not None:
         counted = counted.where(METRICS.c.account_id.between(*span))
     if connection.execute(counted).scalar_one() != hi - lo:
-        return None  # rows were added since (or the copy is of other rows): read the day's rows instead
-    names = [c.name for c in METRICS.columns if c.name not in ("account_id", "as_of")] if columns is None else columns
-    frame: dict[str, Any] = {
-        "account_id": _texts(ids[lo:hi]),
-        "as_of": np.full(hi - lo, np.datetime64(day, "s")),
-    }
+        return None  # rows were added since: the day is read from its rows
+    return {column: values[lo:hi] for column, values in stored.items()}
+
+
+def _frame(names: list[str], found: list[tuple[date, dict[str, np.ndarray]]], *, by_account: bool) -> pd.DataFrame:
+    """The days' stored arrays as one frame in `read_frame`'s form, each column concatenated and converted once."""
+    import numpy as np
+    import pandas as pd
+
+    ids = np.concatenate([stored["account_id"] for _, stored in found])
+    # Each day's accounts are sorted already: a stable sort keeps each account's days in order.
+    order = np.argsort(ids, kind="stable") if by_account and len(found) > 1 else np.arange(len(ids))
+    days = [np.full(len(stored["account_id"]), np.datetime64(day, "s")) for day, stored in found]
+    frame: dict[str, Any] = {"account_id": _texts(ids[order]), "as_of": np.concatenate(days)[order]}
     for name in names:
-        entry = layout[name]
-        values = _array(data, entry)[lo:hi]
-        if entry["kind"] == "text":
-            frame[name] = _texts(
-                values, _array(data, layout[f"{name}:missing"])[lo:hi] if f"{name}:missing" in layout else None
+        values = np.concatenate([stored[name] for _, stored in found])[order]
+        if values.dtype.kind == "S":
+            masks = [stored.get(f"{name}:missing") for _, stored in found]
+            blanks = [np.zeros(len(stored[name]), dtype=bool) for _, stored in found]
+            missing = (
+                None
+                if all(m is None for m in masks)
+                else np.concatenate(
+                    [blank if mask is None else mask for mask, blank in zip(masks, blanks, strict=True)]
+                )[order]
             )
-        elif entry["kind"] == "day":
+            frame[name] = _texts(values, missing)
+        elif METRICS.c[name].type._type_affinity is Date:
             frame[name] = (values.astype("float64") * 86_400).astype("datetime64[s]")
         else:
             frame[name] = values.astype("float64")
     return pd.DataFrame(frame)
 
 
-def _texts(encoded: np.ndarray, missing: np.ndarray | None = None) -> pd.Series:
-    """UTF-8 values as `read_frame` gives text (pandas' str), None where `missing`."""
+def _encoded(values: pd.Series, name: str) -> dict[str, np.ndarray]:
+    """A column's values as stored in a copy (as bound for the store, or as read back): {"": the values} and, for
+    text with empty cells, {":missing": where}."""
     import numpy as np
     import pandas as pd
 
-    texts = pd.Series(np.char.decode(encoded, "utf-8"), dtype=object)
+    kind = METRICS.c[name].type._type_affinity
+    if kind is Date:
+        if values.dtype.kind != "M":  # ISO text: a few hundred distinct days, each parsed once
+            codes, distinct = pd.factorize(values.to_numpy(dtype=object))
+            parsed = pd.to_datetime(pd.Series(distinct, dtype=object), format="%Y-%m-%d").to_numpy()
+            values = pd.Series(np.append(parsed.astype("datetime64[s]"), np.datetime64("NaT", "s"))[codes])
+        stamps = values.to_numpy().astype("datetime64[D]")
+        days = np.where(np.isnat(stamps), np.nan, stamps.astype("int64").astype("float64"))
+        return {"": _narrow(days)}
+    if kind is Boolean and values.dtype == object:
+        return {"": _narrow(values.map({True: 1.0, False: 0.0}).to_numpy(dtype="float64", na_value=np.nan))}
+    if _is_text(name):
+        missing = pd.isna(values).to_numpy()
+        codes, distinct = pd.factorize(values.to_numpy(dtype=object))  # missing: code -1, the appended ""
+        texts = np.append(_utf8(np.asarray(distinct, dtype=object)), np.array([b""]))
+        return {"": texts[codes], **({":missing": missing} if missing.any() else {})}
+    return {"": _narrow(values.to_numpy(dtype="float64", na_value=np.nan))}
+
+
+def _is_text(name: str) -> bool:
+    return METRICS.c[name].type._type_affinity not in (Integer, Float, Numeric, Boolean, Date)
+
+
+def _texts(encoded: np.ndarray, missing: np.ndarray | None = None) -> pd.Series:
+    """UTF-8 values as `read_frame` gives text (pandas' str), None where `missing`."""
+    import pandas as pd
+
+    texts = pd.Series(_decoded(encoded), dtype=object)
     if missing is not None:
         texts[missing] = None
     return texts.astype("str") if len(texts) else texts  # as `read_frame` leaves no rows
@@ -165,63 +220,45 @@ def _slice(ids: np.ndarray, span: tuple[str, str]) -> tuple[int, int]:
     return int(np.searchsorted(ids, low, "left")[0]), int(np.searchsorted(ids, high, "right")[0])
 
 
-def _array(data: bytes, entry: dict[str, Any]) -> np.ndarray:
-    import numpy as np
-
-    return np.frombuffer(data, dtype=np.dtype(entry["dtype"]), count=entry["rows"], offset=entry["offset"])
-
-
-def _store(connection: Connection, day: date, frame: pd.DataFrame) -> None:
-    """Replace `day`'s copy with `frame` (that day's rows in `read_frame`'s form)."""
-    layout, data = _encode(frame)
+def _replace(connection: Connection, day: date) -> None:
     connection.execute(delete(DAY_COPIES).where(DAY_COPIES.c.as_of == day))
-    connection.execute(insert(DAY_COPIES).values(as_of=day, rows=len(frame), layout=layout, data=data))
 
 
-def _encode(frame: pd.DataFrame) -> tuple[str, bytes]:
-    import numpy as np
-    import pandas as pd
-
-    ids = _utf8(frame["account_id"].to_numpy(dtype=object))
-    order = np.argsort(ids, kind="stable")
-    arrays: list[tuple[str, str, np.ndarray]] = [("account_id", "text", ids[order])]
-    for name in frame.columns:
-        if name in ("account_id", "as_of"):
-            continue
-        values = frame[name].to_numpy()[order]
-        if values.dtype.kind == "M":
-            days = values.astype("datetime64[D]").astype("int64").astype("float64")
-            arrays.append((name, "day", _narrow(np.where(np.isnat(values), np.nan, days))))
-        elif values.dtype.kind == "f":
-            arrays.append((name, "number", _narrow(values)))
-        else:
-            missing = pd.isna(values)
-            arrays.append((name, "text", _utf8(np.where(missing, "", values))))
-            if missing.any():
-                arrays.append((f"{name}:missing", "missing", missing))
-    layout, offset = [], 0
-    for name, kind, values in arrays:
-        layout.append({"name": name, "kind": kind, "dtype": values.dtype.str, "offset": offset, "rows": len(values)})
-        offset += values.nbytes
-    return json.dumps(layout), b"".join(values.tobytes() for _, _, values in arrays)
+def _write(connection: Connection, column: str, values: dict[date, np.ndarray]) -> None:
+    """One column's copy on each day of `values`."""
+    rows = [
+        {"as_of": day, "column": column, "rows": len(v), "dtype": v.dtype.str, "data": v.tobytes()}
+        for day, v in values.items()
+    ]
+    connection.execute(insert(DAY_COPIES), rows)
 
 
 def _narrow(values: np.ndarray) -> np.ndarray:
     """float32 where every value survives the round trip (NaN included), else float64 as given."""
     import numpy as np
 
-    values = values.astype("float64")
     with np.errstate(over="ignore"):
         narrow = values.astype("float32")
     return narrow if np.array_equal(narrow.astype("float64"), values, equal_nan=True) else values
 
 
 def _utf8(texts: np.ndarray) -> np.ndarray:
+    """Texts as UTF-8 of one width, each distinct text encoded once (an account's ID recurs on every day)."""
+    import numpy as np
+    import pandas as pd
+
+    codes, distinct = pd.factorize(texts)
+    try:
+        encoded = np.asarray(distinct, dtype=str).astype("S")  # ASCII, the usual IDs: encoded in one C loop
+    except UnicodeEncodeError:
+        each = [str(text).encode("utf-8") for text in distinct]
+        encoded = np.array(each, dtype=f"S{max([1, *(len(e) for e in each)])}")
+    return encoded[codes]
+
+
+def _decoded(encoded: np.ndarray) -> np.ndarray:
     import numpy as np
 
-    encoded = [str(text).encode("utf-8") for text in texts]
-    width = max((len(e) for e in encoded), default=1) or 1
-    return np.array(encoded, dtype=f"S{width}")
-
-
-_NUMBERS = (Integer, Float, Numeric)
+    if encoded.dtype.itemsize and (encoded.view(np.uint8) < 0x80).all():
+        return encoded.astype(str)
+    return np.char.decode(encoded, "utf-8")

@@ -82,16 +82,17 @@ class MetricSnapshot(SQLModel, table=True):
 
 
 class MetricDayCopy(SQLModel, table=True):
-    """One snapshot day's metric rows again, column by column in one blob (`bot.store.day_copies`): SQLite reads
-    a day of 100,000 rows a value at a time, a second's work that a daily run and `score --history` would otherwise
-    pay on every start. The importer keeps it; a copy is read only while its day holds as many rows as it does, and
-    a trigger drops it when any of its day's rows is changed or deleted. SQLite only."""
+    """One column of one snapshot day's metric rows, as one array (`bot.store.day_copies`): SQLite reads a day of
+    100,000 rows a value at a time, a second's work that a daily run and `score --history` would otherwise pay on
+    every start. The importer keeps these copies; a day's copy is read only while the day holds as many rows as it
+    does, and a trigger drops it when any of the day's rows is changed or deleted. SQLite only."""
 
     __tablename__ = "metric_day_copy"
 
     as_of: date = Field(primary_key=True)
-    rows: int  # the day's metric rows when the copy was made
-    layout: str  # JSON: each column's name, kind, dtype and place in `data`
+    column: str = Field(primary_key=True, max_length=64)  # a metric_snapshot column, account_id first
+    rows: int
+    dtype: str = Field(max_length=16)  # numpy's name for the values' type: <f4, <f8, |S11, |b1
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 

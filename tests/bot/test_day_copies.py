@@ -75,11 +75,16 @@ def _copy(engine: Engine, day: date, span: tuple[str, str] | None = None) -> pd.
 def test_a_copied_day_reads_back_as_its_rows_exactly(tmp_path: Path) -> None:
     engine = _imported(tmp_path)
     with engine.connect() as connection:
-        assert connection.execute(select(func.count()).select_from(DAY_COPIES)).scalar_one() == 2
+        assert connection.execute(select(func.count(DAY_COPIES.c.as_of.distinct()))).scalar_one() == 2
+        both, _ = day_copies.read(connection, [date(2026, 10, 24), date(2026, 11, 24)], by_account=True)
     for day in (date(2026, 10, 24), date(2026, 11, 24)):
         copy = _copy(engine, day)
         assert copy is not None
         pd.testing.assert_frame_equal(copy, _rows(engine, day))
+    # Both days at once, by account and then day, as a history is read.
+    with engine.connect() as connection:
+        history = read_frame(connection, select(METRICS).order_by(METRICS.c.account_id, METRICS.c.as_of))
+    pd.testing.assert_frame_equal(both[0], history)
     # The accounts of a span are those SQLite finds between the two IDs (it compares UTF-8 bytes).
     for span in (("ACCT-10", "ACCT-9"), ("ACCT-9", "acct-lower"), ("A", "ACCT-Ž8"), ("Zeta", "Zeta"), ("b", "c")):
         copy = _copy(engine, date(2026, 11, 24), span)
@@ -101,6 +106,25 @@ def test_a_day_that_held_rows_is_copied_again_from_what_the_store_holds_after_th
         pd.testing.assert_frame_equal(copy, _rows(engine, day))
     november = _rows(engine, date(2026, 11, 24)).set_index("account_id")
     assert (november.loc["ACCT-9", "nps"], november.loc["ACCT-9", "active_users"]) == (2.0, 12.0)
+
+
+def test_a_new_day_from_files_of_different_columns_is_copied_as_the_store_holds_it(tmp_path: Path) -> None:
+    engine = _imported(tmp_path)
+    usage = "account_id,as_of,active_users,last_login\nACCT-9,2026-12-24,11,2026-12-20\nZeta,2026-12-24,4,\n"
+    support = "account_id,as_of,tickets_30d,plan_change\nACCT-9,2026-12-24,2,upgrade\nACCT-10,2026-12-24,0,\n"
+    nps_only = "account_id,as_of,nps\nACCT-Ž7,2027-01-24,8\n"
+    import_files(
+        engine,
+        [_write(tmp_path, "usage.csv", usage), _write(tmp_path, "support.csv", support)],
+    )
+    import_files(engine, [_write(tmp_path, "nps.csv", nps_only)])
+    for day in (date(2026, 12, 24), date(2027, 1, 24)):
+        copy = _copy(engine, day)
+        assert copy is not None
+        pd.testing.assert_frame_equal(copy, _rows(engine, day))
+    december = _rows(engine, date(2026, 12, 24)).set_index("account_id")
+    assert december.loc["ACCT-9", ["active_users", "tickets_30d"]].tolist() == [11.0, 2.0]
+    assert pd.isna(december.loc["ACCT-10", "active_users"]) and pd.isna(december.loc["Zeta", "plan_change"])
 
 
 def test_rows_changed_past_the_importer_are_read_from_the_store_not_from_an_old_copy(tmp_path: Path) -> None:
@@ -128,6 +152,18 @@ def test_rows_changed_past_the_importer_are_read_from_the_store_not_from_an_old_
     _, metrics = scoring_frames(engine, as_of=day)
     assert len(metrics[metrics["account_id"] == "ACCT-Ž7"]) == 1
 
+    import_files(engine, [_write(tmp_path, "metrics.csv", METRICS_CSV)])  # both days copied again
+    with engine.begin() as connection:
+        connection.execute(delete(METRICS).where(METRICS.c.account_id == "Zeta"))  # November's copy dropped
+        connection.execute(insert(METRICS).values(account_id="Zeta", as_of=date(2026, 9, 24), nps=4))  # no copy
+    _, metrics = scoring_frames(engine, as_of=day)
+    # October from its copy, September and November from their rows: the history the rows alone give, in order.
+    with engine.begin() as connection:
+        assert connection.execute(select(func.count(DAY_COPIES.c.as_of.distinct()))).scalar_one() == 1
+        connection.execute(delete(DAY_COPIES))
+    pd.testing.assert_frame_equal(metrics, scoring_frames(engine, as_of=day)[1])
+    assert metrics["account_id"].is_monotonic_increasing and len(metrics) == 8
+
 
 def _book(url: str) -> Engine:
     engine = create_db_engine(url)
@@ -149,7 +185,8 @@ def test_scores_from_the_copies_are_the_scores_from_the_rows(tmp_path: Path) -> 
     with_copies = _book(f"sqlite:///{tmp_path / 'with.db'}")
     without = _book(f"sqlite:///{tmp_path / 'without.db'}")
     with without.begin() as connection:
-        assert connection.execute(delete(DAY_COPIES)).rowcount == 14
+        assert connection.execute(select(func.count(DAY_COPIES.c.as_of.distinct()))).scalar_one() == 14
+        connection.execute(delete(DAY_COPIES))
     for engine in (with_copies, without):
         score_run(engine, MODEL, as_of=TODAY, history=True)
         score_run(engine, MODEL, as_of=NEXT, day_batch_accounts=150)
@@ -161,6 +198,6 @@ def test_scores_from_the_copies_are_the_scores_from_the_rows(tmp_path: Path) -> 
 def test_sqlite_keeps_a_copy_of_each_day_and_postgresql_none(engine: Engine, tmp_path: Path) -> None:
     import_files(engine, [_write(tmp_path, "accounts.csv", ACCOUNTS_CSV), _write(tmp_path, "metrics.csv", METRICS_CSV)])
     with engine.connect() as connection:
-        copies = connection.execute(select(func.count()).select_from(DAY_COPIES)).scalar_one()
+        copies = connection.execute(select(func.count(DAY_COPIES.c.as_of.distinct()))).scalar_one()
         assert connection.execute(text("SELECT count(*) FROM metric_snapshot")).scalar_one() == 7
     assert copies == (2 if engine.dialect.name == "sqlite" else 0)

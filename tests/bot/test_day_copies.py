@@ -72,15 +72,19 @@ def _copy(engine: Engine, day: date, span: tuple[str, str] | None = None) -> pd.
     return None if missing else frames[0]
 
 
+def _assert_copied_exactly(engine: Engine, *days: date) -> None:
+    for day in days:
+        copy = _copy(engine, day)
+        assert copy is not None, f"{day} has no current copy"
+        pd.testing.assert_frame_equal(copy, _rows(engine, day))
+
+
 def test_a_copied_day_reads_back_as_its_rows_exactly(tmp_path: Path) -> None:
     engine = _imported(tmp_path)
     with engine.connect() as connection:
         assert connection.execute(select(func.count(DAY_COPIES.c.as_of.distinct()))).scalar_one() == 2
         both, _ = day_copies.read(connection, [date(2026, 10, 24), date(2026, 11, 24)], by_account=True)
-    for day in (date(2026, 10, 24), date(2026, 11, 24)):
-        copy = _copy(engine, day)
-        assert copy is not None
-        pd.testing.assert_frame_equal(copy, _rows(engine, day))
+    _assert_copied_exactly(engine, date(2026, 10, 24), date(2026, 11, 24))
     # Both days at once, by account and then day, as a history is read.
     with engine.connect() as connection:
         history = read_frame(connection, select(METRICS).order_by(METRICS.c.account_id, METRICS.c.as_of))
@@ -100,10 +104,7 @@ def test_a_day_that_held_rows_is_copied_again_from_what_the_store_holds_after_th
     # A second file for a day already stored: one row changes, one is new, and a column the file lacks is kept.
     again = "account_id,as_of,nps\nACCT-9,2026-11-24,2\nZeta,2026-10-24,9\n"
     import_files(engine, [_write(tmp_path, "nps.csv", again)])
-    for day in (date(2026, 10, 24), date(2026, 11, 24)):
-        copy = _copy(engine, day)
-        assert copy is not None
-        pd.testing.assert_frame_equal(copy, _rows(engine, day))
+    _assert_copied_exactly(engine, date(2026, 10, 24), date(2026, 11, 24))
     november = _rows(engine, date(2026, 11, 24)).set_index("account_id")
     assert (november.loc["ACCT-9", "nps"], november.loc["ACCT-9", "active_users"]) == (2.0, 12.0)
 
@@ -118,10 +119,7 @@ def test_a_new_day_from_files_of_different_columns_is_copied_as_the_store_holds_
         [_write(tmp_path, "usage.csv", usage), _write(tmp_path, "support.csv", support)],
     )
     import_files(engine, [_write(tmp_path, "nps.csv", nps_only)])
-    for day in (date(2026, 12, 24), date(2027, 1, 24)):
-        copy = _copy(engine, day)
-        assert copy is not None
-        pd.testing.assert_frame_equal(copy, _rows(engine, day))
+    _assert_copied_exactly(engine, date(2026, 12, 24), date(2027, 1, 24))
     december = _rows(engine, date(2026, 12, 24)).set_index("account_id")
     assert december.loc["ACCT-9", ["active_users", "tickets_30d"]].tolist() == [11.0, 2.0]
     assert pd.isna(december.loc["ACCT-10", "active_users"]) and pd.isna(december.loc["Zeta", "plan_change"])

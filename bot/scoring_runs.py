@@ -282,13 +282,13 @@ def score_run(
     theirs = batches[1::workers] if helped else []
     helper = _Helper.start(engine, model, as_of=as_of, spans=[_span(b) for b in theirs]) if helped else None
     with write_session(engine) as session:
+        day_copies.drop_scores(session.connection(), sorted(days))
         session.execute(delete(SCORES).where(SCORES.c.as_of.in_(sorted(days))))
         with page_cache(session.connection()) as connection:
+            writer = _ScoreWriter(connection)
 
             def store(batch: np.ndarray, done: _DayRows | None) -> ScoringRun:
-                return _store(
-                    engine, connection, model, done, batch, as_of, history=history, batch_accounts=batch_accounts
-                )
+                return _store(engine, writer, model, done, batch, as_of, history=history, batch_accounts=batch_accounts)
 
             for batch in batches[::workers] if helped else batches:
                 run = run.plus(
@@ -301,7 +301,29 @@ def score_run(
                     )
                     handed = _day_rows(engine, model, as_of=as_of, span=_span(batch))
                 run = run.plus(store(batch, handed))
+            writer.copy(model)
     return run
+
+
+class _ScoreWriter:
+    """Writes a run's HealthScore rows, keeping each day's scores for the day's score copy (written at the end)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.days: dict[Any, list[tuple[np.ndarray, np.ndarray]]] = {}
+
+    def insert(self, rows: pd.DataFrame) -> None:
+        bulk_insert(self.connection, SCORES, rows)
+        codes, days = pd.factorize(rows["as_of"])
+        for code, day in enumerate(days):
+            at = np.flatnonzero(codes == code) if len(days) > 1 else slice(None)
+            ids, scores = rows["account_id"].to_numpy(dtype=object)[at], rows["score"].to_numpy("float64")[at]
+            self.days.setdefault(day, []).append((ids, scores))
+
+    def copy(self, model: HealthModel) -> None:
+        for day, parts in self.days.items():
+            ids, scores = (np.concatenate(part) for part in zip(*parts, strict=True))
+            day_copies.copy_scores(self.connection, pd.Timestamp(day).date(), model.fingerprint, ids, scores)
 
 
 # Below this many accounts a day's run is quick enough alone (a helper costs about a tenth of a second to start).
@@ -310,7 +332,7 @@ PARALLEL_FROM = 10_000
 
 def _store(
     engine: Engine,
-    connection: Connection,
+    writer: _ScoreWriter,
     model: HealthModel,
     done: _DayRows | None,
     batch: np.ndarray,
@@ -323,11 +345,11 @@ def _store(
     `batch_accounts` at a time, and write that."""
     if done is not None:
         for rows in done.rows:
-            bulk_insert(connection, SCORES, rows)
+            writer.insert(rows)
         return done.run
     run = ScoringRun(as_of, 0, 0, 0, from_stored=not history)
     for part in _batches(batch, batch_accounts):
-        run = run.plus(_score_batch(engine, connection, model, as_of=as_of, history=history, span=_span(part)))
+        run = run.plus(_score_batch(engine, writer, model, as_of=as_of, history=history, span=_span(part)))
     return run
 
 
@@ -388,29 +410,27 @@ def _span(ids: np.ndarray) -> tuple[str, str]:
 
 
 def _score_batch(
-    engine: Engine, connection: Connection, model: HealthModel, *, as_of: date, history: bool, span: tuple[str, str]
+    engine: Engine, writer: _ScoreWriter, model: HealthModel, *, as_of: date, history: bool, span: tuple[str, str]
 ) -> ScoringRun:
     """Every snapshot of the accounts of `span` scored; `as_of` stored, and with `history` every earlier day."""
     scored = score_history(engine, model, as_of=as_of, span=span)
     as_of_day = _day_number(as_of)
     latest = scored.latest_rows(as_of)
     today = _storable(scored, latest, np.full(len(latest), as_of_day))
-    _write(connection, scored, latest[today], as_of, with_facts=True)
+    _write(writer, scored, latest[today], as_of, with_facts=True)
     if history:
         earlier = np.flatnonzero(scored.table.day < as_of_day)
         earlier = earlier[_storable(scored, earlier, scored.table.day[earlier])]
         # Past days keep which signals fired (digests compare with them) but not their facts: nobody reads them.
-        _write(connection, scored, earlier, None, with_facts=False)
+        _write(writer, scored, earlier, None, with_facts=False)
     return ScoringRun(as_of, int(today.sum()), 0, scored.table.n, from_stored=False)
 
 
-def _write(
-    connection: Connection, scored: Scored, positions: np.ndarray, as_of: date | None, *, with_facts: bool
-) -> int:
+def _write(writer: _ScoreWriter, scored: Scored, positions: np.ndarray, as_of: date | None, *, with_facts: bool) -> int:
     """Store `positions` of `scored` on `as_of` (None: on each snapshot's own day), a chunk of rows at a time (a
     million rows of JSON at once would take gigabytes); returns how many."""
     for rows in _row_chunks(scored, positions, as_of, with_facts=with_facts):
-        bulk_insert(connection, SCORES, rows)
+        writer.insert(rows)
     return len(positions)
 
 
@@ -619,8 +639,16 @@ def _on_days(reading: Connection, days: list[date], names: list[str] | None, *, 
 def _stored_scores(
     reading: Connection, model: HealthModel, metrics: pd.DataFrame, days: list[date], *, span: tuple[str, str]
 ) -> pd.DataFrame:
-    """`metrics` with the score `model` stored for each row's account and day (`stored_score`, NaN without): read
-    from the day index of the scores alone."""
+    """`metrics` with the score `model` stored for each row's account and day (`stored_score`, NaN without): from
+    the days' score copies, else from the day index of the scores alone."""
+    copies = day_copies.stored_scores(reading, days, model.fingerprint, span=span)
+    if copies is not None:
+        stored = np.full(len(metrics), np.nan)
+        ids, on = metrics["account_id"].to_numpy(dtype=object), metrics["as_of"].to_numpy()
+        for day, (copied, scores) in copies.items():
+            at = np.flatnonzero(on == np.datetime64(day, "s"))
+            stored[at] = day_copies.lookup(copied, scores, ids[at])
+        return metrics.assign(stored_score=stored)
     scores = read_frame(
         reading,
         select(SCORES.c.account_id, SCORES.c.as_of, SCORES.c.score.label("stored_score")).where(

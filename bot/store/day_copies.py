@@ -25,7 +25,7 @@ from sqlalchemy import Boolean, Date, Float, Integer, Numeric, delete, func, ins
 from sqlalchemy.engine import Connection
 
 from bot.store.db import read_frame
-from bot.store.tables import DAY_COPIES, METRICS
+from bot.store.tables import DAY_COPIES, METRICS, SCORE_COPIES, SCORES
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,6 +44,13 @@ TRIGGERS = (
     "DELETE FROM metric_day_copy WHERE as_of IN (OLD.as_of, NEW.as_of); END",
     "CREATE TRIGGER IF NOT EXISTS metric_day_copy_on_delete AFTER DELETE ON metric_snapshot BEGIN "
     "DELETE FROM metric_day_copy WHERE as_of = OLD.as_of; END",
+    # A scoring run drops the copies of the days it replaces before deleting their rows, so that this trigger's
+    # condition (one probe) spares it a million deletes.
+    "CREATE TRIGGER IF NOT EXISTS score_day_copy_on_update AFTER UPDATE ON health_score BEGIN "
+    "DELETE FROM score_day_copy WHERE as_of IN (OLD.as_of, NEW.as_of); END",
+    "CREATE TRIGGER IF NOT EXISTS score_day_copy_on_delete AFTER DELETE ON health_score "
+    "WHEN EXISTS (SELECT 1 FROM score_day_copy WHERE as_of = OLD.as_of) BEGIN "
+    "DELETE FROM score_day_copy WHERE as_of = OLD.as_of; END",
 )
 _VALUES = [c.name for c in METRICS.columns if c.name not in ("account_id", "as_of")]
 
@@ -170,6 +177,63 @@ def _frame(names: list[str], found: list[tuple[date, dict[str, np.ndarray]]], *,
         else:
             frame[name] = values.astype("float64")
     return pd.DataFrame(frame)
+
+
+def drop_scores(connection: Connection, days: Iterable[date]) -> None:
+    """Drop the score copies of `days` (their scores are about to be replaced)."""
+    if enabled(connection):
+        connection.execute(delete(SCORE_COPIES).where(SCORE_COPIES.c.as_of.in_(list(days))))
+
+
+def copy_scores(connection: Connection, day: date, model_hash: str, ids: np.ndarray, scores: np.ndarray) -> None:
+    """Store `day`'s copy of the scores `model_hash` gave accounts `ids` (every one stored that day)."""
+    import numpy as np
+
+    if not enabled(connection):
+        return
+    encoded = _utf8(ids)
+    order = np.argsort(encoded, kind="stable")
+    row = {"as_of": day, "model_hash": model_hash, "rows": len(ids), "ids_dtype": encoded.dtype.str}
+    data = {"ids": encoded[order].tobytes(), "scores": np.asarray(scores, dtype="float64")[order].tobytes()}
+    connection.execute(delete(SCORE_COPIES).where(SCORE_COPIES.c.as_of == day, SCORE_COPIES.c.model_hash == model_hash))
+    connection.execute(insert(SCORE_COPIES).values(**row, **data))
+
+
+def stored_scores(
+    connection: Connection, days: Iterable[date], model_hash: str, *, span: tuple[str, str]
+) -> dict[date, tuple[np.ndarray, np.ndarray]] | None:
+    """Each of `days`'s scores by `model_hash` for the accounts of `span`, from the copies: (IDs as UTF-8, sorted;
+    scores). None when a day has no current copy (its scores are then read from the rows)."""
+    import numpy as np
+
+    if not enabled(connection):
+        return None
+    found: dict[date, tuple[np.ndarray, np.ndarray]] = {}
+    for day in days:
+        copy = connection.execute(
+            select(SCORE_COPIES).where(SCORE_COPIES.c.as_of == day, SCORE_COPIES.c.model_hash == model_hash)
+        ).first()
+        if copy is None:
+            return None
+        ids = np.frombuffer(copy.ids, dtype=np.dtype(copy.ids_dtype), count=copy.rows)
+        lo, hi = _slice(ids, span)
+        # The run that made the copy stored every row of its day, so the day holds as many rows as the copy.
+        counted = select(func.count()).select_from(SCORES).where(SCORES.c.as_of == day)
+        if connection.execute(counted.where(SCORES.c.account_id.between(*span))).scalar_one() != hi - lo:
+            return None  # scores were added or deleted since: the day's are read from its rows
+        found[day] = ids[lo:hi], np.frombuffer(copy.scores, dtype="float64", count=copy.rows)[lo:hi]
+    return found
+
+
+def lookup(ids: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The value of each of `wanted` (account IDs) among `ids` (UTF-8, sorted) and `values`; NaN where absent."""
+    import numpy as np
+
+    encoded = _utf8(wanted)
+    if not len(ids):
+        return np.full(len(wanted), np.nan)
+    at = np.minimum(np.searchsorted(ids, encoded), len(ids) - 1)
+    return np.where(ids[at] == encoded, values[at], np.nan)
 
 
 def _encoded(values: pd.Series, name: str) -> dict[str, np.ndarray]:

@@ -96,6 +96,22 @@ class MetricDayCopy(SQLModel, table=True):
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
+class ScoreDayCopy(SQLModel, table=True):
+    """One day's stored scores by one model again, as two arrays (`bot.store.day_copies`): a daily run reads the
+    scores of the days before it from here rather than a row at a time. Written by the scoring run that stored the
+    day; read only while the day holds as many of that model's scores, and dropped by a trigger when one is changed
+    or deleted past the scoring run. SQLite only."""
+
+    __tablename__ = "score_day_copy"
+
+    as_of: date = Field(primary_key=True)
+    model_hash: str = Field(primary_key=True, max_length=64)
+    rows: int
+    ids_dtype: str = Field(max_length=16)  # the account IDs as UTF-8 of one width (|S11), sorted as SQLite sorts
+    ids: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    scores: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # float64, in the IDs' order
+
+
 class HealthScore(SQLModel, table=True):
     """The score an account had on a day; rescoring the same day replaces the row, so history is one row a day."""
 
@@ -341,6 +357,7 @@ ACCOUNTS: Table = Account.__table__  # type: ignore[attr-defined]
 METRICS: Table = MetricSnapshot.__table__  # type: ignore[attr-defined]
 SCORES: Table = HealthScore.__table__  # type: ignore[attr-defined]
 DAY_COPIES: Table = MetricDayCopy.__table__  # type: ignore[attr-defined]
+SCORE_COPIES: Table = ScoreDayCopy.__table__  # type: ignore[attr-defined]
 ALERTS: Table = HealthAlert.__table__  # type: ignore[attr-defined]
 ACTIONS: Table = AlertAction.__table__  # type: ignore[attr-defined]
 TOUCHES: Table = Touchpoint.__table__  # type: ignore[attr-defined]

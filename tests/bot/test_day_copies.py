@@ -15,7 +15,7 @@ from bot.sample import generate_portfolio
 from bot.scoring_runs import SCORES, score_run, scoring_frames
 from bot.store import create_db_engine, day_copies, init_db
 from bot.store.db import read_frame
-from bot.store.tables import DAY_COPIES, METRICS
+from bot.store.tables import DAY_COPIES, METRICS, SCORE_COPIES
 from scoring import load_model
 
 MODEL = load_model(None)
@@ -187,10 +187,43 @@ def test_scores_from_the_copies_are_the_scores_from_the_rows(tmp_path: Path) -> 
         connection.execute(delete(DAY_COPIES))
     for engine in (with_copies, without):
         score_run(engine, MODEL, as_of=TODAY, history=True)
+    with with_copies.connect() as connection:  # each day scored has a copy of its scores
+        assert connection.execute(select(func.count()).select_from(SCORE_COPIES)).scalar_one() == 13
+    with without.begin() as connection:
+        connection.execute(delete(SCORE_COPIES))
+    for engine in (with_copies, without):
         score_run(engine, MODEL, as_of=NEXT, day_batch_accounts=150)
     history, daily = _scores(with_copies), _scores(without)
     assert len(history) > 4000 and (history["as_of"] == NEXT).sum() > 300
     pd.testing.assert_frame_equal(history, daily)
+
+
+def test_scores_changed_past_the_scoring_run_are_read_from_their_rows(tmp_path: Path) -> None:
+    engine = _book(f"sqlite:///{tmp_path / 'book.db'}")
+    score_run(engine, MODEL, as_of=TODAY, history=True)
+    october, span = date(2026, 10, 24), ("ACCT-000000", "ACCT-999999")
+    with engine.connect() as connection:
+        copied = day_copies.stored_scores(connection, [october, TODAY], MODEL.fingerprint, span=span)
+        first, second = connection.execute(
+            select(SCORES.c.account_id).where(SCORES.c.as_of == TODAY).order_by(SCORES.c.account_id).limit(2)
+        ).scalars()
+    assert copied is not None and len(copied[TODAY][0]) > 300
+    with engine.begin() as connection:
+        connection.execute(update(SCORES).where(SCORES.c.as_of == TODAY, SCORES.c.account_id == first).values(score=1))
+    with engine.connect() as connection:
+        assert day_copies.stored_scores(connection, [TODAY], MODEL.fingerprint, span=span) is None
+        assert day_copies.stored_scores(connection, [october], MODEL.fingerprint, span=span) is not None
+    with engine.begin() as connection:  # a row deleted: the day's copy goes with it
+        connection.execute(delete(SCORES).where(SCORES.c.as_of == october, SCORES.c.account_id == second))
+    with engine.connect() as connection:
+        assert day_copies.stored_scores(connection, [october], MODEL.fingerprint, span=span) is None
+    # The next day's run takes the changed score as stored, not the copy's: a month before, the account scored 1.
+    score_run(engine, MODEL, as_of=NEXT)
+    with engine.connect() as connection:
+        trend = connection.execute(
+            select(SCORES.c.last_month_score).where(SCORES.c.as_of == NEXT, SCORES.c.account_id == first)
+        ).scalar_one()
+    assert trend == 1
 
 
 def test_sqlite_keeps_a_copy_of_each_day_and_postgresql_none(engine: Engine, tmp_path: Path) -> None:

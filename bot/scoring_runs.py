@@ -489,7 +489,7 @@ def _day_rows(engine: Engine, model: HealthModel, *, as_of: date, span: tuple[st
             reading,
             select(*(ACCOUNTS.c[name] for name in SCORING_ACCOUNT_COLUMNS)).where(ACCOUNTS.c.account_id.between(*span)),
         )
-        latest = _latest_days(reading, as_of=as_of, span=span)
+        latest = _latest_days(reading, accounts["account_id"], as_of=as_of, span=span)
         gone = accounts.set_index("account_id")["churned_on"].reindex(latest["account_id"]).to_numpy()
         latest = latest[~(gone <= np.datetime64(as_of))].reset_index(drop=True)  # not stored: former customers
         if latest.empty:
@@ -560,18 +560,29 @@ def _with_stored_scores(model: HealthModel, *columns: Any) -> Select[Any]:
     return select(*columns, SCORES.c.score.label("stored_score")).select_from(METRICS.outerjoin(SCORES, same))
 
 
-def _latest_days(reading: Connection, *, as_of: date, span: tuple[str, str]) -> pd.DataFrame:
-    """Each account's latest snapshot day on or before `as_of` (one index probe an account)."""
+def _latest_days(reading: Connection, ids: pd.Series, *, as_of: date, span: tuple[str, str]) -> pd.DataFrame:
+    """Each of accounts `ids`' (those of `span`) latest snapshot day on or before `as_of`: the book's latest day
+    for the accounts its copy holds; for the others (or all, without a copy), one index probe an account."""
     earlier = METRICS.alias("earlier")
     day = (
         select(func.max(earlier.c.as_of))
         .where(earlier.c.account_id == ACCOUNTS.c.account_id, earlier.c.as_of <= as_of)
         .scalar_subquery()
     )
-    latest = read_frame(
-        reading, select(ACCOUNTS.c.account_id, day.label("as_of")).where(ACCOUNTS.c.account_id.between(*span))
-    )
-    return latest[latest["as_of"].notna()].reset_index(drop=True)
+    probe = select(ACCOUNTS.c.account_id, day.label("as_of"))
+    book_latest = reading.execute(select(func.max(METRICS.c.as_of)).where(METRICS.c.as_of <= as_of)).scalar()
+    on_latest = None if book_latest is None else day_copies.accounts_on(reading, book_latest, ids, span=span)
+    if on_latest is None:
+        latest = read_frame(reading, probe.where(ACCOUNTS.c.account_id.between(*span)))
+        return latest[latest["as_of"].notna()].reset_index(drop=True)
+    days = np.where(on_latest, np.datetime64(book_latest, "s"), np.datetime64("NaT", "s"))
+    others = ids[~on_latest].to_numpy(dtype=object)
+    if len(others):
+        chunks = np.array_split(others, -(-len(others) // ID_CHUNK))
+        probed = pd.concat([read_frame(reading, probe.where(ACCOUNTS.c.account_id.in_(list(c)))) for c in chunks])
+        days[~on_latest] = probed.set_index("account_id")["as_of"].reindex(others).to_numpy()
+    known = ~np.isnat(days)
+    return pd.DataFrame({"account_id": ids[known].reset_index(drop=True), "as_of": days[known]})
 
 
 def _day_numbers(days: pd.Series) -> np.ndarray:

@@ -179,6 +179,16 @@ def _frame(names: list[str], found: list[tuple[date, dict[str, np.ndarray]]], *,
     return pd.DataFrame(frame)
 
 
+def accounts_on(connection: Connection, day: date, ids: pd.Series, *, span: tuple[str, str]) -> np.ndarray | None:
+    """Which of `ids` (accounts of `span`) have a snapshot on `day`, from its copy; None without a current one."""
+    import numpy as np
+
+    stored = _stored_day(connection, day, [], span) if enabled(connection) else None
+    if stored is None:
+        return None
+    return ~np.isnan(lookup(stored["account_id"], np.zeros(len(stored["account_id"])), ids.to_numpy(dtype=object)))
+
+
 def drop_scores(connection: Connection, days: Iterable[date]) -> None:
     """Drop the score copies of `days` (their scores are about to be replaced)."""
     if enabled(connection):

@@ -286,7 +286,6 @@ def score(
     from sqlmodel import select
 
     from bot.scoring_runs import METRICS, SCORES, score_run, unknown_override_names
-    from bot.store import HealthScore, read_session
     from messages import format as fmt
 
     settings = _settings(db)
@@ -340,12 +339,7 @@ def score(
             "Load data first: healthbot import FILE… (or healthbot demo)."
         )
         raise typer.Exit(1)
-    with read_session(engine) as session:
-        counts = dict(
-            session.exec(
-                select(HealthScore.band, func.count()).where(HealthScore.as_of == day).group_by(HealthScore.band)
-            ).all()
-        )
+    counts = dict(run.bands)  # as stored: the run replaced the day's every row
     bands = " · ".join(f"{counts.get(b.name, 0)} {b.name}" for b in model.bands)
     console.print(f"Scored {fmt.count(scored, 'account')} as of {day.isoformat()} with the {model.name} model: {bands}")
     console.print(run.summary(), markup=False, highlight=False)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import traceback
+from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -212,6 +213,7 @@ class ScoringRun:
     snapshots_read: int  # metric snapshots read from the store
     from_stored: bool  # only `as_of` was scored; earlier days' stored scores gave the trends
     whole_history_accounts: int = 0  # of those, accounts scored from their whole history instead
+    bands: tuple[tuple[str, int], ...] = ()  # (band, accounts) as of `as_of`, as stored
 
     def plus(self, batch: ScoringRun) -> ScoringRun:
         """This run with one more batch of accounts scored."""
@@ -285,7 +287,7 @@ def score_run(
         day_copies.drop_scores(session.connection(), sorted(days))
         session.execute(delete(SCORES).where(SCORES.c.as_of.in_(sorted(days))))
         with page_cache(session.connection()) as connection:
-            writer = _ScoreWriter(connection)
+            writer = _ScoreWriter(connection, as_of)
 
             def store(batch: np.ndarray, done: _DayRows | None) -> ScoringRun:
                 return _store(engine, writer, model, done, batch, as_of, history=history, batch_accounts=batch_accounts)
@@ -302,15 +304,16 @@ def score_run(
                     handed = _day_rows(engine, model, as_of=as_of, span=_span(batch))
                 run = run.plus(store(batch, handed))
             writer.copy(model)
-    return run
+    return replace(run, bands=tuple(writer.bands.items()))
 
 
 class _ScoreWriter:
     """Writes a run's HealthScore rows, keeping each day's scores for the day's score copy (written at the end)."""
 
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
+    def __init__(self, connection: Connection, as_of: date) -> None:
+        self.connection, self.as_of = connection, pd.Timestamp(as_of)
         self.days: dict[Any, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self.bands: Counter[str] = Counter()  # the run's day's accounts by band
 
     def insert(self, rows: pd.DataFrame) -> None:
         bulk_insert(self.connection, SCORES, rows)
@@ -319,6 +322,8 @@ class _ScoreWriter:
             at = np.flatnonzero(codes == code) if len(days) > 1 else slice(None)
             ids, scores = rows["account_id"].to_numpy(dtype=object)[at], rows["score"].to_numpy("float64")[at]
             self.days.setdefault(day, []).append((ids, scores))
+            if day == self.as_of:
+                self.bands.update(pd.Series(rows["band"].to_numpy(dtype=object)[at]).value_counts().to_dict())
 
     def copy(self, model: HealthModel) -> None:
         for day, parts in self.days.items():

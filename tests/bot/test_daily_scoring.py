@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
@@ -89,6 +89,13 @@ def test_healthbot_score_says_it_scored_the_day_alone(book: Engine) -> None:
     daily = runner.invoke(app, ["score", "--as-of", NEXT.isoformat(), "--db", url])
     assert daily.exit_code == 0, daily.output
     assert f"Only {NEXT.isoformat()} was scored; earlier days' stored scores were kept" in daily.output
+    # The band counts printed are those the store holds for the day.
+    with book.connect() as connection:
+        held = connection.execute(
+            select(SCORES.c.band, func.count()).where(SCORES.c.as_of == NEXT).group_by(SCORES.c.band)
+        ).all()
+    assert len(held) >= 2
+    assert " · ".join(f"{dict(held).get(b.name, 0)} {b.name}" for b in MODEL.bands) in daily.output
 
 
 # The default model, with the CSM's pulse and its change in the engagement dimension, a signal on the pulse's fall,

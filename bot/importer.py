@@ -898,13 +898,15 @@ def _check_and_write(
 def _copy_days(connection: Connection, groups: list[tuple[list[str], pd.DataFrame]], stored_days: set[date]) -> None:
     """Keep the columnar copy of each day imported (`bot.store.day_copies`): a day new to the store is copied from
     its rows as written here; a day that held rows already, or whose rows came in files of different columns, is
-    read back (its rows may be old and new, or partial)."""
+    read back (its rows may be old and new, or partial). So is a stored day without a copy: a store made before
+    copies existed gets them all at its next import, once (about half a second a day at 100,000 accounts)."""
     days = [{date.fromisoformat(day) for day in pd.unique(frame["as_of"])} for _, frame in groups]
     once = {day for day in set().union(*days) if sum(day in group for group in days) == 1}
     for (columns, frame), group in zip(groups, days, strict=True):
         if new := sorted(group & once - stored_days):
             day_copies.copy_imported(connection, frame, columns, new)
-    day_copies.copy_stored(connection, sorted(set().union(*days) - (once - stored_days)))
+    uncopied = stored_days - day_copies.days_copied(connection)
+    day_copies.copy_stored(connection, sorted(set().union(*days) - (once - stored_days) | uncopied))
 
 
 _CONTACTS = ("csm_slack_id", "csm_email")

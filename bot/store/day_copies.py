@@ -79,6 +79,12 @@ def copy_imported(connection: Connection, imported: pd.DataFrame, columns: list[
             _write(connection, name + suffix, {day: values[at] for day, at in rows.items()})
 
 
+def days_copied(connection: Connection) -> set[date]:
+    """The days that have a copy (current or not)."""
+    column = DAY_COPIES.c.as_of
+    return set(connection.execute(select(column).where(DAY_COPIES.c.column == "account_id")).scalars())
+
+
 def copy_stored(connection: Connection, days: Iterable[date]) -> None:
     """Store the copies of `days` as the store holds them (read back)."""
     import numpy as np

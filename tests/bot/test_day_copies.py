@@ -125,6 +125,15 @@ def test_a_new_day_from_files_of_different_columns_is_copied_as_the_store_holds_
     assert pd.isna(december.loc["ACCT-10", "active_users"]) and pd.isna(december.loc["Zeta", "plan_change"])
 
 
+def test_a_store_made_before_copies_gets_one_for_every_day_at_its_next_import(tmp_path: Path) -> None:
+    engine = _imported(tmp_path)
+    with engine.begin() as connection:
+        connection.execute(delete(DAY_COPIES))  # as an earlier version left it
+    assert _copy(engine, date(2026, 10, 24)) is None
+    import_files(engine, [_write(tmp_path, "december.csv", "account_id,as_of,nps\nZeta,2026-12-24,9\n")])
+    _assert_copied_exactly(engine, date(2026, 10, 24), date(2026, 11, 24), date(2026, 12, 24))
+
+
 def test_rows_changed_past_the_importer_are_read_from_the_store_not_from_an_old_copy(tmp_path: Path) -> None:
     engine = _imported(tmp_path)
     day = date(2026, 11, 24)

@@ -278,10 +278,13 @@ def score_run(
     run = ScoringRun(as_of, 0, len(days), 0, from_stored=not history)
     size = batch_accounts if history else day_batch_accounts
     helped = not history and workers > 1 and len(ids) >= (PARALLEL_FROM if parallel_from is None else parallel_from)
+    batches, theirs = _batches(ids, size), []
     if helped:
-        size = min(size, -(-len(ids) // workers))
-    batches = _batches(ids, size)
-    theirs = batches[1::workers] if helped else []
+        # The helper takes the larger share, in two batches: this process writes every row, so it starts on the
+        # helper's first batch while the helper still scores its second.
+        cut = len(ids) - round(len(ids) * HELPER_SHARE)
+        batches = _batches(ids[:cut], size)
+        theirs = _batches(ids[cut:], min(size, -(-(len(ids) - cut) // HELPER_BATCHES)))
     helper = _Helper.start(engine, model, as_of=as_of, spans=[_span(b) for b in theirs]) if helped else None
     with write_session(engine) as session:
         day_copies.drop_scores(session.connection(), sorted(days))
@@ -292,7 +295,7 @@ def score_run(
             def store(batch: np.ndarray, done: _DayRows | None) -> ScoringRun:
                 return _store(engine, writer, model, done, batch, as_of, history=history, batch_accounts=batch_accounts)
 
-            for batch in batches[::workers] if helped else batches:
+            for batch in batches:
                 run = run.plus(
                     store(batch, None if history else _day_rows(engine, model, as_of=as_of, span=_span(batch)))
                 )
@@ -304,7 +307,7 @@ def score_run(
                     handed = _day_rows(engine, model, as_of=as_of, span=_span(batch))
                 run = run.plus(store(batch, handed))
             writer.copy(model)
-    return replace(run, bands=tuple(writer.bands.items()))
+    return replace(run, bands=tuple(sorted(writer.bands.items())))
 
 
 class _ScoreWriter:
@@ -331,6 +334,9 @@ class _ScoreWriter:
             day_copies.copy_scores(self.connection, pd.Timestamp(day).date(), model.fingerprint, ids, scores)
 
 
+# The helper's share of a day's run, and how many batches it hands them over in.
+HELPER_SHARE = 0.56
+HELPER_BATCHES = 2
 # Below this many accounts a day's run is quick enough alone (a helper costs about a tenth of a second to start).
 PARALLEL_FROM = 10_000
 
@@ -394,16 +400,29 @@ class _Helper:
 
 def _help(engine: Engine, model: HealthModel, as_of: date, spans: list[tuple[str, str]], sending: MPConnection) -> None:
     """In the helper: score each span for the day alone and hand the rows over (a failure hands over its text)."""
+    import queue
     import signal
+    import threading
 
     # Ctrl-C is for the command: it stops, rolls back and ends its daemon helper, which says nothing of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A batch's rows wait in the pipe until the command takes them (after its own batch): they are handed over from a
+    # thread, so that scoring the next batch goes on meanwhile.
+    handing = queue.Queue[_DayRows | str | None]()
+
+    def hand_over() -> None:
+        for _ in spans:
+            sending.send(handing.get())
+        sending.close()
+
+    hander = threading.Thread(target=hand_over, name="scoring-helper-hand-over")
+    hander.start()
     for span in spans:
         try:
-            sending.send(_day_rows(engine, model, as_of=as_of, span=span))
+            handing.put(_day_rows(engine, model, as_of=as_of, span=span))
         except Exception:  # reported to the parent, which scores the span itself
-            sending.send(traceback.format_exc())
-    sending.close()
+            handing.put(traceback.format_exc())
+    hander.join()
 
 
 def _batches(ids: np.ndarray, size: int) -> list[np.ndarray]:

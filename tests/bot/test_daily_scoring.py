@@ -200,3 +200,30 @@ def test_when_the_helper_dies_its_accounts_are_scored_here_and_nothing_is_lost(
     assert helped == alone
     pd.testing.assert_frame_equal(by_one, results(stored(book), NEXT))
     assert "the helper process ended (exit code 9)" in caplog.text
+
+
+def test_a_batch_the_helper_fails_on_is_scored_here_after_the_one_it_handed_over(
+    book: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import os
+
+    import bot.scoring_runs as runs
+
+    score_run(book, MODEL, as_of=TODAY, history=True)
+    alone = score_run(book, MODEL, as_of=NEXT)
+    by_one = results(stored(book), NEXT)
+    parent, calls = os.getpid(), []
+    day_rows = runs._day_rows
+
+    def fails_on_its_second_batch(*args: object, **kwargs: object) -> object:
+        if os.getpid() != parent:
+            calls.append(1)  # counted in the helper's own memory
+            if len(calls) == 2:
+                raise OSError("disk I/O error")
+        return day_rows(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "_day_rows", fails_on_its_second_batch)
+    helped = score_run(book, MODEL, as_of=NEXT, workers=2, parallel_from=2)
+    assert helped == alone
+    pd.testing.assert_frame_equal(by_one, results(stored(book), NEXT))
+    assert caplog.text.count("the helper having failed") == 1 and "disk I/O error" in caplog.text

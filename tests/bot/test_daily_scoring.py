@@ -17,7 +17,7 @@ from bot.importer import import_frames
 from bot.permissions import Person
 from bot.pulse import set_pulse
 from bot.sample import generate_portfolio
-from bot.scoring_runs import SCORES, score_run
+from bot.scoring_runs import SCORES, ScoringRun, score_run
 from bot.settings import Settings
 from scoring import HealthModel, load_model, parse_model
 
@@ -166,10 +166,15 @@ def test_the_daily_run_stores_what_score_history_stores_with_pulses_touches_and_
     assert from_the_stored_past["last_quarter_score"].notna().sum() > ACCOUNTS / 2
 
 
-def test_a_helper_process_scores_half_the_book_and_the_rows_are_the_same(book: Engine) -> None:
+def _scored_alone(book: Engine) -> tuple[ScoringRun, pd.DataFrame]:
+    """Every day scored, then NEXT by this process alone: that run, and its rows."""
     score_run(book, MODEL, as_of=TODAY, history=True)
     alone = score_run(book, MODEL, as_of=NEXT)
-    by_one = results(stored(book), NEXT)
+    return alone, results(stored(book), NEXT)
+
+
+def test_a_helper_process_scores_half_the_book_and_the_rows_are_the_same(book: Engine) -> None:
+    alone, by_one = _scored_alone(book)
 
     helped = score_run(book, MODEL, as_of=NEXT, workers=2, parallel_from=2)
     assert helped == alone  # the same accounts, snapshots read and accounts scored from their whole history
@@ -183,9 +188,7 @@ def test_when_the_helper_dies_its_accounts_are_scored_here_and_nothing_is_lost(
 
     import bot.scoring_runs as runs
 
-    score_run(book, MODEL, as_of=TODAY, history=True)
-    alone = score_run(book, MODEL, as_of=NEXT)
-    by_one = results(stored(book), NEXT)
+    alone, by_one = _scored_alone(book)
     parent = os.getpid()
     day_rows = runs._day_rows
 
@@ -209,9 +212,7 @@ def test_a_batch_the_helper_fails_on_is_scored_here_after_the_one_it_handed_over
 
     import bot.scoring_runs as runs
 
-    score_run(book, MODEL, as_of=TODAY, history=True)
-    alone = score_run(book, MODEL, as_of=NEXT)
-    by_one = results(stored(book), NEXT)
+    alone, by_one = _scored_alone(book)
     parent, calls = os.getpid(), []
     day_rows = runs._day_rows
 

@@ -265,9 +265,10 @@ def score_run(
     whose recent past is not stored (or whose decline streak runs back beyond it) is scored from its whole history.
 
     With `workers` 2 (only from a process without threads of its own, such as the command line: the helper is a
-    fork), a day's run over `parallel_from` (`PARALLEL_FROM`) accounts or more has half of them read and scored by a
-    helper process, on the other core, while this one does the other half; this process writes every row, in its
-    one transaction. Should the helper fail, its accounts are scored here: the rows stored are the same either way.
+    fork), a run over `parallel_from` (`PARALLEL_FROM`) accounts or more has most of them read and scored by a helper
+    process, on the other core, while this one does the rest (a history run, up to two batches of accounts); this
+    process writes every row, in its one transaction. Should the helper fail, its accounts are scored here: the rows
+    stored are the same either way.
     """
     with engine.connect() as connection:
         ids = read_frame(connection, select(ACCOUNTS.c.account_id).order_by(ACCOUNTS.c.account_id))["account_id"]
@@ -277,15 +278,22 @@ def score_run(
     ids = ids.to_numpy(dtype=object)
     run = ScoringRun(as_of, 0, len(days), 0, from_stored=not history)
     size = batch_accounts if history else day_batch_accounts
-    helped = not history and workers > 1 and len(ids) >= (PARALLEL_FROM if parallel_from is None else parallel_from)
+    n = len(ids)
+    helped = workers > 1 and n >= (PARALLEL_FROM if parallel_from is None else parallel_from)
+    # A history run is helped while each process scores one batch: past that, two batches' frames and the rows
+    # handed over would pass a gigabyte at 100,000 accounts.
+    helped = helped and (not history or n <= 2 * batch_accounts)
     batches, theirs = _batches(ids, size), []
     if helped:
-        # The helper takes the larger share, in two batches: this process writes every row, so it starts on the
-        # helper's first batch while the helper still scores its second.
-        cut = len(ids) - round(len(ids) * HELPER_SHARE)
+        # The helper takes the larger share: this process writes every row, its own first. A day's run of many
+        # accounts is handed over in two batches, so that the first is written while the helper scores the second.
+        share, parts = (HISTORY_HELPER_SHARE, 1) if history else (HELPER_SHARE, HELPER_BATCHES)
+        parts = parts if n * share >= parts * MIN_HELPER_BATCH else 1
+        cut = n - round(n * share)
         batches = _batches(ids[:cut], size)
-        theirs = _batches(ids[cut:], min(size, -(-(len(ids) - cut) // HELPER_BATCHES)))
-    helper = _Helper.start(engine, model, as_of=as_of, spans=[_span(b) for b in theirs]) if helped else None
+        theirs = _batches(ids[cut:], min(size, -(-(n - cut) // parts)))
+    spans = [_span(b) for b in theirs]
+    helper = _Helper.start(engine, model, as_of=as_of, spans=spans, history=history) if helped else None
     with write_session(engine) as session:
         day_copies.drop_scores(session.connection(), sorted(days))
         session.execute(delete(SCORES).where(SCORES.c.as_of.in_(sorted(days))))
@@ -304,7 +312,7 @@ def score_run(
                     logger.warning(
                         "Scoring accounts %s to %s here, the helper having failed: %s", *_span(batch), handed
                     )
-                    handed = _day_rows(engine, model, as_of=as_of, span=_span(batch))
+                    handed = None if history else _day_rows(engine, model, as_of=as_of, span=_span(batch))
                 run = run.plus(store(batch, handed))
             writer.copy(model)
     return replace(run, bands=tuple(sorted(writer.bands.items())))
@@ -334,9 +342,12 @@ class _ScoreWriter:
             day_copies.copy_scores(self.connection, pd.Timestamp(day).date(), model.fingerprint, ids, scores)
 
 
-# The helper's share of a day's run, and how many batches it hands them over in.
+# The helper's share of a day's run, and how many batches it hands them over in (each of this many accounts at
+# least: a batch costs some reads of its own); its share of a history run, whose rows take longer to write.
 HELPER_SHARE = 0.56
 HELPER_BATCHES = 2
+MIN_HELPER_BATCH = 20_000
+HISTORY_HELPER_SHARE = 0.6
 # Below this many accounts a day's run is quick enough alone (a helper costs about a tenth of a second to start).
 PARALLEL_FROM = 10_000
 
@@ -371,13 +382,15 @@ class _Helper:
         self._process, self._receiving, self._count = process, receiving, count
 
     @classmethod
-    def start(cls, engine: Engine, model: HealthModel, *, as_of: date, spans: list[tuple[str, str]]) -> _Helper:
+    def start(
+        cls, engine: Engine, model: HealthModel, *, as_of: date, spans: list[tuple[str, str]], history: bool
+    ) -> _Helper:
         import multiprocessing
 
         context = multiprocessing.get_context("fork")
         receiving, sending = context.Pipe(duplex=False)
         engine.dispose()  # no open connection crosses the fork: each process opens its own
-        process = context.Process(target=_help, args=(engine, model, as_of, spans, sending), daemon=True)
+        process = context.Process(target=_help, args=(engine, model, as_of, spans, history, sending), daemon=True)
         process.start()
         sending.close()
         return cls(process, receiving, len(spans))
@@ -398,8 +411,11 @@ class _Helper:
                 self._process.kill()
 
 
-def _help(engine: Engine, model: HealthModel, as_of: date, spans: list[tuple[str, str]], sending: MPConnection) -> None:
-    """In the helper: score each span for the day alone and hand the rows over (a failure hands over its text)."""
+def _help(
+    engine: Engine, model: HealthModel, as_of: date, spans: list[tuple[str, str]], history: bool, sending: MPConnection
+) -> None:
+    """In the helper: score each span (for the day alone, or with `history` every snapshot) and hand the rows over
+    (a failure hands over its text)."""
     import queue
     import signal
     import threading
@@ -408,7 +424,8 @@ def _help(engine: Engine, model: HealthModel, as_of: date, spans: list[tuple[str
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A batch's rows wait in the pipe until the command takes them (after its own batch): they are handed over from a
     # thread, so that scoring the next batch goes on meanwhile.
-    handing = queue.Queue[_DayRows | str | None]()
+    handing = queue.Queue[_DayRows | str | None](maxsize=1)  # one batch waits at most: memory stays bounded
+    rows_of = _whole_history_rows if history else _day_rows
 
     def hand_over() -> None:
         for _ in spans:
@@ -419,7 +436,7 @@ def _help(engine: Engine, model: HealthModel, as_of: date, spans: list[tuple[str
     hander.start()
     for span in spans:
         try:
-            handing.put(_day_rows(engine, model, as_of=as_of, span=span))
+            handing.put(rows_of(engine, model, as_of=as_of, span=span))
         except Exception:  # reported to the parent, which scores the span itself
             handing.put(traceback.format_exc())
     hander.join()
@@ -438,24 +455,36 @@ def _score_batch(
 ) -> ScoringRun:
     """Every snapshot of the accounts of `span` scored; `as_of` stored, and with `history` every earlier day."""
     scored = score_history(engine, model, as_of=as_of, span=span)
+    today, rows = _history_rows(scored, as_of, history=history)
+    for chunk in rows:
+        writer.insert(chunk)
+    return ScoringRun(as_of, today, 0, scored.table.n, from_stored=False)
+
+
+def _whole_history_rows(engine: Engine, model: HealthModel, *, as_of: date, span: tuple[str, str]) -> _DayRows:
+    """In a helper: what `_score_batch` stores with `history`, as rows to hand over."""
+    scored = score_history(engine, model, as_of=as_of, span=span)
+    today, rows = _history_rows(scored, as_of, history=True)
+    return _DayRows(list(rows), ScoringRun(as_of, today, 0, scored.table.n, from_stored=False))
+
+
+def _history_rows(scored: Scored, as_of: date, *, history: bool) -> tuple[int, Iterator[pd.DataFrame]]:
+    """The rows a batch scored from its whole history stores, a chunk at a time (a million rows of JSON at once
+    would take gigabytes): `as_of`'s, with their facts, and with `history` every earlier snapshot's on its own day;
+    and how many are `as_of`'s."""
     as_of_day = _day_number(as_of)
     latest = scored.latest_rows(as_of)
-    today = _storable(scored, latest, np.full(len(latest), as_of_day))
-    _write(writer, scored, latest[today], as_of, with_facts=True)
-    if history:
-        earlier = np.flatnonzero(scored.table.day < as_of_day)
-        earlier = earlier[_storable(scored, earlier, scored.table.day[earlier])]
-        # Past days keep which signals fired (digests compare with them) but not their facts: nobody reads them.
-        _write(writer, scored, earlier, None, with_facts=False)
-    return ScoringRun(as_of, int(today.sum()), 0, scored.table.n, from_stored=False)
+    today = latest[_storable(scored, latest, np.full(len(latest), as_of_day))]
 
+    def chunks() -> Iterator[pd.DataFrame]:
+        yield from _row_chunks(scored, today, as_of, with_facts=True)
+        if history:
+            earlier = np.flatnonzero(scored.table.day < as_of_day)
+            earlier = earlier[_storable(scored, earlier, scored.table.day[earlier])]
+            # Past days keep which signals fired (digests compare with them) but not their facts: nobody reads them.
+            yield from _row_chunks(scored, earlier, None, with_facts=False)
 
-def _write(writer: _ScoreWriter, scored: Scored, positions: np.ndarray, as_of: date | None, *, with_facts: bool) -> int:
-    """Store `positions` of `scored` on `as_of` (None: on each snapshot's own day), a chunk of rows at a time (a
-    million rows of JSON at once would take gigabytes); returns how many."""
-    for rows in _row_chunks(scored, positions, as_of, with_facts=with_facts):
-        writer.insert(rows)
-    return len(positions)
+    return len(today), chunks()
 
 
 def _row_chunks(

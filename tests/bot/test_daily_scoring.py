@@ -224,7 +224,35 @@ def test_a_batch_the_helper_fails_on_is_scored_here_after_the_one_it_handed_over
         return day_rows(*args, **kwargs)
 
     monkeypatch.setattr(runs, "_day_rows", fails_on_its_second_batch)
+    monkeypatch.setattr(runs, "MIN_HELPER_BATCH", 1)  # the helper's share in two batches, as in a big book
     helped = score_run(book, MODEL, as_of=NEXT, workers=2, parallel_from=2)
     assert helped == alone
     pd.testing.assert_frame_equal(by_one, results(stored(book), NEXT))
     assert caplog.text.count("the helper having failed") == 1 and "disk I/O error" in caplog.text
+
+
+def test_a_helper_scores_most_of_a_history_run_and_the_rows_are_the_same(
+    book: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import os
+
+    import bot.scoring_runs as runs
+
+    alone = score_run(book, MODEL, as_of=NEXT, history=True)
+    by_one = stored(book).drop(columns=["computed_at"])
+    helped = score_run(book, MODEL, as_of=NEXT, history=True, workers=2, parallel_from=2)
+    assert helped == alone and helped.days == 14
+    pd.testing.assert_frame_equal(by_one, stored(book).drop(columns=["computed_at"]))
+
+    # A helper that dies mid-run: its accounts are scored here, every day of them.
+    parent, score_history = os.getpid(), runs.score_history
+
+    def killed_in_the_helper(*args: object, **kwargs: object) -> object:
+        if os.getpid() != parent:
+            os._exit(9)
+        return score_history(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "score_history", killed_in_the_helper)
+    assert score_run(book, MODEL, as_of=NEXT, history=True, workers=2, parallel_from=2) == alone
+    pd.testing.assert_frame_equal(by_one, stored(book).drop(columns=["computed_at"]))
+    assert "the helper process ended (exit code 9)" in caplog.text

@@ -266,7 +266,7 @@ def score_run(
 
     With `workers` 2 (only from a process without threads of its own, such as the command line: the helper is a
     fork), a run over `parallel_from` (`PARALLEL_FROM`) accounts or more has most of them read and scored by a helper
-    process, on the other core, while this one does the rest (a history run, up to two batches of accounts); this
+    process, on the other core, while this one does the rest (a history run, up to one batch of accounts); this
     process writes every row, in its one transaction. Should the helper fail, its accounts are scored here: the rows
     stored are the same either way.
     """
@@ -280,9 +280,10 @@ def score_run(
     size = batch_accounts if history else day_batch_accounts
     n = len(ids)
     helped = workers > 1 and n >= (PARALLEL_FROM if parallel_from is None else parallel_from)
-    # A history run is helped while each process scores one batch: past that, two batches' frames and the rows
-    # handed over would pass a gigabyte at 100,000 accounts.
-    helped = helped and (not history or n <= 2 * batch_accounts)
+    # A history run is helped up to one batch of accounts, split between the two processes: together they then hold
+    # about what one process held for that batch (past it, two batches' frames and the rows handed over would pass a
+    # gigabyte at 100,000 accounts).
+    helped = helped and (not history or n <= batch_accounts)
     batches, theirs = _batches(ids, size), []
     if helped:
         # The helper takes the larger share: this process writes every row, its own first. A day's run of many

@@ -4,9 +4,10 @@ SQLite hands rows over a value at a time, so reading a day of 100,000 snapshots 
 few columns are asked for; a daily run reads four days at every start and `score --history` every day. A copy is
 the same day as `read_frame(select(METRICS)…)` gives it, kept as arrays: reading it is a memory copy.
 
-The importer writes the copy of each day it imports, in its own transaction (`refresh`). A copy is read only while
-its day holds as many rows as it does (counted through the day index, for the accounts read), and the triggers
-`init_db` creates drop it when any of its day's rows is changed or deleted, so rows written past the importer are
+The importer writes the copy of each day it imports, in the import's transaction (`copy_imported`, `copy_stored`);
+a scoring run writes the copy of each day's scores it stored (`copy_scores`). A copy is read only while its day holds
+as many rows as it does (counted through the day index, for the accounts read), and the triggers `init_db` creates
+drop it when any of its day's rows is changed or deleted, so rows written past the importer or the scoring run are
 never hidden behind an old copy: their day is then read row by row, as before copies existed.
 
 Each column of a day is a row of `metric_day_copy`: its values as one numpy array (`dtype`), the accounts in the
@@ -44,10 +45,10 @@ TRIGGERS = (
     "DELETE FROM metric_day_copy WHERE as_of IN (OLD.as_of, NEW.as_of); END",
     "CREATE TRIGGER IF NOT EXISTS metric_day_copy_on_delete AFTER DELETE ON metric_snapshot BEGIN "
     "DELETE FROM metric_day_copy WHERE as_of = OLD.as_of; END",
-    # A scoring run drops the copies of the days it replaces before deleting their rows, so that this trigger's
-    # condition (one probe) spares it a million deletes.
     "CREATE TRIGGER IF NOT EXISTS score_day_copy_on_update AFTER UPDATE ON health_score BEGIN "
     "DELETE FROM score_day_copy WHERE as_of IN (OLD.as_of, NEW.as_of); END",
+    # A scoring run drops the copies of the days it replaces before deleting their rows, so that this trigger's
+    # condition (one probe) spares it a million deletes.
     "CREATE TRIGGER IF NOT EXISTS score_day_copy_on_delete AFTER DELETE ON health_score "
     "WHEN EXISTS (SELECT 1 FROM score_day_copy WHERE as_of = OLD.as_of) BEGIN "
     "DELETE FROM score_day_copy WHERE as_of = OLD.as_of; END",
@@ -310,7 +311,8 @@ def _write(connection: Connection, column: str, values: dict[date, np.ndarray]) 
         {"as_of": day, "column": column, "rows": len(v), "dtype": v.dtype.str, "data": v.tobytes()}
         for day, v in values.items()
     ]
-    connection.execute(insert(DAY_COPIES), rows)
+    if rows:
+        connection.execute(insert(DAY_COPIES), rows)
 
 
 def _narrow(values: np.ndarray) -> np.ndarray:

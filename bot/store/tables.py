@@ -99,8 +99,8 @@ class MetricDayCopy(SQLModel, table=True):
 class ScoreDayCopy(SQLModel, table=True):
     """One day's stored scores by one model again, as two arrays (`bot.store.day_copies`): a daily run reads the
     scores of the days before it from here rather than a row at a time. Written by the scoring run that stored the
-    day; read only while the day holds as many of that model's scores, and dropped by a trigger when one is changed
-    or deleted past the scoring run. SQLite only."""
+    day (which replaced the day's every score); read only while the day holds as many scores as it does, and dropped
+    by a trigger when one is changed or deleted past the scoring run. SQLite only."""
 
     __tablename__ = "score_day_copy"
 

@@ -65,19 +65,10 @@ def copy_imported(connection: Connection, imported: pd.DataFrame, columns: list[
 
     codes, distinct = pd.factorize(imported["as_of"].to_numpy(dtype=object))
     wanted = {day.isoformat() for day in days}
-    ids = _utf8(imported["account_id"].to_numpy(dtype=object))
-    rows: dict[date, np.ndarray] = {}  # each day's rows, in the order of their accounts' IDs
-    for code, day in enumerate(distinct):
-        if day in wanted:
-            at = np.flatnonzero(codes == code)
-            rows[date.fromisoformat(day)] = at[np.argsort(ids[at], kind="stable")]
-    for day in rows:
-        _replace(connection, day)
-    _write(connection, "account_id", {day: ids[at] for day, at in rows.items()})
-    for name in _VALUES:
-        given = imported[name] if name in columns else pd.Series([None] * len(imported), dtype=object)
-        for suffix, values in _encoded(given, name).items():
-            _write(connection, name + suffix, {day: values[at] for day, at in rows.items()})
+    rows = {
+        date.fromisoformat(day): np.flatnonzero(codes == code) for code, day in enumerate(distinct) if day in wanted
+    }
+    _copy(connection, imported, columns, rows)
 
 
 def days_copied(connection: Connection) -> set[date]:
@@ -92,13 +83,24 @@ def copy_stored(connection: Connection, days: Iterable[date]) -> None:
 
     for day in days:
         frame = read_frame(connection, select(METRICS).where(METRICS.c.as_of == day))
-        ids = _utf8(frame["account_id"].to_numpy(dtype=object))
-        order = np.argsort(ids, kind="stable")
+        _copy(connection, frame, list(frame.columns), {day: np.arange(len(frame))})
+
+
+def _copy(connection: Connection, frame: pd.DataFrame, columns: list[str], rows: dict[date, np.ndarray]) -> None:
+    """Replace the copy of each day of `rows` (its rows' positions in `frame`, whose `columns` hold values as bound
+    or as read back; any other column is no data), a column at a time over every day at once."""
+    import numpy as np
+    import pandas as pd
+
+    ids = _utf8(frame["account_id"].to_numpy(dtype=object))
+    rows = {day: at[np.argsort(ids[at], kind="stable")] for day, at in rows.items()}  # by account, as SQLite sorts
+    for day in rows:
         _replace(connection, day)
-        _write(connection, "account_id", {day: ids[order]})
-        for name in _VALUES:
-            for suffix, values in _encoded(frame[name], name).items():
-                _write(connection, name + suffix, {day: values[order]})
+    _write(connection, "account_id", {day: ids[at] for day, at in rows.items()})
+    for name in _VALUES:
+        given = frame[name] if name in columns else pd.Series([None] * len(frame), dtype=object)
+        for suffix, values in _encoded(given, name).items():
+            _write(connection, name + suffix, {day: values[at] for day, at in rows.items()})
 
 
 def read(
